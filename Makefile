@@ -1,0 +1,144 @@
+# bridge: enforce Apple Background Security Improvements through Jamf Pro.
+#
+#   make deps          install the Debian packages needed to build and test (as root or via sudo)
+#   make               build build/bridge
+#   make test          unit tests (cmocka) and integration tests (the real binary)
+#   make demo          run the built-in demo
+#   make install       install under $(DESTDIR)$(PREFIX)
+#
+# Knobs: PREFIX, DESTDIR, SANITIZE=address,undefined, WERROR=1 (warnings are errors; CI sets it),
+# CC, CFLAGS, LDFLAGS, BUILD (output folder).
+
+VERSION     = 0.1.0
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share/bridge
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(PREFIX)/etc
+
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+PYTHON     ?= python3
+INSTALL    ?= install
+SANITIZE   ?=
+WERROR     ?= 0
+
+# Sanitized builds live in their own folder so they never mix with normal objects.
+ifeq ($(SANITIZE),)
+BUILD      ?= build
+else
+BUILD      ?= build/san
+endif
+
+PKGS        = libcurl libcjson yaml-0.1 libpcre2-8
+TEST_PKGS   = cmocka
+
+# Every Debian package that building, testing, linting and fuzzing need.
+DEBIAN_PACKAGES = build-essential pkg-config libcurl4-openssl-dev libcjson-dev libyaml-dev \
+                  libpcre2-dev libcmocka-dev python3 openssl ca-certificates valgrind mandoc
+
+CFLAGS     ?= -O2 -g
+WARNINGS    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+              -Wvla -Wpointer-arith -Wcast-qual -Wwrite-strings -Wundef -Wnull-dereference
+HARDENING   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+ALL_CFLAGS  = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(WARNINGS) $(HARDENING) \
+              -DBRIDGE_VERSION='"$(VERSION)"' -DBRIDGE_SYSCONFDIR='"$(SYSCONFDIR)"' \
+              -DBRIDGE_DATADIR='"$(DATADIR)"' \
+              $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
+LIBS        = $(shell $(PKG_CONFIG) --libs $(PKGS))
+ifeq ($(WERROR),1)
+ALL_CFLAGS += -Werror
+endif
+ifneq ($(SANITIZE),)
+ALL_CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all -U_FORTIFY_SOURCE
+ALL_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+# Modules: one .c/.h per concern; main.c holds only the orchestration.
+MODULES     = cli config log match secret url
+OBJS        = $(MODULES:%=$(BUILD)/obj/%.o)
+MAIN_OBJ    = $(BUILD)/obj/main.o
+LIB         = $(BUILD)/libbridge.a
+BIN         = $(BUILD)/bridge
+
+UNIT_TESTS  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+TEST_CFLAGS = $(ALL_CFLAGS) -Ibridge $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) \
+              -DFIXTURES='"$(CURDIR)/tests/fixtures"'
+TEST_LIBS   = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS)) $(LIBS)
+
+MANPAGES    = bridge/bridge.1 bridge/bridge.yaml.5
+SUDO        = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps test unit integration valgrind demo install uninstall clean lint-man FORCE
+
+all: $(BIN)
+
+# Installs only what is missing, so a second run does nothing.
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	else echo "deps: all packages present"; fi
+
+# Rebuild everything when the compiler flags change (e.g. SANITIZE or WERROR toggled).
+$(BUILD)/flags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@
+
+$(BUILD)/obj/%.o: bridge/%.c $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(OBJS)
+	rm -f $@
+	$(AR) rcs $@ $(OBJS)
+
+$(BIN): $(MAIN_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJ) $(LIB) $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(ALL_LDFLAGS) -MMD -MP -o $@ $< $(LIB) $(TEST_LIBS)
+
+test: unit integration
+
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+integration: $(BIN)
+	BRIDGE_BIN=$(CURDIR)/$(BIN) $(PYTHON) tests/integration/run.py
+
+valgrind: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== valgrind $$t"; \
+	  valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    --show-leak-kinds=definite,indirect $$t; done
+
+lint-man:
+	@set -e; for m in $(MANPAGES); do mandoc -T lint -W warning $$m; done
+
+demo: $(BIN)
+	@sh tests/demo.sh $(BIN)
+
+install: $(BIN)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(DATADIR)
+	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/bridge
+	$(INSTALL) -m 0644 bridge/bridge.1 $(DESTDIR)$(MANDIR)/man1/bridge.1
+	$(INSTALL) -m 0644 bridge/bridge.yaml.5 $(DESTDIR)$(MANDIR)/man5/bridge.yaml.5
+	$(INSTALL) -m 0644 config/bridge.example.yaml $(DESTDIR)$(DATADIR)/bridge.example.yaml
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/bridge $(DESTDIR)$(MANDIR)/man1/bridge.1 \
+	  $(DESTDIR)$(MANDIR)/man5/bridge.yaml.5 $(DESTDIR)$(DATADIR)/bridge.example.yaml
+	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
+
+clean:
+	rm -rf build
+
+-include $(OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_TESTS:=.d)

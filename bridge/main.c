@@ -1,0 +1,242 @@
+/*
+ * bridge: keep a Jamf Pro fleet current with Apple's Background Security Improvements.
+ *
+ * This file is the program's story: read the command line, set up logging, load and check the
+ * policy file, run the command, exit with a documented status. Each step lives in its own
+ * module; nothing below main() exits.
+ */
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+#include "exitcode.h"
+#include "log.h"
+#include "match.h"
+
+#ifndef BRIDGE_VERSION
+#define BRIDGE_VERSION "0.0.0"
+#endif
+
+/* Log threshold for -q, nothing, -v, -vv. */
+static enum log_level
+log_level_for(int verbosity)
+{
+	if (verbosity < 0)
+		return LOG_LEVEL_WARN;
+	if (verbosity == 0)
+		return LOG_LEVEL_INFO;
+	return verbosity == 1 ? LOG_LEVEL_DEBUG : LOG_LEVEL_TRACE;
+}
+
+/* bridge version: ours and the libraries'. */
+static int
+cmd_version(const struct cli_options *opts)
+{
+	if (opts->json) {
+		printf("{\"bridge\":\"%s\",\"libyaml\":\"%s\",\"pcre2\":\"%s\",\"cjson\":\"%s\"}\n",
+		    BRIDGE_VERSION, config_library_version(), match_library_version(),
+		    cJSON_Version());
+		return BRIDGE_EXIT_OK;
+	}
+	printf("bridge %s\nlibyaml %s\nPCRE2 %s\ncJSON %s\n", BRIDGE_VERSION,
+	    config_library_version(), match_library_version(), cJSON_Version());
+	return BRIDGE_EXIT_OK;
+}
+
+/* Print every problem of a policy file that failed to load. */
+static void
+report_config_errors(const char *path, const struct config_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++) {
+		if (errs->v[i].line > 0)
+			log_diag(path, errs->v[i].line, errs->v[i].col, errs->v[i].msg);
+		else
+			log_error("%s: %s", path, errs->v[i].msg);
+	}
+	if (errs->truncated)
+		log_error("%s: more than %d problems; fix these first", path, CONFIG_MAX_ERRORS);
+	log_error("%s: the policy file is not valid (%zu problem%s)", path, errs->n,
+	    errs->n == 1 ? "" : "s");
+}
+
+/* "a", "a" minus "b": a scope in words. */
+static void
+print_groups(const struct config_strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		printf("%s\"%s\"", i == 0 ? "" : ", ", l->v[i]);
+}
+
+/* Text summary of a policy, for bridge check. */
+static void
+print_policy(const struct config_policy *p)
+{
+	const struct config_deadline *d = &p->deadline;
+
+	printf("  policy %s: %s, mode %s%s\n", p->name, config_os_name(p->platform),
+	    config_mode_name(p->mode), p->enabled ? "" : " (disabled)");
+	printf("    scope: ");
+	print_groups(&p->scope.groups);
+	if (p->scope.exclude_groups.n > 0) {
+		printf(" except ");
+		print_groups(&p->scope.exclude_groups);
+	}
+	printf("\n    versions: %s; models: %s%s%s\n",
+	    p->versions != NULL ? match_pattern(p->versions) : "all",
+	    p->models.include != NULL ? match_pattern(p->models.include) : "all",
+	    p->models.exclude != NULL ? " except " : "",
+	    p->models.exclude != NULL ? match_pattern(p->models.exclude) : "");
+	printf("    deadline: %ld day%s after posting at %02ld:%02ld device time%s; "
+	    "base update: %s\n", d->days_after_posting, d->days_after_posting == 1 ? "" : "s",
+	    d->minute_of_day / 60, d->minute_of_day % 60,
+	    d->skip_weekends ? ", weekends skipped" : "", config_base_update_name(p->base_update));
+	for (size_t i = 0; i < p->nrings; i++) {
+		const struct config_ring *r = &p->rings[i];
+
+		printf("    ring %s: ", r->name);
+		if (r->groups.n > 0)
+			print_groups(&r->groups);
+		else
+			printf("every other device");
+		printf(", starts %ld day%s after %s", r->delay_days, r->delay_days == 1 ? "" : "s",
+		    i == 0 ? "the BSI's rollout begins" : "the previous ring");
+		if (r->min_success_percent >= 0)
+			printf(" once it reached %ld%%", r->min_success_percent);
+		printf("\n");
+	}
+}
+
+/* JSON summary of the loaded file, for bridge check --json; NULL when out of memory. */
+static cJSON *
+check_json(const struct config *cfg)
+{
+	cJSON *root = cJSON_CreateObject(), *tenants, *alerts;
+
+	if (root == NULL)
+		return NULL;
+	cJSON_AddStringToObject(root, "config", cfg->path);
+	cJSON_AddStringToObject(root, "state_dir", cfg->state_dir);
+	cJSON_AddStringToObject(root, "name_prefix", cfg->name_prefix);
+	tenants = cJSON_AddArrayToObject(root, "tenants");
+	for (size_t i = 0; tenants != NULL && i < cfg->ntenants; i++) {
+		const struct config_tenant *t = &cfg->tenants[i];
+		cJSON *jt = cJSON_CreateObject(), *policies;
+
+		cJSON_AddItemToArray(tenants, jt);
+		cJSON_AddStringToObject(jt, "name", t->name);
+		cJSON_AddStringToObject(jt, "jamf_url", t->jamf.url);
+		policies = cJSON_AddArrayToObject(jt, "policies");
+		for (size_t k = 0; policies != NULL && k < t->npolicies; k++) {
+			const struct config_policy *p = &t->policies[k];
+			cJSON *jp = cJSON_CreateObject();
+
+			cJSON_AddItemToArray(policies, jp);
+			cJSON_AddStringToObject(jp, "name", p->name);
+			cJSON_AddStringToObject(jp, "platform", config_os_name(p->platform));
+			cJSON_AddStringToObject(jp, "mode", config_mode_name(p->mode));
+			cJSON_AddBoolToObject(jp, "enabled", p->enabled);
+			cJSON_AddItemToObject(jp, "groups", cJSON_CreateStringArray(
+			    (const char *const *)p->scope.groups.v, (int)p->scope.groups.n));
+			cJSON_AddNumberToObject(jp, "rings", (double)p->nrings);
+		}
+	}
+	alerts = cJSON_AddArrayToObject(root, "alerts");
+	for (size_t i = 0; alerts != NULL && i < cfg->nalerts; i++) {
+		cJSON *ja = cJSON_CreateObject();
+
+		cJSON_AddItemToArray(alerts, ja);
+		cJSON_AddStringToObject(ja, "name", cfg->alerts[i].name);
+		cJSON_AddStringToObject(ja, "kind", config_alert_kind_name(cfg->alerts[i].kind));
+	}
+	return root;
+}
+
+/* bridge check: the file loaded, so summarise it. */
+static int
+cmd_check(const struct config *cfg, const struct cli_options *opts)
+{
+	if (opts->json) {
+		cJSON *root = check_json(cfg);
+		char *text = root != NULL ? cJSON_PrintUnformatted(root) : NULL;
+
+		cJSON_Delete(root);
+		if (text == NULL) {
+			log_error("out of memory");
+			return BRIDGE_EXIT_FAILED;
+		}
+		printf("%s\n", text);
+		free(text);
+		return BRIDGE_EXIT_OK;
+	}
+	printf("%s: OK\n", cfg->path);
+	printf("state directory %s; names in Jamf start with \"%s\"\n", cfg->state_dir,
+	    cfg->name_prefix);
+	printf("feed %s, fetched at most every %ldh\n", cfg->gdmf.url, cfg->gdmf.refresh / 3600);
+	for (size_t i = 0; i < cfg->ntenants; i++) {
+		const struct config_tenant *t = &cfg->tenants[i];
+
+		printf("tenant %s: Jamf Pro %s%s%s, %zu polic%s\n", t->name, t->jamf.url,
+		    config_present(&t->platform.pos) ? ", Jamf Platform " : "",
+		    config_present(&t->platform.pos) ? t->platform.url : "", t->npolicies,
+		    t->npolicies == 1 ? "y" : "ies");
+		for (size_t k = 0; k < t->npolicies; k++)
+			print_policy(&t->policies[k]);
+	}
+	for (size_t i = 0; i < cfg->nalerts; i++)
+		printf("alert %s: %s webhook from %s\n", cfg->alerts[i].name,
+		    config_alert_kind_name(cfg->alerts[i].kind), cfg->alerts[i].url.ref);
+	return BRIDGE_EXIT_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct cli_options opts;
+	struct config cfg;
+	struct config_errors errs;
+	char err[256];
+	int status;
+
+	/* 1. The command line. */
+	if (cli_parse(&opts, argc, argv, err, sizeof(err)) == -1) {
+		fprintf(stderr, "bridge: %s\n", err);
+		cli_usage(stderr);
+		return BRIDGE_EXIT_USAGE;
+	}
+	if (opts.help) {
+		cli_help(stdout, opts.help_topic);
+		return BRIDGE_EXIT_OK;
+	}
+	log_init(log_level_for(opts.verbosity), opts.log_json);
+	if (opts.command == CLI_VERSION)
+		return cmd_version(&opts);
+	if (!cli_command_built(opts.command)) {
+		log_error("'%s' is not built yet in bridge %s", cli_command_name(opts.command),
+		    BRIDGE_VERSION);
+		return BRIDGE_EXIT_USAGE;
+	}
+
+	/* 2. The policy file: every problem reported at once, then exit 2. */
+	if (config_load(&cfg, opts.config_path, &errs) == -1) {
+		report_config_errors(opts.config_path, &errs);
+		config_errors_release(&errs);
+		return BRIDGE_EXIT_USAGE;
+	}
+	log_debug("loaded %s: %zu tenant%s", cfg.path, cfg.ntenants, cfg.ntenants == 1 ? "" : "s");
+
+	/* 3. The command. */
+	switch (opts.command) {
+	case CLI_CHECK:
+		status = cmd_check(&cfg, &opts);
+		break;
+	default:
+		log_error("'%s' is not built yet", cli_command_name(opts.command));
+		status = BRIDGE_EXIT_USAGE;
+		break;
+	}
+	config_release(&cfg);
+	return status;
+}

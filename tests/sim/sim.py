@@ -1,0 +1,697 @@
+#!/usr/bin/env python3
+"""HTTPS test server standing in for the remote services bridge talks to.
+
+One process serves Apple's GDMF feed (GET /v2/pmv) plus a control API under
+/_sim/ that tests use to inject faults, inspect the requests received and swap
+the served feed.  Python standard library only.
+
+Control paths (everything under /_sim/) are never recorded, faulted or
+delayed.  Every other request, known route or not, is recorded, may be hit by
+a fault rule and is delayed by --latency.
+
+Adding routes: write a handler ``def handler(req: Request) -> Response`` in
+its own section near the end of this file and register it with
+``@ROUTES.route("METHOD", r"path regex")``.  The regex must match the whole
+path; named groups arrive in ``req.params``.  Raise ``HandlerError`` to answer
+with an error status.  Shared state lives in ``SimState`` (``req.state``);
+guard anything mutable with ``state.lock``.
+"""
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import re
+import signal
+import socket
+import socketserver
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_CERT_DIR = HERE.parents[1] / "build" / "test-certs"
+CONTROL_PREFIX = "/_sim/"
+LISTEN_HOST = "127.0.0.1"
+
+
+# ---------------------------------------------------------------------------
+# Requests, responses and the route table
+# ---------------------------------------------------------------------------
+
+class HandlerError(Exception):
+    """Raised by a handler to answer with an HTTP error status."""
+
+    def __init__(self, status, message):
+        """Remember the status and a human-readable message."""
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclasses.dataclass
+class Request:
+    """One HTTP request as route handlers see it."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict  # lowercased name -> value (repeated headers joined by ", ")
+    body: bytes
+    state: "SimState"
+    params: dict = dataclasses.field(default_factory=dict)
+
+    def json(self):
+        """Return the body decoded as JSON; a bad body is a 400 error."""
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:
+            raise HandlerError(400, f"request body is not valid JSON: {exc}") from None
+
+
+@dataclasses.dataclass
+class Response:
+    """What a handler answers; the dispatcher adds Content-Length."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: list = dataclasses.field(default_factory=list)  # extra (name, value)
+
+
+def json_response(obj, status=200):
+    """Build a compact JSON response."""
+    return Response(status, json.dumps(obj, separators=(",", ":")).encode())
+
+
+def error_response(status, message=None, code="SIM_ERROR"):
+    """Build a Jamf/Apple-style JSON error: {"httpStatus":N,"errors":[...]}."""
+    errors = [{"code": code, "description": message}] if message else []
+    return json_response({"httpStatus": status, "errors": errors}, status)
+
+
+class Router:
+    """Ordered route table mapping (method, whole-path regex) to a handler."""
+
+    def __init__(self):
+        """Start with no routes."""
+        self._routes = []
+
+    def route(self, method, pattern):
+        """Decorator registering the decorated function for METHOD and PATTERN."""
+        regex = re.compile(pattern)
+
+        def register(func):
+            """Add func to the table and return it unchanged."""
+            self._routes.append((method.upper(), regex, func))
+            return func
+
+        return register
+
+    def resolve(self, method, path):
+        """Return (handler, params, allowed_methods) for a request.
+
+        handler is None when nothing matches; allowed_methods then lists the
+        methods registered for the path (empty: unknown path).  HEAD is served
+        by GET handlers.
+        """
+        allowed = []
+        for route_method, regex, func in self._routes:
+            match = regex.fullmatch(path)
+            if not match:
+                continue
+            if route_method == method or (method == "HEAD" and route_method == "GET"):
+                return func, match.groupdict(), []
+            allowed.append(route_method)
+        return None, {}, allowed
+
+
+ROUTES = Router()
+
+
+# ---------------------------------------------------------------------------
+# Fault rules
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class FaultRule:
+    """One injected fault, as posted to /_sim/faults.
+
+    path is a prefix of the request path (query excluded); method, when set,
+    must equal the request method.  count is how many matching requests the
+    rule still applies to (-1: forever).  What happens to a matched request:
+    sleep `delay` seconds; then either drop the connection (`close`), or
+    answer with a padded 200 (`oversize_bytes`), an exact `body` (status
+    `status` or 200), a JSON error (`status`), or else the normal response;
+    add Retry-After when `retry_after` is set; and with `truncate` send only
+    half the body before closing the connection.
+    """
+
+    path: str = "/"
+    method: str = None
+    count: int = 1
+    status: int = None
+    retry_after: object = None  # int seconds, or a string sent verbatim
+    delay: float = 0
+    truncate: bool = False
+    oversize_bytes: int = None
+    close: bool = False
+    body: str = None
+
+    @classmethod
+    def from_json(cls, obj):
+        """Validate one rule from the control API; raise ValueError if bad."""
+        if not isinstance(obj, dict):
+            raise ValueError(f"fault rule must be an object, got {obj!r}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(obj) - known)
+        if unknown:
+            raise ValueError(f"unknown fault rule keys: {', '.join(unknown)}")
+        rule = cls(**obj)
+        checks = [
+            (isinstance(rule.path, str) and rule.path.startswith("/"), "path must start with /"),
+            (rule.method is None or isinstance(rule.method, str), "method must be a string"),
+            (_is_int(rule.count) and rule.count >= -1, "count must be an integer >= -1"),
+            (rule.status is None or (_is_int(rule.status) and 100 <= rule.status <= 599),
+             "status must be an integer 100-599"),
+            (rule.retry_after is None or _is_int(rule.retry_after) or isinstance(rule.retry_after, str),
+             "retry_after must be an integer or a string"),
+            (isinstance(rule.delay, (int, float)) and not isinstance(rule.delay, bool) and rule.delay >= 0,
+             "delay must be a number >= 0"),
+            (isinstance(rule.truncate, bool), "truncate must be a boolean"),
+            (rule.oversize_bytes is None or (_is_int(rule.oversize_bytes) and rule.oversize_bytes >= 0),
+             "oversize_bytes must be an integer >= 0"),
+            (isinstance(rule.close, bool), "close must be a boolean"),
+            (rule.body is None or isinstance(rule.body, str), "body must be a string"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+        if rule.method is not None:
+            rule.method = rule.method.upper()
+        return rule
+
+    def matches(self, method, path):
+        """True if this rule still has uses left and applies to the request."""
+        return (self.count != 0
+                and path.startswith(self.path)
+                and (self.method is None or self.method == method))
+
+    def replacement(self):
+        """Return the Response that replaces the normal one, or None to keep it."""
+        if self.oversize_bytes is not None:
+            return Response(200, _padded_json(self.oversize_bytes))
+        if self.body is not None:
+            return Response(self.status or 200, self.body.encode())
+        if self.status is not None:
+            return error_response(self.status, "fault injected by sim", code="SIM_FAULT")
+        return None
+
+
+def _is_int(value):
+    """True for a real int (bool excluded)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _padded_json(size):
+    """A valid JSON object {"pad":"xxx..."} of exactly `size` bytes (min 10)."""
+    return b'{"pad":"' + b"x" * max(0, size - 10) + b'"}'
+
+
+# ---------------------------------------------------------------------------
+# GDMF date shifting
+# ---------------------------------------------------------------------------
+
+SUPPLEMENTAL_KEYS = ("PublicBackgroundSecurityImprovements", "PublicRapidSecurityResponses")
+DATE_FIELD_RE = re.compile(rb'("(?:PostingDate|ExpirationDate)"\s*:\s*")(\d{4}-\d{2}-\d{2})(")')
+
+
+def _parse_date(value):
+    """Parse YYYY-MM-DD; None if value is not such a date."""
+    try:
+        return datetime.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _posting_dates(node):
+    """Yield every parseable PostingDate found anywhere inside a JSON value."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "PostingDate" and _parse_date(value):
+                yield _parse_date(value)
+            else:
+                yield from _posting_dates(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _posting_dates(item)
+
+
+def gdmf_shift_days(doc, today):
+    """Days to add to every date so the newest supplemental entry is dated yesterday.
+
+    Supplemental entries are those under PublicBackgroundSecurityImprovements
+    or PublicRapidSecurityResponses; a feed without any is anchored on its
+    newest PostingDate instead.  Returns 0 for a feed with no dates.
+    """
+    dates = [d for key in SUPPLEMENTAL_KEYS for d in _posting_dates(doc.get(key))]
+    if not dates:
+        dates = list(_posting_dates(doc))
+    if not dates:
+        return 0
+    return (today - datetime.timedelta(days=1) - max(dates)).days
+
+
+def shift_gdmf_dates(raw, today):
+    """Return the feed `raw` (bytes) with all PostingDate/ExpirationDate moved.
+
+    Only the date strings change: every other byte of the document is kept,
+    so key order, formatting and all other values stay as they were.  A
+    document that is not a JSON object is returned unchanged.
+    """
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return raw
+    if not isinstance(doc, dict):
+        return raw
+    delta = datetime.timedelta(days=gdmf_shift_days(doc, today))
+
+    def shift(match):
+        """Replace one date field's value with the shifted date."""
+        old = _parse_date(match.group(2).decode())
+        if old is None:
+            return match.group(0)
+        return match.group(1) + (old + delta).isoformat().encode() + match.group(3)
+
+    return DATE_FIELD_RE.sub(shift, raw)
+
+
+# ---------------------------------------------------------------------------
+# Shared server state
+# ---------------------------------------------------------------------------
+
+class SimState:
+    """State shared by all handler threads; mutable parts are guarded by lock."""
+
+    def __init__(self, gdmf=None, shift_dates=False, latency=0.0, log_path=None):
+        """gdmf: feed bytes or None; latency in seconds; log_path: request log."""
+        self.lock = threading.Lock()
+        self.requests = []
+        self.faults = []
+        self.gdmf = gdmf
+        self.shift_dates = shift_dates
+        self.latency = latency
+        self._shifted = None  # (date, source bytes, shifted bytes) cache
+        self._log = open(log_path, "a", encoding="utf-8", buffering=1) if log_path else None
+
+    def record(self, entry):
+        """Append one request to the request list."""
+        with self.lock:
+            self.requests.append(entry)
+
+    def take_fault(self, method, path):
+        """Return the first fault rule matching the request, using up one count."""
+        with self.lock:
+            for rule in self.faults:
+                if rule.matches(method, path):
+                    if rule.count > 0:
+                        rule.count -= 1
+                    return rule
+        return None
+
+    def gdmf_document(self):
+        """The feed to serve now (date-shifted if enabled), or None if unset."""
+        with self.lock:
+            raw, cached = self.gdmf, self._shifted
+        if raw is None or not self.shift_dates:
+            return raw
+        today = datetime.date.today()
+        if cached and cached[0] == today and cached[1] is raw:
+            return cached[2]
+        shifted = shift_gdmf_dates(raw, today)
+        with self.lock:
+            self._shifted = (today, raw, shifted)
+        return shifted
+
+    def log(self, line):
+        """Write a line to the request log, if one is configured."""
+        if self._log:
+            with self.lock:
+                self._log.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
+
+    def close(self):
+        """Close the request log."""
+        if self._log:
+            self._log.close()
+
+
+# ---------------------------------------------------------------------------
+# HTTP plumbing
+# ---------------------------------------------------------------------------
+
+class SimHandler(BaseHTTPRequestHandler):
+    """Per-connection handler: HTTP/1.1 keep-alive, every method dispatched."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "bridge-sim/1"
+    timeout = 60  # seconds a connection may sit idle (or stall the handshake)
+
+    def setup(self):
+        """Finish the TLS handshake here, in the worker thread, not in accept()."""
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(self.timeout)
+            self.request.do_handshake()
+        super().setup()
+
+    def handle(self):
+        """Serve the connection's requests; a client going away is not an error."""
+        try:
+            super().handle()
+        except OSError:
+            self.close_connection = True
+
+    def log_request(self, code="-", size="-"):
+        """Suppress the default per-response line; _dispatch logs instead."""
+
+    def log_message(self, format, *args):  # noqa: A002 (signature is inherited)
+        """Send http.server's own messages (bad requests, timeouts) to the log."""
+        self.server.state.log(f"{self.client_address[0]} {format % args}")
+
+    def _dispatch(self):
+        """Handle one request: record it, apply latency and faults, route, reply."""
+        state = self.server.state
+        started = time.time()
+        path, _, query = self.path.partition("?")
+        query = query.partition("#")[0]
+        try:
+            body = self._read_body()
+        except ValueError as exc:
+            self.close_connection = True
+            self._send(error_response(400, f"bad request body: {exc}"))
+            return
+        headers = {}
+        for name, value in self.headers.items():
+            key = name.lower()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        req = Request(self.command, path, query, headers, body, state)
+
+        fault = None
+        if not path.startswith(CONTROL_PREFIX):
+            state.record({
+                "method": req.method, "path": path, "query": query, "headers": headers,
+                "body": body.decode("utf-8", errors="replace"), "time": started,
+            })
+            fault = state.take_fault(req.method, path)
+            time.sleep(state.latency + (fault.delay if fault else 0))
+            if fault and fault.close:
+                self._drop_connection()
+                self._log_line(req, "closed", 0, started, fault)
+                return
+
+        response = (fault and fault.replacement()) or self._route(req)
+        if fault and fault.retry_after is not None:
+            response.headers.append(("Retry-After", str(fault.retry_after)))
+        truncate = bool(fault and fault.truncate)
+        self._send(response, truncate)
+        self._log_line(req, response.status, len(response.body), started, fault)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _dispatch
+
+    def _route(self, req):
+        """Run the matching route handler and return its Response."""
+        handler, params, allowed = ROUTES.resolve(req.method, req.path)
+        if handler is None:
+            if not allowed:
+                return error_response(404)
+            response = error_response(405, f"method {req.method} not allowed")
+            response.headers.append(("Allow", ", ".join(allowed)))
+            return response
+        req.params = params
+        try:
+            return handler(req)
+        except HandlerError as exc:
+            return error_response(exc.status, exc.message)
+        except Exception:  # a bug in a handler: answer 500, show the traceback
+            traceback.print_exc()
+            return error_response(500, "handler crashed; see sim stderr")
+
+    def _read_body(self):
+        """Read the request body (Content-Length or chunked); ValueError if malformed."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length < 0:
+            raise ValueError("negative Content-Length")
+        return self.rfile.read(length)
+
+    def _read_chunked(self):
+        """Read a chunked request body, discarding any trailers."""
+        chunks = []
+        while True:
+            size = int(self.rfile.readline(1024).split(b";")[0].strip(), 16)
+            if size == 0:
+                break
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(1024)  # CRLF after the chunk
+        while self.rfile.readline(1024).strip():  # trailers, up to the blank line
+            pass
+        return b"".join(chunks)
+
+    def _send(self, response, truncate=False):
+        """Write a response; with truncate, send half the body and drop the connection."""
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        body = b"" if self.command == "HEAD" else response.body
+        if truncate:
+            self.wfile.write(body[: len(body) // 2])
+            self._drop_connection()
+        else:
+            self.wfile.write(body)
+
+    def _drop_connection(self):
+        """Close the connection now, cleanly at the TLS level, mid-response or not."""
+        self.close_connection = True
+        self.wfile.flush()
+        sock = self.request
+        if isinstance(sock, ssl.SSLSocket):
+            # Send close_notify so the client sees a clean EOF rather than a
+            # TLS error, but do not wait for the client's own close_notify.
+            sock.settimeout(0)
+            try:
+                sock.unwrap()
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                pass
+        sock.shutdown(socket.SHUT_RDWR)
+
+    def _log_line(self, req, status, size, started, fault):
+        """Write one request-log line."""
+        query = f"?{req.query}" if req.query else ""
+        note = f" fault={dataclasses.asdict(fault)}" if fault else ""
+        took = (time.time() - started) * 1000
+        self.server.state.log(f"{self.client_address[0]} {req.method} {req.path}{query}"
+                              f" -> {status} {size}B {took:.0f}ms{note}")
+
+
+class SimServer(ThreadingHTTPServer):
+    """Threaded HTTP(S) server holding the shared SimState."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address, state, ssl_context=None):
+        """Bind and listen on address; wrap the socket when ssl_context is given."""
+        super().__init__(address, SimHandler)
+        self.state = state
+        if ssl_context:
+            self.socket = ssl_context.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False)
+
+    def server_bind(self):
+        """Bind without HTTPServer's reverse DNS lookup of the address."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def handle_error(self, request, client_address):
+        """Log failed handshakes and vanished clients quietly; report real bugs."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):
+            self.state.log(f"{client_address[0]} connection error: {exc}")
+        else:
+            super().handle_error(request, client_address)
+
+
+def make_ssl_context(cert_dir, rogue):
+    """Server TLS context (TLS 1.2+) using the test or the rogue certificate."""
+    name = "rogue-server" if rogue else "server"
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_alpn_protocols(["http/1.1"])
+    context.load_cert_chain(cert_dir / f"{name}.pem", cert_dir / f"{name}.key")
+    return context
+
+
+# ---------------------------------------------------------------------------
+# Control API (/_sim/...)
+# ---------------------------------------------------------------------------
+
+@ROUTES.route("GET", r"/_sim/health")
+def sim_health(req):
+    """Liveness check."""
+    return json_response({"ok": True})
+
+
+@ROUTES.route("GET", r"/_sim/faults")
+def sim_list_faults(req):
+    """List the fault rules with their remaining counts."""
+    with req.state.lock:
+        return json_response([dataclasses.asdict(rule) for rule in req.state.faults])
+
+
+@ROUTES.route("POST", r"/_sim/faults")
+def sim_add_faults(req):
+    """Append fault rules (a list of rule objects, or a single one)."""
+    payload = req.json()
+    try:
+        rules = [FaultRule.from_json(obj) for obj in (payload if isinstance(payload, list) else [payload])]
+    except (TypeError, ValueError) as exc:
+        raise HandlerError(400, str(exc)) from None
+    with req.state.lock:
+        req.state.faults.extend(rules)
+        total = len(req.state.faults)
+    return json_response({"ok": True, "faults": total})
+
+
+@ROUTES.route("DELETE", r"/_sim/faults")
+def sim_clear_faults(req):
+    """Remove all fault rules."""
+    with req.state.lock:
+        req.state.faults.clear()
+    return json_response({"ok": True})
+
+
+@ROUTES.route("GET", r"/_sim/requests")
+def sim_requests(req):
+    """Every non-control request received since start or the last reset."""
+    with req.state.lock:
+        return json_response(list(req.state.requests))
+
+
+@ROUTES.route("POST", r"/_sim/reset")
+def sim_reset(req):
+    """Forget recorded requests and fault rules."""
+    with req.state.lock:
+        req.state.requests.clear()
+        req.state.faults.clear()
+    return json_response({"ok": True})
+
+
+@ROUTES.route("PUT", r"/_sim/gdmf")
+def sim_set_gdmf(req):
+    """Replace the feed served at /v2/pmv with the request body (kept verbatim)."""
+    with req.state.lock:
+        req.state.gdmf = req.body
+    return json_response({"ok": True, "bytes": len(req.body)})
+
+
+# ---------------------------------------------------------------------------
+# Apple GDMF (gdmf.apple.com)
+# ---------------------------------------------------------------------------
+
+@ROUTES.route("GET", r"/v2/pmv")
+def gdmf_pmv(req):
+    """The software update feed: --gdmf FILE or the last PUT /_sim/gdmf."""
+    doc = req.state.gdmf_document()
+    if doc is None:
+        raise HandlerError(404, "no GDMF document configured (--gdmf or PUT /_sim/gdmf)")
+    return Response(200, doc)
+
+
+# ---------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------
+
+def parse_args(argv):
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--cert-dir", type=Path, default=DEFAULT_CERT_DIR,
+                        help="certificates, created by mkcerts.sh if missing (default: %(default)s)")
+    parser.add_argument("--rogue", action="store_true", help="serve the cert from the unrelated rogue CA")
+    parser.add_argument("--plain-http", action="store_true", help="plain HTTP, no TLS")
+    parser.add_argument("--ready-file", type=Path, help="write the port here once listening")
+    parser.add_argument("--gdmf", type=Path, help="JSON file served at GET /v2/pmv")
+    parser.add_argument("--gdmf-shift-dates", action="store_true",
+                        help="shift feed dates so the newest supplemental entry was posted yesterday")
+    parser.add_argument("--latency", type=float, default=0, metavar="MS",
+                        help="delay before every non-control response, in milliseconds")
+    parser.add_argument("--log", type=Path, help="append a request log here")
+    return parser.parse_args(argv)
+
+
+def ensure_certs(cert_dir):
+    """Run mkcerts.sh for cert_dir (it returns at once if the certs are fine)."""
+    result = subprocess.run(["sh", str(HERE / "mkcerts.sh"), str(cert_dir)], check=False)
+    if result.returncode != 0:
+        sys.exit(f"sim: mkcerts.sh {cert_dir} failed (exit {result.returncode})")
+
+
+def write_ready_file(path, port):
+    """Atomically write the port number to path."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(f"{port}\n", encoding="ascii")
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    """Run the server until SIGTERM or SIGINT."""
+    args = parse_args(argv)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+
+    context = None
+    if not args.plain_http:
+        ensure_certs(args.cert_dir)
+        context = make_ssl_context(args.cert_dir, args.rogue)
+    try:
+        gdmf = args.gdmf.read_bytes() if args.gdmf else None
+    except OSError as exc:
+        sys.exit(f"sim: cannot read --gdmf: {exc}")
+    state = SimState(
+        gdmf=gdmf,
+        shift_dates=args.gdmf_shift_dates,
+        latency=args.latency / 1000.0,
+        log_path=args.log,
+    )
+    try:
+        server = SimServer((LISTEN_HOST, args.port), state, context)
+    except OSError as exc:
+        sys.exit(f"sim: cannot listen on {LISTEN_HOST}:{args.port}: {exc}")
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                     name="sim-accept", daemon=True).start()
+    if args.ready_file:
+        write_ready_file(args.ready_file, port)
+    scheme = "http" if args.plain_http else "https"
+    print(f"sim: listening on {scheme}://{LISTEN_HOST}:{port}", file=sys.stderr, flush=True)
+
+    stop.wait()
+    server.shutdown()
+    server.server_close()
+    state.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
