@@ -35,7 +35,7 @@ PKGS        = libcurl libcjson yaml-0.1 libpcre2-8
 TEST_PKGS   = cmocka
 
 # Every Debian package that building, testing, linting and fuzzing need.
-DEBIAN_PACKAGES = build-essential pkg-config libcurl4-openssl-dev libcjson-dev libyaml-dev \
+DEBIAN_PACKAGES = build-essential pkg-config curl libcurl4-openssl-dev libcjson-dev libyaml-dev \
                   libpcre2-dev libcmocka-dev python3 openssl ca-certificates valgrind mandoc
 
 CFLAGS     ?= -O2 -g

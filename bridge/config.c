@@ -338,9 +338,14 @@ parse_tree(struct loader *ld, const char *text, size_t len, struct node **root)
 			int line, col;
 
 			yaml_problem_pos(&parser, text, len, &line, &col);
-			loader_error(ld, line, col, "YAML syntax error: %s%s%s",
-			    parser.problem ? parser.problem : "unknown problem",
-			    parser.context ? " " : "", parser.context ? parser.context : "");
+			if (parser.context != NULL)
+				loader_error(ld, line, col, "YAML syntax error: %s %s that started "
+				    "at %d:%d", parser.problem ? parser.problem : "unknown problem",
+				    parser.context, (int)parser.context_mark.line + 1,
+				    (int)parser.context_mark.column + 1);
+			else
+				loader_error(ld, line, col, "YAML syntax error: %s",
+				    parser.problem ? parser.problem : "unknown problem");
 			goto out;
 		}
 		switch (ev.type) {

@@ -46,7 +46,7 @@ class Sim:
         self.cert_dir = Path(cert_dir or DEFAULT_CERT_DIR).resolve()
         self.plain_http = plain_http
         self.start_timeout = start_timeout
-        self.args = ["--port", str(port), "--cert-dir", str(self.cert_dir)]
+        self.args = ["--port", str(port), "--cert-dir", str(self.cert_dir), "--exit-with-parent"]
         if gdmf:
             self.args += ["--gdmf", str(gdmf)]
         if shift_dates:

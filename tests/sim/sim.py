@@ -178,8 +178,8 @@ class FaultRule:
             (isinstance(rule.path, str) and rule.path.startswith("/"), "path must start with /"),
             (rule.method is None or isinstance(rule.method, str), "method must be a string"),
             (_is_int(rule.count) and rule.count >= -1, "count must be an integer >= -1"),
-            (rule.status is None or (_is_int(rule.status) and 100 <= rule.status <= 599),
-             "status must be an integer 100-599"),
+            (rule.status is None or (_is_int(rule.status) and 200 <= rule.status <= 599),
+             "status must be an integer 200-599"),
             (rule.retry_after is None or _is_int(rule.retry_after) or isinstance(rule.retry_after, str),
              "retry_after must be an integer or a string"),
             (isinstance(rule.delay, (int, float)) and not isinstance(rule.delay, bool) and rule.delay >= 0,
@@ -417,7 +417,8 @@ class SimHandler(BaseHTTPRequestHandler):
 
         response = (fault and fault.replacement()) or self._route(req)
         if fault and fault.retry_after is not None:
-            response.headers.append(("Retry-After", str(fault.retry_after)))
+            extra = [*response.headers, ("Retry-After", str(fault.retry_after))]
+            response = dataclasses.replace(response, headers=extra)
         truncate = bool(fault and fault.truncate)
         self._send(response, truncate)
         self._log_line(req, response.status, len(response.body), started, fault)
@@ -465,14 +466,20 @@ class SimHandler(BaseHTTPRequestHandler):
         return b"".join(chunks)
 
     def _send(self, response, truncate=False):
-        """Write a response; with truncate, send half the body and drop the connection."""
+        """Write a response; with truncate, send half the body and drop the connection.
+
+        204 and 304 responses never carry a body or Content-Length, whatever
+        the Response holds.
+        """
+        bodyless = response.status in (204, 304)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
+        if not bodyless:
+            self.send_header("Content-Length", str(len(response.body)))
         for name, value in response.headers:
             self.send_header(name, value)
         self.end_headers()
-        body = b"" if self.command == "HEAD" else response.body
+        body = b"" if bodyless or self.command == "HEAD" else response.body
         if truncate:
             self.wfile.write(body[: len(body) // 2])
             self._drop_connection()
@@ -636,6 +643,8 @@ def parse_args(argv):
     parser.add_argument("--latency", type=float, default=0, metavar="MS",
                         help="delay before every non-control response, in milliseconds")
     parser.add_argument("--log", type=Path, help="append a request log here")
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="stop when the process that started the server exits")
     return parser.parse_args(argv)
 
 
@@ -651,6 +660,14 @@ def write_ready_file(path, port):
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(f"{port}\n", encoding="ascii")
     os.replace(tmp, path)
+
+
+def watch_parent(stop):
+    """Set stop once this process's parent has exited (we get re-parented)."""
+    parent = os.getppid()
+    while not stop.wait(1):
+        if os.getppid() != parent:
+            stop.set()
 
 
 def main(argv=None):
@@ -681,6 +698,8 @@ def main(argv=None):
     port = server.server_address[1]
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                      name="sim-accept", daemon=True).start()
+    if args.exit_with_parent:
+        threading.Thread(target=watch_parent, args=(stop,), name="sim-parent", daemon=True).start()
     if args.ready_file:
         write_ready_file(args.ready_file, port)
     scheme = "http" if args.plain_http else "https"
