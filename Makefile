@@ -132,10 +132,12 @@ install: $(BIN)
 	$(INSTALL) -m 0644 bridge/bridge.1 $(DESTDIR)$(MANDIR)/man1/bridge.1
 	$(INSTALL) -m 0644 bridge/bridge.yaml.5 $(DESTDIR)$(MANDIR)/man5/bridge.yaml.5
 	$(INSTALL) -m 0644 config/bridge.example.yaml $(DESTDIR)$(DATADIR)/bridge.example.yaml
+	$(INSTALL) -m 0644 config/apple-root-ca.pem $(DESTDIR)$(DATADIR)/apple-root-ca.pem
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/bridge $(DESTDIR)$(MANDIR)/man1/bridge.1 \
-	  $(DESTDIR)$(MANDIR)/man5/bridge.yaml.5 $(DESTDIR)$(DATADIR)/bridge.example.yaml
+	  $(DESTDIR)$(MANDIR)/man5/bridge.yaml.5 $(DESTDIR)$(DATADIR)/bridge.example.yaml \
+	  $(DESTDIR)$(DATADIR)/apple-root-ca.pem
 	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 
 clean:

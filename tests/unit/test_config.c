@@ -263,7 +263,8 @@ test_string_errors(void **state)
 	expect_one_error("", "1:1: the file is empty");
 	expect_one_error("  \n\t\n", "1:1: the file is empty");
 	expect_one_error("# only a comment\n", "1:1: the file holds no settings (only comments)");
-	memset(big, '#', sizeof(big));
+	memset(big, '#', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
 	expect_one_error(big, "1:1: the file is larger than 1048576 bytes");
 	for (int i = 0; i < 40; i++)
 		strcat(deep, "[");
