@@ -1,0 +1,69 @@
+/* HTTPS requests for everything bridge talks to: TLS, timeouts, caps, retries, redaction. */
+#ifndef BRIDGE_HTTP_H
+#define BRIDGE_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HTTP_MAX_HEADERS 16
+#define HTTP_MAX_ERROR_BYTES 512
+
+/* How to talk to one server. */
+struct http_endpoint {
+	const char *ca_file;   /* PEM bundle to trust; NULL: the system's */
+	long connect_timeout;  /* seconds */
+	long timeout;          /* seconds, per attempt */
+	long retries;          /* attempts after the first, on connection errors, 5xx and 429 */
+	long retry_max_time;   /* seconds, all attempts of one request together */
+	size_t max_body_bytes; /* responses larger than this are refused while reading */
+};
+
+struct http_request {
+	const char *method;    /* "GET", "POST", ... */
+	const char *url;
+	const char *log_url;   /* shown in logs instead of url (e.g. for webhooks); NULL: url */
+	const char *headers[HTTP_MAX_HEADERS];  /* "Name: value"; Authorization is never logged */
+	size_t nheaders;
+	const char *body;      /* NULL: none */
+	size_t body_len;
+};
+
+struct http_response {
+	long status;           /* 0 when no response arrived */
+	char *body;            /* NUL-terminated; NULL when empty */
+	size_t body_len;
+	char content_type[128];
+	long retry_after;      /* seconds the server asked to wait, or -1 */
+	int attempts;
+	char error[HTTP_MAX_ERROR_BYTES];  /* why the request failed, when it did */
+};
+
+struct http_client;
+
+/* A client that keeps connections and cookies for the run; NULL when out of memory. */
+struct http_client *http_client_new(void);
+
+/* Free c and close its connections; NULL is a no-op. */
+void http_client_free(struct http_client *c);
+
+/*
+ * Send req to the server ep describes, retrying as ep allows (connection errors, 5xx, 429;
+ * Retry-After honoured; exponential backoff with jitter otherwise). Returns 0 when a final
+ * response arrived (any status: the caller judges it), or -1 with resp->error saying why not
+ * (no connection, TLS refused, timeout, body over the cap, retries used up). Release resp
+ * with http_response_release() in both cases.
+ */
+int http_do(struct http_client *c, const struct http_endpoint *ep, const struct http_request *req,
+    struct http_response *resp);
+
+void http_response_release(struct http_response *resp);
+
+/* Fill ep from the policy file's http section and a ca_file, with a body cap. */
+struct config_http;
+void http_endpoint_init(struct http_endpoint *ep, const struct config_http *cfg,
+    const char *ca_file, size_t max_body_bytes);
+
+/* libcurl's version and TLS library, e.g. "8.5.0 (OpenSSL/3.0.11)". */
+const char *http_library_version(void);
+
+#endif
