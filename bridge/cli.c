@@ -57,7 +57,7 @@ static const struct cli_command_info commands[] = {
 	    "and BSI. Sends no write request to Jamf.\n"
 	    "  --policy NAME  only this policy\n"
 	    "  --refresh      fetch the feed even if the cached copy is fresh\n"},
-	{"feed", CLI_FEED, false, OPT_PLATFORM | OPT_BSI | OPT_REFRESH,
+	{"feed", CLI_FEED, true, OPT_PLATFORM | OPT_BSI | OPT_REFRESH,
 	    "[--platform P] [--bsi] [--refresh]",
 	    "list the releases and BSIs in Apple's GDMF feed",
 	    "Print the feed's entries as a table (or JSON with --json).\n"
@@ -71,7 +71,7 @@ static const struct cli_command_info commands[] = {
 	    "  --policy NAME  only this policy\n"
 	    "  --devices      one row per device\n"},
 	{"check", CLI_CHECK, true, 0, "",
-	    "validate the policy file, its regexes, templates and secret references",
+	    "validate the policy file, its regexes, secret references and file paths",
 	    "Load the policy file, report every problem as FILE:LINE:COL: message, and print a\n"
 	    "short summary of the tenants, policies and alerts. Talks to no server.\n"},
 	{"doctor", CLI_DOCTOR, false, OPT_SEND_TEST_ALERT, "[--send-test-alert]",
@@ -258,7 +258,7 @@ long_option(struct cli_options *o, const char *arg, int argc, char *const argv[]
 	else if (strcmp(name, "help") == 0)
 		o->help = true;
 	else if (strcmp(name, "version") == 0)
-		o->command = o->command == CLI_NONE ? CLI_VERSION : o->command;
+		o->version = true;
 	else if (strcmp(name, "dry-run") == 0)
 		o->dry_run = true, *used |= OPT_DRY_RUN;
 	else if (strcmp(name, "refresh") == 0)
@@ -298,8 +298,7 @@ short_options(struct cli_options *o, const char *arg, int argc, char *const argv
 			o->help = true;
 			break;
 		case 'V':
-			if (o->command == CLI_NONE)
-				o->command = CLI_VERSION;
+			o->version = true;
 			break;
 		default:
 			snprintf(err, errlen, "unknown option '-%c'", *p);
@@ -349,6 +348,13 @@ cli_parse(struct cli_options *o, int argc, char *const argv[], char *err, size_t
 			return -1;
 		}
 	}
+	if (o->version && o->command != CLI_NONE && o->command != CLI_VERSION) {
+		snprintf(err, errlen, "-V/--version stands instead of a command, not with '%s'",
+		    cli_command_name(o->command));
+		return -1;
+	}
+	if (o->version)
+		o->command = CLI_VERSION;
 	if (quiet && verbose) {
 		snprintf(err, errlen, "use either -q or -v, not both");
 		return -1;

@@ -29,6 +29,7 @@ struct cli_options {
 	bool json;                 /* results on stdout as JSON */
 	bool log_json;             /* log lines on stderr as JSON */
 	bool help;                 /* --help, or the help command */
+	bool version;              /* -V, --version */
 	enum cli_command help_topic;
 	const char *tenants[CLI_MAX_TENANTS];
 	size_t ntenants;

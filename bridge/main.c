@@ -9,10 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "cli.h"
 #include "config.h"
 #include "exitcode.h"
+#include "gdmf.h"
+#include "http.h"
 #include "log.h"
 #include "match.h"
 
@@ -36,14 +40,131 @@ static int
 cmd_version(const struct cli_options *opts)
 {
 	if (opts->json) {
-		printf("{\"bridge\":\"%s\",\"libyaml\":\"%s\",\"pcre2\":\"%s\",\"cjson\":\"%s\"}\n",
-		    BRIDGE_VERSION, config_library_version(), match_library_version(),
-		    cJSON_Version());
+		printf("{\"bridge\":\"%s\",\"libcurl\":\"%s\",\"libyaml\":\"%s\","
+		    "\"pcre2\":\"%s\",\"cjson\":\"%s\"}\n", BRIDGE_VERSION, http_library_version(),
+		    config_library_version(), match_library_version(), cJSON_Version());
 		return BRIDGE_EXIT_OK;
 	}
-	printf("bridge %s\nlibyaml %s\nPCRE2 %s\ncJSON %s\n", BRIDGE_VERSION,
-	    config_library_version(), match_library_version(), cJSON_Version());
+	printf("bridge %s\nlibcurl %s\nlibyaml %s\nPCRE2 %s\ncJSON %s\n", BRIDGE_VERSION,
+	    http_library_version(), config_library_version(), match_library_version(),
+	    cJSON_Version());
 	return BRIDGE_EXIT_OK;
+}
+
+/* Whether entry e passes bridge feed's --platform and --bsi filters. */
+static bool
+feed_selected(const struct gdmf_entry *e, const struct cli_options *opts)
+{
+	if (opts->bsi_only && e->list != GDMF_LIST_BSI)
+		return false;
+	return opts->platform == NULL || strcasecmp(opts->platform, e->platform) == 0;
+}
+
+/* Add a string member, or null when s is NULL. */
+static void
+json_add_string_or_null(cJSON *obj, const char *key, const char *s)
+{
+	if (s != NULL)
+		cJSON_AddStringToObject(obj, key, s);
+	else
+		cJSON_AddNullToObject(obj, key);
+}
+
+/* bridge feed --json: {"source", "fetched_at", "entries": [...]}; -1 when out of memory. */
+static int
+print_feed_json(const struct gdmf_feed *feed, const struct cli_options *opts)
+{
+	cJSON *root = cJSON_CreateObject(), *entries;
+	char stamp[32], *text;
+
+	gdmf_format_time(feed->fetched_at, stamp, sizeof(stamp));
+	if (root == NULL)
+		return -1;
+	cJSON_AddStringToObject(root, "source", feed->source);
+	cJSON_AddStringToObject(root, "fetched_at", stamp);
+	entries = cJSON_AddArrayToObject(root, "entries");
+	for (size_t i = 0; entries != NULL && i < feed->n; i++) {
+		const struct gdmf_entry *e = &feed->entries[i];
+		cJSON *je;
+
+		if (!feed_selected(e, opts))
+			continue;
+		if ((je = cJSON_CreateObject()) == NULL)
+			break;
+		cJSON_AddItemToArray(entries, je);
+		cJSON_AddStringToObject(je, "list", gdmf_list_name(e->list));
+		cJSON_AddStringToObject(je, "platform", e->platform);
+		cJSON_AddStringToObject(je, "version", e->version);
+		json_add_string_or_null(je, "extra", e->extra);
+		json_add_string_or_null(je, "build", e->build);
+		json_add_string_or_null(je, "prerequisite_build", e->prerequisite);
+		json_add_string_or_null(je, "posted", e->posted);
+		json_add_string_or_null(je, "expires", e->expires);
+		cJSON_AddItemToObject(je, "devices", cJSON_CreateStringArray(
+		    (const char *const *)e->devices, (int)e->ndevices));
+	}
+	text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (text == NULL)
+		return -1;
+	printf("%s\n", text);
+	free(text);
+	return 0;
+}
+
+/* bridge feed: a table of the feed's entries. */
+static void
+print_feed_table(const struct gdmf_feed *feed, const struct cli_options *opts)
+{
+	char stamp[32];
+
+	gdmf_format_time(feed->fetched_at, stamp, sizeof(stamp));
+	printf("%s (fetched %s)\n", feed->source, stamp);
+	printf("%-6s %-9s %-12s %-12s %-12s %-10s %-10s %s\n", "LIST", "PLATFORM", "VERSION",
+	    "BUILD", "PREREQUISITE", "POSTED", "EXPIRES", "DEVICES");
+	for (size_t i = 0; i < feed->n; i++) {
+		const struct gdmf_entry *e = &feed->entries[i];
+		char version[40];
+
+		if (!feed_selected(e, opts))
+			continue;
+		snprintf(version, sizeof(version), "%s%s%s", e->version, e->extra ? " " : "",
+		    e->extra ? e->extra : "");
+		printf("%-6s %-9s %-12s %-12s %-12s %-10s %-10s %zu\n", gdmf_list_name(e->list),
+		    e->platform, version, e->build ? e->build : "-",
+		    e->prerequisite ? e->prerequisite : "-", e->posted ? e->posted : "-",
+		    e->expires ? e->expires : "-", e->ndevices);
+	}
+}
+
+/* bridge feed: load the feed (cache rules apply) and print it. */
+static int
+cmd_feed(const struct config *cfg, const struct cli_options *opts)
+{
+	struct http_client *http = http_client_new();
+	struct gdmf_feed feed;
+	enum gdmf_origin origin;
+	int status = BRIDGE_EXIT_OK;
+
+	if (http == NULL) {
+		log_error("cannot start libcurl");
+		return BRIDGE_EXIT_FAILED;
+	}
+	if (gdmf_load(http, cfg, opts->refresh, time(NULL), &feed, &origin) == -1) {
+		http_client_free(http);
+		return BRIDGE_EXIT_FEED;
+	}
+	if (opts->json) {
+		if (print_feed_json(&feed, opts) == -1) {
+			log_error("out of memory");
+			status = BRIDGE_EXIT_FAILED;
+		}
+	} else {
+		print_feed_table(&feed, opts);
+	}
+	gdmf_feed_release(&feed);
+	http_client_free(http);
+	return status;
 }
 
 /* Print every problem of a policy file that failed to load. */
@@ -231,6 +352,9 @@ main(int argc, char *argv[])
 	switch (opts.command) {
 	case CLI_CHECK:
 		status = cmd_check(&cfg, &opts);
+		break;
+	case CLI_FEED:
+		status = cmd_feed(&cfg, &opts);
 		break;
 	default:
 		log_error("'%s' is not built yet", cli_command_name(opts.command));

@@ -29,9 +29,12 @@ export BRIDGE_DEMO_WEBHOOK=https://127.0.0.1:18443/webhook/demo
 echo "== bridge check -c config/demo.yaml"
 "$bin" check -c "$root/config/demo.yaml"
 echo
+echo "== bridge feed --bsi -c config/demo.yaml (BSIs in the simulated GDMF feed)"
+"$bin" feed --bsi --refresh -c "$root/config/demo.yaml"
+echo
 echo "== bridge version"
 "$bin" version
-for cmd in feed sync status; do
+for cmd in sync status; do
 	if "$bin" help "$cmd" | grep -q 'not built yet'; then
 		echo
 		echo "demo: 'bridge $cmd' is not built yet in this version; the demo grows with it."

@@ -203,7 +203,7 @@ class CommandLine(unittest.TestCase):
                 self.assertEqual(r.stdout, "")
 
     def test_unbuilt_commands_say_so(self):
-        for command in ("sync", "plan", "feed", "status", "doctor"):
+        for command in ("sync", "plan", "status", "doctor"):
             with self.subTest(command=command):
                 r = bridge(command, "-c", str(EXAMPLE))
                 self.assertEqual(r.returncode, 2)
@@ -215,9 +215,10 @@ class CommandLine(unittest.TestCase):
     def test_version(self):
         r = bridge("--version")
         self.assertEqual(r.returncode, 0)
-        self.assertRegex(r.stdout, r"^bridge \d+\.\d+\.\d+\nlibyaml 0\.\d+\.\d+\nPCRE2 10\.\d+")
+        self.assertRegex(r.stdout, r"^bridge \d+\.\d+\.\d+\nlibcurl \d+\.\d+\.\d+ \(OpenSSL/[\d.]+\)\n"
+                         r"libyaml 0\.\d+\.\d+\nPCRE2 10\.\d+")
         doc = json.loads(bridge("version", "--json").stdout)
-        self.assertEqual(set(doc), {"bridge", "libyaml", "pcre2", "cjson"})
+        self.assertEqual(set(doc), {"bridge", "libcurl", "libyaml", "pcre2", "cjson"})
 
 
 if __name__ == "__main__":
