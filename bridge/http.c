@@ -33,6 +33,7 @@
 
 struct http_client {
 	CURL *curl;
+	char *default_ca;   /* libcurl's built-in CA bundle, for endpoints without ca_file */
 	unsigned int seed;  /* for jitter only */
 };
 
@@ -62,6 +63,24 @@ http_client_new(void)
 		free(c);
 		return NULL;
 	}
+	/*
+	 * One handle for the whole run keeps connections and cookies (Jamf Cloud's sticky
+	 * sessions). It is never reset: curl_easy_reset() loses the cookie engine's file list.
+	 * So the cookie engine is switched on once here, and every request sets all its options.
+	 */
+	{
+		char *ca = NULL;
+
+		if (curl_easy_getinfo(c->curl, CURLINFO_CAINFO, &ca) == CURLE_OK && ca != NULL &&
+		    (c->default_ca = strdup(ca)) == NULL) {
+			http_client_free(c);
+			return NULL;
+		}
+	}
+	if (curl_easy_setopt(c->curl, CURLOPT_COOKIEFILE, "") != CURLE_OK) {
+		http_client_free(c);
+		return NULL;
+	}
 	c->seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
 	return c;
 }
@@ -72,6 +91,7 @@ http_client_free(struct http_client *c)
 	if (c == NULL)
 		return;
 	curl_easy_cleanup(c->curl);
+	free(c->default_ca);
 	free(c);
 }
 
@@ -206,10 +226,13 @@ set_error(struct http_response *resp, const char *fmt, ...)
 
 /* Set every option for one attempt; 0 or -1 (out of memory). */
 static int
-setup_attempt(CURL *curl, const struct http_endpoint *ep, const struct http_request *req,
-    struct http_transfer *t, struct curl_slist **headers, char *errbuf)
+setup_attempt(struct http_client *c, const struct http_endpoint *ep,
+    const struct http_request *req, struct http_transfer *t, struct curl_slist **headers,
+    char *errbuf)
 {
-	curl_easy_reset(curl);  /* keeps connections and cookies */
+	CURL *curl = c->curl;
+	bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
+
 	*headers = NULL;
 	for (size_t i = 0; i < req->nheaders; i++) {
 		struct curl_slist *h = curl_slist_append(*headers, req->headers[i]);
@@ -224,8 +247,7 @@ setup_attempt(CURL *curl, const struct http_endpoint *ep, const struct http_requ
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (ep->ca_file != NULL)
-		curl_easy_setopt(curl, CURLOPT_CAINFO, ep->ca_file);
+	curl_easy_setopt(curl, CURLOPT_CAINFO, ep->ca_file != NULL ? ep->ca_file : c->default_ca);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, ep->connect_timeout);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, ep->timeout);
 	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -233,7 +255,6 @@ setup_attempt(CURL *curl, const struct http_endpoint *ep, const struct http_requ
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, HTTP_USER_AGENT);
 	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(curl, CURLOPT_COOKIEFILE, "");  /* cookies for the run (sticky sessions) */
 	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)ep->max_body_bytes);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, *headers);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -241,14 +262,14 @@ setup_attempt(CURL *curl, const struct http_endpoint *ep, const struct http_requ
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	if (req->body != NULL) {
+	/* the method: options left from the previous request are overwritten here */
+	if (get || (!post && req->body == NULL)) {
+		curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+	} else {
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "");
 	}
-	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0)
-		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
-	else if (strcmp(req->method, "POST") == 0 && req->body == NULL)
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, get || post ? NULL : req->method);
 	return 0;
 }
 
@@ -358,7 +379,7 @@ http_do(struct http_client *c, const struct http_endpoint *ep, const struct http
 		resp->retry_after = -1;
 		resp->attempts = attempt + 1;
 		errbuf[0] = '\0';
-		if (setup_attempt(c->curl, ep, req, &t, &headers, errbuf) == -1) {
+		if (setup_attempt(c, ep, req, &t, &headers, errbuf) == -1) {
 			curl_slist_free_all(headers);
 			set_error(resp, "%s: out of memory", where);
 			return -1;

@@ -547,6 +547,9 @@ test_bsi_supersedes(void **state)
 	static const struct version_bsi mac_2631b_ddm = {  /* the extra as DDM status writes it */
 		"26.3.1", "b", "25D771290b", "25D2128", NULL, 0, NULL,
 	};
+	static const struct version_bsi mac_2631b_lower = {  /* hand-made: later extra, lower build */
+		"26.3.1", "(b)", "25D771270a", "25D2128", NULL, 0, NULL,
+	};
 	static const struct version_bsi bad_extra = {
 		"26.3.1", "(B)", "25D771290b", "25D2128", NULL, 0, NULL,
 	};
@@ -558,6 +561,9 @@ test_bsi_supersedes(void **state)
 	assert_false(version_bsi_supersedes(&mac_2631a, &mac_2631a));
 	assert_true(version_bsi_supersedes(&mac_2631a_rebuilt, &mac_2631a));
 	assert_false(version_bsi_supersedes(&mac_2631a, &mac_2631a_rebuilt));
+	/* the extra decides before the build does */
+	assert_true(version_bsi_supersedes(&mac_2631b_lower, &mac_2631a));
+	assert_false(version_bsi_supersedes(&mac_2631a, &mac_2631b_lower));
 	/* (a) on another base does not supersede, in either direction */
 	assert_false(version_bsi_supersedes(&mac_2632a, &mac_2631a));
 	assert_false(version_bsi_supersedes(&mac_2631a, &mac_2632a));
