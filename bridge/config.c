@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <stdarg.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "fileio.h"
 #include "match.h"
 #include "url.h"
 
@@ -1646,42 +1646,25 @@ config_load(struct config *cfg, const char *path, struct config_errors *errs)
 {
 	struct loader ld = {0};
 	char *buf = NULL;
-	struct stat st;
-	size_t len = 0;
-	ssize_t n;
-	int fd, rc;
+	size_t len;
+	int rc;
 
 	memset(cfg, 0, sizeof(*cfg));
 	memset(errs, 0, sizeof(*errs));
 	ld.errs = errs;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		loader_error(&ld, 0, 0, "cannot open the policy file: %s", strerror(errno));
+	switch (fileio_read(path, CONFIG_MAX_FILE_BYTES, &buf, &len)) {
+	case FILEIO_OK:
+		break;
+	case FILEIO_TOO_BIG:
+		loader_error(&ld, 1, 1, "the file is larger than %d bytes", CONFIG_MAX_FILE_BYTES);
+		return -1;
+	default:
+		if (errno == EINVAL)
+			loader_error(&ld, 0, 0, "the policy file is not a regular file");
+		else
+			loader_error(&ld, 0, 0, "cannot open the policy file: %s", strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		loader_error(&ld, 0, 0, "the policy file is not a regular file");
-		(void)close(fd);
-		return -1;
-	}
-	if ((buf = malloc(CONFIG_MAX_FILE_BYTES + 2)) == NULL) {
-		loader_error(&ld, 0, 0, "out of memory");
-		(void)close(fd);
-		return -1;
-	}
-	while (len <= CONFIG_MAX_FILE_BYTES &&
-	    (n = read(fd, buf + len, CONFIG_MAX_FILE_BYTES + 1 - len)) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			loader_error(&ld, 0, 0, "cannot read the policy file: %s", strerror(errno));
-			free(buf);
-			(void)close(fd);
-			return -1;
-		}
-		len += (size_t)n;
-	}
-	(void)close(fd);
-	buf[len] = '\0';
 	rc = config_load_string(cfg, path, buf, len, errs);
 	free(buf);
 	return rc;
