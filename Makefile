@@ -36,16 +36,17 @@ TEST_PKGS   = cmocka
 
 # Every Debian package that building, testing, linting and fuzzing need.
 DEBIAN_PACKAGES = build-essential pkg-config curl libcurl4-openssl-dev libcjson-dev libyaml-dev \
-                  libpcre2-dev libcmocka-dev python3 openssl ca-certificates valgrind mandoc
+                  libpcre2-dev libcmocka-dev python3 openssl ca-certificates valgrind mandoc \
+                  clang libclang-rt-14-dev
 
 CFLAGS     ?= -O2 -g
 WARNINGS    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
               -Wvla -Wpointer-arith -Wcast-qual -Wwrite-strings -Wundef -Wnull-dereference
 HARDENING   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
-ALL_CFLAGS  = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(WARNINGS) $(HARDENING) \
+BASE_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(WARNINGS) \
               -DBRIDGE_VERSION='"$(VERSION)"' -DBRIDGE_SYSCONFDIR='"$(SYSCONFDIR)"' \
-              -DBRIDGE_DATADIR='"$(DATADIR)"' \
-              $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
+              -DBRIDGE_DATADIR='"$(DATADIR)"' $(shell $(PKG_CONFIG) --cflags $(PKGS))
+ALL_CFLAGS  = $(BASE_CFLAGS) $(HARDENING) $(CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS        = $(shell $(PKG_CONFIG) --libs $(PKGS))
 ifeq ($(WERROR),1)
@@ -68,10 +69,22 @@ TEST_CFLAGS = $(ALL_CFLAGS) -Ibridge $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)
               -DFIXTURES='"$(CURDIR)/tests/fixtures"'
 TEST_LIBS   = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS)) $(LIBS)
 
+# libFuzzer targets (clang): tests/fuzz/fuzz_NAME.c, seeded from FUZZ_SEEDS_NAME.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD    = build/fuzz
+FUZZ_CFLAGS   = $(BASE_CFLAGS) -Werror -Ibridge -g -O1 -fno-omit-frame-pointer \
+                -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_OBJS     = $(MODULES:%=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_TARGETS  = gdmf version
+FUZZ_SEEDS_gdmf    = tests/fixtures/gdmf
+FUZZ_SEEDS_version = tests/fuzz/corpus/version
+FUZZ_DICT_gdmf     = -dict=tests/fuzz/gdmf.dict
+
 MANPAGES    = bridge/bridge.1 bridge/bridge.yaml.5
 SUDO        = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test unit integration valgrind demo install uninstall clean lint-man FORCE
+.PHONY: all deps test unit integration valgrind fuzz demo install uninstall clean lint-man FORCE
 
 all: $(BIN)
 
@@ -119,6 +132,31 @@ valgrind: $(UNIT_TESTS)
 	  valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    --show-leak-kinds=definite,indirect $$t; done
 
+# Each target runs FUZZ_SECONDS on a working corpus (build/fuzz/corpus/NAME) that starts from
+# the committed seeds; a crash leaves its input in build/fuzz/ and fails the target.
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS)s"; mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	  case $$t in gdmf) seeds=$(FUZZ_SEEDS_gdmf); dict='$(FUZZ_DICT_gdmf)';; \
+	    *) seeds=$(FUZZ_SEEDS_version); dict=;; esac; \
+	  log=$(FUZZ_BUILD)/fuzz_$$t.log; \
+	  if ! $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	      -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/ $$dict \
+	      $(FUZZ_BUILD)/corpus/$$t $$seeds >$$log 2>&1; then \
+	    tail -n 60 $$log; echo "fuzz_$$t FAILED: the input is in $(FUZZ_BUILD)/ (log: $$log)"; exit 1; \
+	  fi; \
+	  grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' $$log; \
+	done
+
+.SECONDARY: $(FUZZ_OBJS)
+
+$(FUZZ_BUILD)/obj/%.o: bridge/%.c Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LIBS)
+
 lint-man:
 	@set -e; for m in $(MANPAGES); do mandoc -T lint -W warning $$m; done
 
@@ -143,4 +181,4 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_TESTS:=.d)
+-include $(OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_TESTS:=.d) $(FUZZ_OBJS:.o=.d)

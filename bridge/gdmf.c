@@ -171,43 +171,84 @@ bad:
 	return -1;
 }
 
-/* Whether two strings are equal, NULL equal only to NULL. */
-static bool
-same(const char *a, const char *b)
+static int
+str_cmp(const void *a, const void *b)
 {
-	return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Whether a and b are the same entry by identity (device lists aside). */
-static bool
-same_identity(const struct gdmf_entry *a, const struct gdmf_entry *b)
+/* Compare two strings, NULL first. */
+static int
+null_cmp(const char *a, const char *b)
 {
-	return a->list == b->list && same(a->platform, b->platform) &&
-	    same(a->version, b->version) && same(a->build, b->build) &&
-	    same(a->extra, b->extra) && same(a->prerequisite, b->prerequisite);
+	if (a == NULL || b == NULL)
+		return (a != NULL) - (b != NULL);
+	return strcmp(a, b);
 }
 
-/* Add the devices of from that into lacks; 0 or -1 (out of memory). */
+/* Order by identity (list, platform, version, build, extra, prerequisite): equal ones touch. */
+static int
+identity_cmp(const void *pa, const void *pb)
+{
+	const struct gdmf_entry *a = pa, *b = pb;
+	int c;
+
+	if (a->list != b->list)
+		return a->list < b->list ? -1 : 1;
+	if ((c = strcmp(a->platform, b->platform)) != 0 || (c = strcmp(a->version, b->version)) != 0 ||
+	    (c = null_cmp(a->build, b->build)) != 0 || (c = null_cmp(a->extra, b->extra)) != 0)
+		return c;
+	return null_cmp(a->prerequisite, b->prerequisite);
+}
+
+/* Sort the devices of e and drop repeated ones. */
+static void
+devices_normalise(struct gdmf_entry *e)
+{
+	size_t out = 0;
+
+	if (e->ndevices == 0)
+		return;
+	qsort(e->devices, e->ndevices, sizeof(char *), str_cmp);
+	for (size_t i = 0; i < e->ndevices; i++) {
+		if (out > 0 && strcmp(e->devices[out - 1], e->devices[i]) == 0)
+			free(e->devices[i]);
+		else
+			e->devices[out++] = e->devices[i];
+	}
+	e->ndevices = out;
+}
+
+/*
+ * Merge the (sorted, unique) devices of from into those of into, keeping them sorted and
+ * unique; from's strings move. Linear in both lists. 0, or -1 when out of memory.
+ */
 static int
 merge_devices(struct gdmf_entry *into, struct gdmf_entry *from)
 {
-	for (size_t i = 0; i < from->ndevices; i++) {
-		size_t k;
-		char **v;
+	size_t i = 0, j = 0, n = 0, cap = into->ndevices + from->ndevices;
+	char **merged;
 
-		for (k = 0; k < into->ndevices; k++)
-			if (strcmp(into->devices[k], from->devices[i]) == 0)
-				break;
-		if (k < into->ndevices)
-			continue;
-		if (into->ndevices >= GDMF_MAX_DEVICES)
-			return -1;
-		if ((v = realloc(into->devices, (into->ndevices + 1) * sizeof(char *))) == NULL)
-			return -1;
-		into->devices = v;
-		into->devices[into->ndevices++] = from->devices[i];
-		from->devices[i] = NULL;
+	if (from->ndevices == 0)
+		return 0;
+	if ((merged = calloc(cap, sizeof(char *))) == NULL)
+		return -1;
+	while (i < into->ndevices || j < from->ndevices) {
+		int c = i == into->ndevices ? 1 : j == from->ndevices ? -1 :
+		    strcmp(into->devices[i], from->devices[j]);
+
+		if (c <= 0)
+			merged[n++] = into->devices[i++];
+		else
+			merged[n++] = from->devices[j++];
+		if (c == 0)
+			j++;  /* the same model: keep into's copy, from's is freed with from */
+		else if (c > 0)
+			from->devices[j - 1] = NULL;
 	}
+	free(into->devices);
+	into->devices = merged;
+	into->ndevices = n;
 	return 0;
 }
 
@@ -229,6 +270,41 @@ entry_cmp(const void *pa, const void *pb)
 	if ((c = version_extra_rank(b->extra) - version_extra_rank(a->extra)) != 0)
 		return c;
 	return strcmp(a->build ? a->build : "", b->build ? b->build : "");
+}
+
+/*
+ * Apple lists some releases more than once (in one list, with different device lists): keep
+ * one entry per identity with the union of the devices. Sorting first keeps this O(n log n)
+ * however large a hostile feed is. 0, or -1 when out of memory.
+ */
+static int
+merge_duplicates(struct gdmf_feed *feed)
+{
+	size_t out = 0;
+
+	if (feed->n == 0)
+		return 0;
+	qsort(feed->entries, feed->n, sizeof(feed->entries[0]), identity_cmp);
+	for (size_t i = 0; i < feed->n; i++) {
+		if (out > 0 && identity_cmp(&feed->entries[out - 1], &feed->entries[i]) == 0) {
+			int rc = merge_devices(&feed->entries[out - 1], &feed->entries[i]);
+
+			entry_release(&feed->entries[i]);
+			if (rc == -1) {
+				/* entries out..i-1 were moved or released: leave a consistent array */
+				for (size_t k = i + 1; k < feed->n; k++)
+					entry_release(&feed->entries[k]);
+				feed->n = out;
+				return -1;
+			}
+			continue;
+		}
+		if (out != i)
+			feed->entries[out] = feed->entries[i];
+		out++;
+	}
+	feed->n = out;
+	return 0;
 }
 
 /* Read every list of a parsed feed object into feed; 0, or -1 with err. */
@@ -261,25 +337,12 @@ feed_from_json(const cJSON *root, struct gdmf_feed *feed, char *err, size_t errl
 			}
 			cJSON_ArrayForEach(item, platform) {
 				struct gdmf_entry e, *grown;
-				size_t k;
 
 				if (entry_from_json(item, gdmf_lists[l].list, platform->string, &e) == -1) {
 					feed->skipped++;
 					continue;
 				}
-				for (k = 0; k < feed->n; k++)
-					if (same_identity(&feed->entries[k], &e))
-						break;
-				if (k < feed->n) {
-					int rc = merge_devices(&feed->entries[k], &e);
-
-					entry_release(&e);
-					if (rc == -1) {
-						snprintf(err, errlen, "out of memory or too many devices");
-						return -1;
-					}
-					continue;
-				}
+				devices_normalise(&e);
 				if (feed->n >= GDMF_MAX_ENTRIES) {
 					entry_release(&e);
 					snprintf(err, errlen, "the feed has more than %d entries",
@@ -300,6 +363,10 @@ feed_from_json(const cJSON *root, struct gdmf_feed *feed, char *err, size_t errl
 	if (!any_list) {
 		snprintf(err, errlen, "not a GDMF feed: none of PublicAssetSets, AssetSets, "
 		    "PublicBackgroundSecurityImprovements or PublicRapidSecurityResponses");
+		return -1;
+	}
+	if (merge_duplicates(feed) == -1) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	if (feed->n == 0) {

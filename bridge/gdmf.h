@@ -11,7 +11,7 @@ struct http_client;
 
 #define GDMF_MAX_BODY_BYTES (16 * 1024 * 1024)
 #define GDMF_MAX_ENTRIES 50000
-#define GDMF_MAX_DEVICES 4096      /* per entry */
+#define GDMF_MAX_DEVICES 4096      /* per entry as Apple lists it */
 #define GDMF_MAX_FIELD_BYTES 64
 
 enum gdmf_list {
