@@ -32,7 +32,10 @@
 #define HTTP_LOW_SPEED_TIME_S 30L
 
 struct http_client {
-	CURL *curl;
+	CURLM *multi;       /* drives every transfer; owns the connection cache */
+	CURLSH *share;      /* cookies, DNS and TLS sessions shared by all handles */
+	CURL *idle[HTTP_MAX_PARALLEL];  /* easy handles ready for reuse */
+	size_t nidle;
 	char *default_ca;   /* libcurl's built-in CA bundle, for endpoints without ca_file */
 	unsigned int seed;  /* for jitter only */
 };
@@ -46,11 +49,28 @@ struct http_transfer {
 	bool oom;
 };
 
+/* One request of a batch, through all its attempts. */
+struct http_job {
+	const struct http_request *req;
+	struct http_response *resp;
+	const char *where;          /* the URL as it may be logged */
+	struct http_transfer t;
+	struct curl_slist *headers;
+	CURL *curl;                 /* while an attempt runs */
+	char errbuf[CURL_ERROR_SIZE];
+	int attempt;                /* 0-based number of the current or next attempt */
+	long deadline;              /* ms: retries may not pass this */
+	long not_before;            /* ms: when the next attempt may start */
+	long started;               /* ms: when the current attempt started */
+	bool done;
+};
+
 struct http_client *
 http_client_new(void)
 {
 	static bool global_done;
 	struct http_client *c;
+	CURL *probe;
 
 	if (!global_done) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -59,30 +79,34 @@ http_client_new(void)
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	if ((c->curl = curl_easy_init()) == NULL) {
-		free(c);
-		return NULL;
-	}
+	if ((c->multi = curl_multi_init()) == NULL || (c->share = curl_share_init()) == NULL)
+		goto fail;
 	/*
-	 * One handle for the whole run keeps connections and cookies (Jamf Cloud's sticky
-	 * sessions). It is never reset: curl_easy_reset() loses the cookie engine's file list.
-	 * So the cookie engine is switched on once here, and every request sets all its options.
+	 * One cookie jar for the run (Jamf Cloud's sticky sessions), and DNS answers and TLS
+	 * sessions shared by every handle. Transfers run in this thread only: no locks needed.
 	 */
+	if (curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE) != CURLSHE_OK ||
+	    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+	    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
+		goto fail;
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)HTTP_MAX_PARALLEL);
+	if ((probe = curl_easy_init()) == NULL)
+		goto fail;
 	{
 		char *ca = NULL;
 
-		if (curl_easy_getinfo(c->curl, CURLINFO_CAINFO, &ca) == CURLE_OK && ca != NULL &&
+		if (curl_easy_getinfo(probe, CURLINFO_CAINFO, &ca) == CURLE_OK && ca != NULL &&
 		    (c->default_ca = strdup(ca)) == NULL) {
-			http_client_free(c);
-			return NULL;
+			curl_easy_cleanup(probe);
+			goto fail;
 		}
 	}
-	if (curl_easy_setopt(c->curl, CURLOPT_COOKIEFILE, "") != CURLE_OK) {
-		http_client_free(c);
-		return NULL;
-	}
+	curl_easy_cleanup(probe);
 	c->seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
 	return c;
+fail:
+	http_client_free(c);
+	return NULL;
 }
 
 void
@@ -90,7 +114,12 @@ http_client_free(struct http_client *c)
 {
 	if (c == NULL)
 		return;
-	curl_easy_cleanup(c->curl);
+	for (size_t i = 0; i < c->nidle; i++)
+		curl_easy_cleanup(c->idle[i]);
+	if (c->multi != NULL)
+		curl_multi_cleanup(c->multi);
+	if (c->share != NULL)
+		curl_share_cleanup(c->share);
 	free(c->default_ca);
 	free(c);
 }
@@ -226,11 +255,10 @@ set_error(struct http_response *resp, const char *fmt, ...)
 
 /* Set every option for one attempt; 0 or -1 (out of memory). */
 static int
-setup_attempt(struct http_client *c, const struct http_endpoint *ep,
+setup_attempt(struct http_client *c, CURL *curl, const struct http_endpoint *ep,
     const struct http_request *req, struct http_transfer *t, struct curl_slist **headers,
     char *errbuf)
 {
-	CURL *curl = c->curl;
 	bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
 
 	*headers = NULL;
@@ -351,87 +379,246 @@ describe_failure(const struct http_endpoint *ep, CURLcode rc, const char *errbuf
 		snprintf(out, size, "%s: %s", where, detail);
 }
 
+/* A handle for one attempt: an idle one, or a new one joined to the shared jar; NULL: OOM. */
+static CURL *
+handle_get(struct http_client *c)
+{
+	CURL *curl;
+
+	if (c->nidle > 0)
+		return c->idle[--c->nidle];
+	if ((curl = curl_easy_init()) == NULL)
+		return NULL;
+	/* Set once per handle and never reset: curl_easy_reset() loses the cookie file list. */
+	if (curl_easy_setopt(curl, CURLOPT_SHARE, c->share) != CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_COOKIEFILE, "") != CURLE_OK) {
+		curl_easy_cleanup(curl);
+		return NULL;
+	}
+	return curl;
+}
+
+static void
+handle_put(struct http_client *c, CURL *curl)
+{
+	if (c->nidle < HTTP_MAX_PARALLEL)
+		c->idle[c->nidle++] = curl;
+	else
+		curl_easy_cleanup(curl);
+}
+
+/* Start the next attempt of job; 0, or -1 when it could not (job is then done, with error). */
+static int
+job_start(struct http_client *c, const struct http_endpoint *ep, struct http_job *job)
+{
+	struct http_response *resp = job->resp;
+
+	free(resp->body);
+	memset(resp, 0, sizeof(*resp));
+	resp->retry_after = -1;
+	resp->attempts = job->attempt + 1;
+	job->t = (struct http_transfer){resp, ep->max_body_bytes, 0, false, false};
+	job->errbuf[0] = '\0';
+	job->headers = NULL;
+	if ((job->curl = handle_get(c)) == NULL ||
+	    setup_attempt(c, job->curl, ep, job->req, &job->t, &job->headers, job->errbuf) == -1 ||
+	    curl_easy_setopt(job->curl, CURLOPT_PRIVATE, job) != CURLE_OK ||
+	    curl_multi_add_handle(c->multi, job->curl) != CURLM_OK) {
+		curl_slist_free_all(job->headers);
+		job->headers = NULL;
+		if (job->curl != NULL)
+			handle_put(c, job->curl);
+		job->curl = NULL;
+		set_error(resp, "%s: out of memory", job->where);
+		job->done = true;
+		return -1;
+	}
+	job->started = now_ms();
+	if (log_enabled(LOG_LEVEL_TRACE)) {
+		log_trace("> %s %s (%zu bytes)", job->req->method, job->where, job->req->body_len);
+		for (size_t i = 0; i < job->req->nheaders; i++)
+			trace_header('>', job->req->headers[i], strlen(job->req->headers[i]));
+	}
+	return 0;
+}
+
+/*
+ * An attempt of job ended with rc: decide whether the job is done (a final response, or a
+ * failure not worth retrying) or when its next attempt may start.
+ */
+static void
+job_finish_attempt(struct http_client *c, const struct http_endpoint *ep, struct http_job *job,
+    CURLcode rc)
+{
+	struct http_response *resp = job->resp;
+	char reason[HTTP_MAX_ERROR_BYTES];
+	curl_off_t retry_after = -1;
+	long wait;
+
+	curl_multi_remove_handle(c->multi, job->curl);
+	curl_slist_free_all(job->headers);
+	job->headers = NULL;
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(job->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+		curl_easy_getinfo(job->curl, CURLINFO_RETRY_AFTER, &retry_after);
+		resp->retry_after = retry_after > 0 ? (long)retry_after : -1;
+	}
+	handle_put(c, job->curl);
+	job->curl = NULL;
+	if (rc == CURLE_OK) {
+		log_trace("< %ld from %s (%zu bytes, %ld ms)", resp->status, job->where,
+		    resp->body_len, now_ms() - job->started);
+		if (resp->status < 500 && resp->status != 429) {
+			job->done = true;
+			return;
+		}
+		snprintf(reason, sizeof(reason), "%s: the server answered %ld", job->where,
+		    resp->status);
+	} else {
+		describe_failure(ep, rc, job->errbuf, &job->t, job->where, reason, sizeof(reason));
+		if (job->t.too_big || job->t.oom || !transport_retryable(rc)) {
+			set_error(resp, "%s", reason);
+			job->done = true;
+			return;
+		}
+	}
+	if (job->attempt >= ep->retries) {
+		/* a final 5xx or 429 is the caller's to report; no response at all is ours */
+		if (resp->status == 0)
+			set_error(resp, "%s (after %d attempts)", reason, job->attempt + 1);
+		job->done = true;
+		return;
+	}
+	if (resp->retry_after >= 0)
+		wait = (resp->retry_after > HTTP_RETRY_AFTER_MAX_S ? HTTP_RETRY_AFTER_MAX_S :
+		    resp->retry_after) * 1000;
+	else
+		wait = backoff_ms(c, job->attempt + 1);
+	if (now_ms() + wait > job->deadline) {
+		if (resp->status == 0)
+			set_error(resp, "%s (giving up: retrying would pass http.retry_max_time)",
+			    reason);
+		job->done = true;
+		return;
+	}
+	log_warn("%s; retrying in %.1f s (attempt %d of %ld)", reason, (double)wait / 1000,
+	    job->attempt + 2, ep->retries + 1);
+	job->attempt++;
+	job->not_before = now_ms() + wait;
+}
+
+/* When the earliest waiting job may start (ms), or -1 when none is waiting. */
+static long
+next_wake(const struct http_job *jobs, size_t n)
+{
+	long wake = -1;
+
+	for (size_t i = 0; i < n; i++)
+		if (!jobs[i].done && jobs[i].curl == NULL && (wake == -1 || jobs[i].not_before < wake))
+			wake = jobs[i].not_before;
+	return wake;
+}
+
+int
+http_do_many(struct http_client *c, const struct http_endpoint *ep,
+    const struct http_request *reqs, struct http_response *resps, size_t n, size_t parallel)
+{
+	struct http_job *jobs;
+	size_t left = n, active = 0;
+	char reason[HTTP_MAX_ERROR_BYTES];
+	int rc = 0;
+
+	if (parallel < 1)
+		parallel = 1;
+	if (parallel > HTTP_MAX_PARALLEL)
+		parallel = HTTP_MAX_PARALLEL;
+	if ((jobs = calloc(n > 0 ? n : 1, sizeof(*jobs))) == NULL) {
+		for (size_t i = 0; i < n; i++) {
+			memset(&resps[i], 0, sizeof(resps[i]));
+			resps[i].retry_after = -1;
+			set_error(&resps[i], "out of memory");
+		}
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct http_job *job = &jobs[i];
+
+		job->req = &reqs[i];
+		job->resp = &resps[i];
+		job->where = reqs[i].log_url != NULL ? reqs[i].log_url : reqs[i].url;
+		job->deadline = now_ms() + ep->retry_max_time * 1000;
+		memset(job->resp, 0, sizeof(*job->resp));
+		job->resp->retry_after = -1;
+		if (url_check(reqs[i].url, URL_ALLOW_QUERY, reason, sizeof(reason)) == -1) {
+			set_error(job->resp, "%s: %s", job->where, reason);
+			job->done = true;
+			left--;
+		}
+	}
+	while (left > 0) {
+		long now = now_ms(), wake = -1;
+		int running, pending;
+		CURLMsg *msg;
+
+		/* start what may start, in order, up to the parallel limit */
+		for (size_t i = 0; i < n && active < parallel; i++) {
+			struct http_job *job = &jobs[i];
+
+			if (job->done || job->curl != NULL || job->not_before > now)
+				continue;
+			if (job_start(c, ep, job) == -1)
+				left--;
+			else
+				active++;
+		}
+		if (active == 0) {
+			if ((wake = next_wake(jobs, n)) > now)
+				sleep_ms(wake - now);
+			continue;
+		}
+		if (curl_multi_perform(c->multi, &running) != CURLM_OK)
+			break;
+		while ((msg = curl_multi_info_read(c->multi, &pending)) != NULL) {
+			struct http_job *job;
+			char *priv = NULL;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+			job = (struct http_job *)(void *)priv;
+			active--;
+			job_finish_attempt(c, ep, job, msg->data.result);
+			if (job->done)
+				left--;
+		}
+		if (left > 0 && active > 0) {
+			long timeout = 1000;
+
+			/* wake up for a retry that is due before the running transfers end */
+			if ((wake = next_wake(jobs, n)) != -1 && wake - now_ms() < timeout)
+				timeout = wake - now_ms() > 0 ? wake - now_ms() : 0;
+			curl_multi_poll(c->multi, NULL, 0, (int)timeout, NULL);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (jobs[i].curl != NULL) {  /* only after a multi failure */
+			curl_multi_remove_handle(c->multi, jobs[i].curl);
+			curl_slist_free_all(jobs[i].headers);
+			handle_put(c, jobs[i].curl);
+			set_error(jobs[i].resp, "%s: the transfer engine failed", jobs[i].where);
+		}
+		if (jobs[i].resp->status == 0 && jobs[i].resp->error[0] == '\0')
+			set_error(jobs[i].resp, "%s: the transfer engine failed", jobs[i].where);
+		if (jobs[i].resp->status == 0)
+			rc = -1;
+	}
+	free(jobs);
+	return rc;
+}
+
 int
 http_do(struct http_client *c, const struct http_endpoint *ep, const struct http_request *req,
     struct http_response *resp)
 {
-	const char *where = req->log_url != NULL ? req->log_url : req->url;
-	long deadline = now_ms() + ep->retry_max_time * 1000;
-	char errbuf[CURL_ERROR_SIZE];
-	char reason[HTTP_MAX_ERROR_BYTES];
-
-	memset(resp, 0, sizeof(*resp));
-	resp->retry_after = -1;
-	if (url_check(req->url, URL_ALLOW_QUERY, reason, sizeof(reason)) == -1) {
-		set_error(resp, "%s: %s", where, reason);
-		return -1;
-	}
-	for (int attempt = 0; ; attempt++) {
-		struct http_transfer t = {resp, ep->max_body_bytes, 0, false, false};
-		struct curl_slist *headers = NULL;
-		curl_off_t retry_after = -1;
-		long started = now_ms(), wait;
-		bool retryable;
-		CURLcode rc;
-
-		free(resp->body);
-		memset(resp, 0, sizeof(*resp));
-		resp->retry_after = -1;
-		resp->attempts = attempt + 1;
-		errbuf[0] = '\0';
-		if (setup_attempt(c, ep, req, &t, &headers, errbuf) == -1) {
-			curl_slist_free_all(headers);
-			set_error(resp, "%s: out of memory", where);
-			return -1;
-		}
-		if (log_enabled(LOG_LEVEL_TRACE)) {
-			log_trace("> %s %s (%zu bytes)", req->method, where, req->body_len);
-			for (size_t i = 0; i < req->nheaders; i++)
-				trace_header('>', req->headers[i], strlen(req->headers[i]));
-		}
-		rc = curl_easy_perform(c->curl);
-		curl_slist_free_all(headers);
-		if (rc == CURLE_OK) {
-			curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-			curl_easy_getinfo(c->curl, CURLINFO_RETRY_AFTER, &retry_after);
-			resp->retry_after = retry_after > 0 ? (long)retry_after : -1;
-			log_trace("< %ld from %s (%zu bytes, %ld ms)", resp->status, where,
-			    resp->body_len, now_ms() - started);
-			retryable = resp->status >= 500 || resp->status == 429;
-			if (!retryable)
-				return 0;
-			snprintf(reason, sizeof(reason), "%s: the server answered %ld", where,
-			    resp->status);
-		} else {
-			describe_failure(ep, rc, errbuf, &t, where, reason, sizeof(reason));
-			retryable = !t.too_big && !t.oom && transport_retryable(rc);
-			if (!retryable) {
-				set_error(resp, "%s", reason);
-				return -1;
-			}
-		}
-
-		if (attempt >= ep->retries) {
-			if (resp->status != 0)
-				return 0;  /* the caller reports the final 5xx or 429 */
-			set_error(resp, "%s (after %d attempts)", reason,
-			    attempt + 1);
-			return -1;
-		}
-		if (resp->retry_after >= 0)
-			wait = (resp->retry_after > HTTP_RETRY_AFTER_MAX_S ? HTTP_RETRY_AFTER_MAX_S :
-			    resp->retry_after) * 1000;
-		else
-			wait = backoff_ms(c, attempt + 1);
-		if (now_ms() + wait > deadline) {
-			if (resp->status != 0)
-				return 0;
-			set_error(resp, "%s (giving up: retrying would "
-			    "pass http.retry_max_time)", reason);
-			return -1;
-		}
-		log_warn("%s; retrying in %.1f s (attempt %d of %ld)", reason, (double)wait / 1000,
-		    attempt + 2, ep->retries + 1);
-		sleep_ms(wait);
-	}
+	return http_do_many(c, ep, req, resp, 1, 1);
 }

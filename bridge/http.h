@@ -7,6 +7,7 @@
 
 #define HTTP_MAX_HEADERS 16
 #define HTTP_MAX_ERROR_BYTES 512
+#define HTTP_MAX_PARALLEL 16  /* transfers at once, whatever a caller asks for */
 
 /* How to talk to one server. */
 struct http_endpoint {
@@ -40,7 +41,7 @@ struct http_response {
 
 struct http_client;
 
-/* A client that keeps connections and cookies for the run; NULL when out of memory. */
+/* A client that keeps connections and one cookie jar for the run; NULL when out of memory. */
 struct http_client *http_client_new(void);
 
 /* Free c and close its connections; NULL is a no-op. */
@@ -55,6 +56,15 @@ void http_client_free(struct http_client *c);
  */
 int http_do(struct http_client *c, const struct http_endpoint *ep, const struct http_request *req,
     struct http_response *resp);
+
+/*
+ * Send n requests to one server, at most parallel at a time over the shared connections,
+ * each with http_do()'s retry rules (a request waiting for its retry frees its slot). Returns
+ * 0 when every request got a final response, else -1; either way each resps[i] tells (status
+ * 0 and error set: that request failed) and each must be released.
+ */
+int http_do_many(struct http_client *c, const struct http_endpoint *ep,
+    const struct http_request *reqs, struct http_response *resps, size_t n, size_t parallel);
 
 void http_response_release(struct http_response *resp);
 
