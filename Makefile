@@ -48,7 +48,7 @@ BASE_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(WARNINGS) \
               -DBRIDGE_DATADIR='"$(DATADIR)"' $(shell $(PKG_CONFIG) --cflags $(PKGS))
 ALL_CFLAGS  = $(BASE_CFLAGS) $(HARDENING) $(CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
-LIBS        = $(shell $(PKG_CONFIG) --libs $(PKGS))
+LIBS        = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm
 ifeq ($(WERROR),1)
 ALL_CFLAGS += -Werror
 endif
@@ -58,7 +58,8 @@ ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 # Modules: one .c/.h per concern; main.c holds only the orchestration.
-MODULES     = cli config fileio gdmf http log match secret url version
+MODULES     = alert cli config doctor fileio gdmf http jamf jamf_platform jamf_pro json log \
+              match secret url version
 OBJS        = $(MODULES:%=$(BUILD)/obj/%.o)
 MAIN_OBJ    = $(BUILD)/obj/main.o
 LIB         = $(BUILD)/libbridge.a

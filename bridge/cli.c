@@ -74,10 +74,14 @@ static const struct cli_command_info commands[] = {
 	    "validate the policy file, its regexes, secret references and file paths",
 	    "Load the policy file, report every problem as FILE:LINE:COL: message, and print a\n"
 	    "short summary of the tenants, policies and alerts. Talks to no server.\n"},
-	{"doctor", CLI_DOCTOR, false, OPT_SEND_TEST_ALERT, "[--send-test-alert]",
+	{"doctor", CLI_DOCTOR, true, OPT_SEND_TEST_ALERT, "[--send-test-alert]",
 	    "check credentials, privileges, feature toggles, TLS trust and webhooks",
 	    "Check every endpoint the policy file names and print a checklist with a fix for\n"
-	    "each failing line.\n"
+	    "each failing line: TLS trust and token of Jamf Pro (and of the Jamf Platform for\n"
+	    "blueprint policies), the read privileges a run needs, the plans feature toggle and\n"
+	    "customVersionEnabled (plan policies), the custom-declaration component (blueprint\n"
+	    "policies) and every group the policies name. Exit 0 only when every check passed,\n"
+	    "else 1. With --tenant, only those tenants.\n"
 	    "  --send-test-alert  also send a test message to every webhook\n"},
 	{"render", CLI_RENDER, false, OPT_POLICY | OPT_DEVICE, "--policy NAME [--device ID]",
 	    "print the exact declaration or plan JSON for a policy",

@@ -568,8 +568,8 @@ static const struct field jamf_fields[] = {
 	{FIELD("client_secret", FT_SECRET, struct config_jamf, client_secret)},
 	{FIELD("username", FT_CREDENTIAL, struct config_jamf, username)},
 	{FIELD("password", FT_SECRET, struct config_jamf, password)},
-	{FIELD("token_path", FT_URLPATH, struct config_jamf, token_path),
-	    .def = "/api/oauth/token"},
+	/* NULL: /api/oauth/token for oauth, /api/v1/auth/token for basic (jamf.c decides) */
+	{FIELD("token_path", FT_URLPATH, struct config_jamf, token_path)},
 	{FIELD("issuer", FT_URL, struct config_jamf, issuer)},
 	{FIELD("max_connections", FT_INT, struct config_jamf, max_connections), .min = 1,
 	    .max = 16, .def = "5"},

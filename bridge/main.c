@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "doctor.h"
 #include "exitcode.h"
 #include "gdmf.h"
 #include "http.h"
@@ -355,6 +356,10 @@ main(int argc, char *argv[])
 		break;
 	case CLI_FEED:
 		status = cmd_feed(&cfg, &opts);
+		break;
+	case CLI_DOCTOR:
+		status = doctor_run(&cfg, opts.tenants, opts.ntenants, opts.send_test_alert,
+		    opts.json);
 		break;
 	default:
 		log_error("'%s' is not built yet", cli_command_name(opts.command));

@@ -1,0 +1,798 @@
+/*
+ * Jamf Pro API calls (see jamf_pro.h). Every answer is untrusted: values are read through
+ * json.h, and an answer without what the API promises is a JAMF_FAIL_BAD_REPLY naming the
+ * endpoint. Paths and enums follow Jamf's published schema (11.30.1).
+ */
+#include "jamf_pro.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define PLANS_PATH "/api/v1/managed-software-updates/plans"
+#define TOGGLE_PATH PLANS_PATH "/feature-toggle"
+#define PATH_BYTES 2048
+#define ID_BYTES 64
+
+const char *
+jamf_kind_name(enum jamf_kind kind)
+{
+	return kind == JAMF_COMPUTER ? "computer" : "mobile device";
+}
+
+/* Mark r as a bad reply from path, with a reason. Returns -1 for the caller to return. */
+static int
+bad_reply(struct jamf_session *s, struct jamf_reply *r, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+bad_reply(struct jamf_session *s, struct jamf_reply *r, const char *path, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+	const char *q = strchr(path, '?');
+
+	va_start(ap, fmt);
+	(void)vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	r->fail = JAMF_FAIL_BAD_REPLY;
+	snprintf(r->error, sizeof(r->error), "%s %.*s: unexpected answer: %s", s->name,
+	    q != NULL ? (int)(q - path) : (int)strlen(path), path, why);
+	return -1;
+}
+
+static void
+device_release(struct jamf_device *d)
+{
+	free(d->id);
+	free(d->name);
+	free(d->serial);
+	free(d->management_id);
+	free(d->version);
+	free(d->build);
+	free(d->supplemental_build);
+	free(d->extra);
+	free(d->model_id);
+	free(d->groups);
+}
+
+void
+jamf_inventory_release(struct jamf_inventory *inv)
+{
+	for (size_t i = 0; i < inv->n; i++)
+		device_release(&inv->v[i]);
+	free(inv->v);
+	memset(inv, 0, sizeof(*inv));
+}
+
+/* Read the group ids of a list of {groupId, ...} objects; false when out of memory. */
+static bool
+read_group_ids(const cJSON *list, struct jamf_device *d)
+{
+	const cJSON *g;
+	int n = cJSON_GetArraySize(list);
+
+	if (n <= 0)
+		return true;
+	if ((d->groups = calloc((size_t)n, sizeof(long))) == NULL)
+		return false;
+	cJSON_ArrayForEach(g, list) {
+		char buf[ID_BYTES];
+		const char *id = json_id(g, "groupId", buf, sizeof(buf));
+
+		if (id != NULL)
+			d->groups[d->ngroups++] = strtol(id, NULL, 10);
+	}
+	return true;
+}
+
+/* One inventory result into d (only what bridge needs); -1 when it has no id or OOM. */
+static int
+device_from_json(enum jamf_kind kind, const cJSON *o, struct jamf_device *d)
+{
+	char idbuf[ID_BYTES];
+	const cJSON *general = json_obj(o, "general"), *hw = json_obj(o, "hardware");
+	const char *id;
+	bool oom = false;
+
+	memset(d, 0, sizeof(*d));
+	if (kind == JAMF_COMPUTER) {
+		const cJSON *os = json_obj(o, "operatingSystem");
+
+		id = json_id(o, "id", idbuf, sizeof(idbuf));
+		d->name = json_dup(json_str(general, "name"), &oom);
+		d->management_id = json_dup(json_str(general, "managementId"), &oom);
+		d->version = json_dup(json_str(os, "version"), &oom);
+		d->build = json_dup(json_str(os, "build"), &oom);
+		d->supplemental_build = json_dup(json_str(os, "supplementalBuildVersion"), &oom);
+		d->extra = json_dup(json_str(os, "rapidSecurityResponse"), &oom);
+		d->model_id = json_dup(json_str(os, "softwareUpdateDeviceId"), &oom);
+		if (!read_group_ids(json_arr(o, "groupMemberships"), d))
+			oom = true;
+	} else {
+		const char *model = json_str(general, "softwareUpdateDeviceId");
+
+		id = json_id(o, "mobileDeviceId", idbuf, sizeof(idbuf));
+		d->name = json_dup(json_str(general, "displayName"), &oom);
+		d->management_id = json_dup(json_str(general, "managementId"), &oom);
+		d->version = json_dup(json_str(general, "osVersion"), &oom);
+		d->build = json_dup(json_str(general, "osBuild"), &oom);
+		d->supplemental_build = json_dup(json_str(general, "osSupplementalBuildVersion"),
+		    &oom);
+		d->extra = json_dup(json_str(general, "osRapidSecurityResponse"), &oom);
+		d->model_id = json_dup(model != NULL ? model : json_str(hw, "modelIdentifier"), &oom);
+		if (!read_group_ids(json_arr(o, "groups"), d))
+			oom = true;
+	}
+	d->serial = json_dup(json_str(hw, "serialNumber"), &oom);
+	/* Jamf sends "" for a missing value in places: treat it as missing */
+	if (d->extra != NULL && d->extra[0] == '\0') {
+		free(d->extra);
+		d->extra = NULL;
+	}
+	if (d->supplemental_build != NULL && d->supplemental_build[0] == '\0') {
+		free(d->supplemental_build);
+		d->supplemental_build = NULL;
+	}
+	if (id == NULL || oom || (d->id = strdup(id)) == NULL) {
+		device_release(d);
+		return -1;
+	}
+	return 0;
+}
+
+/* The path of one inventory page. */
+static void
+inventory_path(enum jamf_kind kind, const char *filter, long page, char *buf, size_t size)
+{
+	if (kind == JAMF_COMPUTER)
+		snprintf(buf, size, "/api/v4/computers-inventory?section=GENERAL&section=HARDWARE"
+		    "&section=OPERATING_SYSTEM&section=GROUP_MEMBERSHIPS&page=%ld&page-size=%d"
+		    "&sort=id%%3Aasc%s%s", page, JAMF_PRO_PAGE_SIZE, filter ? "&filter=" : "",
+		    filter ? filter : "");
+	else
+		snprintf(buf, size, "/api/v2/mobile-devices/detail?section=GENERAL&section=HARDWARE"
+		    "&section=GROUPS&page=%ld&page-size=%d&sort=mobileDeviceId%%3Aasc%s%s", page,
+		    JAMF_PRO_PAGE_SIZE, filter ? "&filter=" : "", filter ? filter : "");
+}
+
+/* Append the results of one page to inv; 0 or -1 (r). */
+static int
+inventory_add_page(struct jamf_session *s, const char *path, const cJSON *json,
+    struct jamf_inventory *inv, struct jamf_reply *r)
+{
+	const cJSON *results = json_arr(json, "results"), *o;
+	struct jamf_device *grown;
+	size_t n;
+
+	if (results == NULL)
+		return bad_reply(s, r, path, "no \"results\" list");
+	n = (size_t)cJSON_GetArraySize(results);
+	if (n == 0)
+		return 0;
+	if ((grown = realloc(inv->v, (inv->n + n) * sizeof(*grown))) == NULL)
+		return bad_reply(s, r, path, "out of memory");
+	inv->v = grown;
+	cJSON_ArrayForEach(o, results) {
+		if (device_from_json(inv->kind, o, &inv->v[inv->n]) == -1) {
+			log_warn("%s: skipping a %s without an id in %s", s->name,
+			    jamf_kind_name(inv->kind), path);
+			continue;
+		}
+		inv->n++;
+	}
+	return 0;
+}
+
+int
+jamf_pro_inventory(struct jamf_session *s, enum jamf_kind kind, const char *filter,
+    struct jamf_inventory *out, struct jamf_reply *r)
+{
+	char first[PATH_BYTES];
+	struct jamf_call *calls = NULL;
+	struct jamf_reply *replies = NULL;
+	char (*paths)[PATH_BYTES] = NULL;
+	long total, pages;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->kind = kind;
+	inventory_path(kind, filter, 0, first, sizeof(first));
+	out->requests = 1;
+	if (jamf_get(s, first, r) == -1)
+		return -1;
+	if (!json_long(r->json, "totalCount", &total) || total < 0)
+		return bad_reply(s, r, first, "no \"totalCount\"");
+	if (inventory_add_page(s, first, r->json, out, r) == -1)
+		goto out;
+	pages = (total + JAMF_PRO_PAGE_SIZE - 1) / JAMF_PRO_PAGE_SIZE;
+	if (pages > 1) {
+		size_t more = (size_t)(pages - 1);
+
+		calls = calloc(more, sizeof(*calls));
+		replies = calloc(more, sizeof(*replies));
+		paths = calloc(more, sizeof(*paths));
+		if (calls == NULL || replies == NULL || paths == NULL) {
+			bad_reply(s, r, first, "out of memory for %ld pages", pages);
+			goto out;
+		}
+		for (size_t i = 0; i < more; i++) {
+			inventory_path(kind, filter, (long)i + 1, paths[i], sizeof(paths[i]));
+			calls[i] = (struct jamf_call){"GET", paths[i], NULL, NULL, 0};
+		}
+		out->requests += (long)more;
+		if (jamf_request_many(s, calls, replies, more) == -1) {
+			for (size_t i = 0; i < more; i++)
+				if (replies[i].fail != JAMF_OK) {
+					jamf_reply_release(r);
+					*r = replies[i];
+					memset(&replies[i], 0, sizeof(replies[i]));
+					break;
+				}
+			for (size_t i = 0; i < more; i++)
+				jamf_reply_release(&replies[i]);
+			goto out;
+		}
+		for (size_t i = 0; i < more; i++) {
+			int bad = inventory_add_page(s, paths[i], replies[i].json, out, r);
+
+			jamf_reply_release(&replies[i]);
+			if (bad == -1) {
+				for (size_t k = i + 1; k < more; k++)
+					jamf_reply_release(&replies[k]);
+				goto out;
+			}
+		}
+	}
+	if (out->n != (size_t)total)
+		log_warn("%s: inventory said %ld %ss but gave %zu (devices added or removed while "
+		    "reading)", s->name, total, jamf_kind_name(kind), out->n);
+	rc = 0;
+out:
+	free(calls);
+	free(replies);
+	free(paths);
+	if (rc == -1)
+		jamf_inventory_release(out);
+	return rc;
+}
+
+void
+jamf_group_release(struct jamf_group *g)
+{
+	free(g->name);
+	free(g->platform_id);
+	memset(g, 0, sizeof(*g));
+}
+
+int
+jamf_pro_group_find(struct jamf_session *s, enum jamf_kind kind, const char *name,
+    struct jamf_group *out, struct jamf_reply *r)
+{
+	char value[1024], path[PATH_BYTES];
+	const cJSON *results, *g;
+	int found = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (jamf_rsql_value(name, value, sizeof(value)) == -1) {
+		r->fail = JAMF_FAIL_REJECTED;
+		snprintf(r->error, sizeof(r->error), "the group name \"%.80s...\" is too long", name);
+		return -1;
+	}
+	/* RSQL treats * as a wildcard: ask for the name, then compare exactly */
+	snprintf(path, sizeof(path), "/api/v2/groups?page=0&page-size=200&filter=groupName%%3D%%3D"
+	    "%s%%3BgroupType%%3D%%3D%s", value, kind == JAMF_COMPUTER ? "COMPUTER" : "MOBILE");
+	if (jamf_get(s, path, r) == -1)
+		return -1;
+	if ((results = json_arr(r->json, "results")) == NULL)
+		return bad_reply(s, r, path, "no \"results\" list");
+	cJSON_ArrayForEach(g, results) {
+		char idbuf[ID_BYTES];
+		const char *gname = json_str(g, "groupName");
+		const char *id = json_id(g, "groupJamfProId", idbuf, sizeof(idbuf));
+		bool oom = false;
+
+		if (gname == NULL || strcmp(gname, name) != 0 || id == NULL)
+			continue;
+		if (found++) {
+			jamf_group_release(out);
+			r->fail = JAMF_FAIL_REJECTED;
+			snprintf(r->error, sizeof(r->error), "%s has more than one %s group named "
+			    "\"%s\": rename one", s->name, jamf_kind_name(kind), name);
+			return -1;
+		}
+		out->id = strtol(id, NULL, 10);
+		out->smart = json_bool(g, "smartGroup", false);
+		out->name = json_dup(gname, &oom);
+		out->platform_id = json_dup(json_str(g, "groupPlatformId"), &oom);
+		if (oom) {
+			jamf_group_release(out);
+			return bad_reply(s, r, path, "out of memory");
+		}
+	}
+	return found ? 0 : 1;
+}
+
+int
+jamf_pro_smart_members(struct jamf_session *s, enum jamf_kind kind, long group_id, long **ids,
+    size_t *n, struct jamf_reply *r)
+{
+	char path[PATH_BYTES];
+	const cJSON *members, *m;
+	int count;
+
+	*ids = NULL;
+	*n = 0;
+	snprintf(path, sizeof(path), kind == JAMF_COMPUTER ?
+	    "/api/v3/computer-groups/smart-group-membership/%ld" :
+	    "/api/v1/mobile-device-groups/smart-group-membership/%ld", group_id);
+	if (jamf_get(s, path, r) == -1)
+		return -1;
+	if ((members = json_arr(r->json, "members")) == NULL)
+		return bad_reply(s, r, path, "no \"members\" list");
+	if ((count = cJSON_GetArraySize(members)) == 0)
+		return 0;
+	if ((*ids = calloc((size_t)count, sizeof(long))) == NULL)
+		return bad_reply(s, r, path, "out of memory");
+	cJSON_ArrayForEach(m, members) {
+		if (cJSON_IsNumber(m) && m->valuedouble >= 0)
+			(*ids)[(*n)++] = (long)m->valuedouble;
+		else if (cJSON_IsString(m) && m->valuestring[0] != '\0')
+			(*ids)[(*n)++] = strtol(m->valuestring, NULL, 10);
+	}
+	return 0;
+}
+
+/* The JSON body of a static group: {name, assignments:[ids]} (an empty list clears it). */
+static char *
+static_group_body(const char *name, const long *ids, size_t n)
+{
+	cJSON *o = cJSON_CreateObject(), *a = cJSON_CreateArray();
+	char *text = NULL;
+
+	if (o == NULL || a == NULL) {
+		cJSON_Delete(o);
+		cJSON_Delete(a);
+		return NULL;
+	}
+	cJSON_AddItemToObject(o, "assignments", a);
+	if (cJSON_AddStringToObject(o, "name", name) == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		char buf[ID_BYTES];
+
+		snprintf(buf, sizeof(buf), "%ld", ids[i]);
+		if (!cJSON_AddItemToArray(a, cJSON_CreateString(buf)))
+			goto out;
+	}
+	text = json_print(o);
+out:
+	cJSON_Delete(o);
+	return text;
+}
+
+int
+jamf_pro_static_group_create(struct jamf_session *s, const char *name, const long *ids,
+    size_t n, long *id, struct jamf_reply *r)
+{
+	char *body = static_group_body(name, ids, n), buf[ID_BYTES];
+	struct jamf_call call = {"POST", "/api/v3/computer-groups/static-groups", NULL, body,
+		body ? strlen(body) : 0};
+	const char *got;
+	int rc;
+
+	if (body == NULL)
+		return bad_reply(s, r, call.path, "out of memory");
+	rc = jamf_request(s, &call, r);
+	free(body);
+	if (rc == -1)
+		return -1;
+	if ((got = json_id(r->json, "id", buf, sizeof(buf))) == NULL)
+		return bad_reply(s, r, call.path, "no \"id\" for the new group");
+	*id = strtol(got, NULL, 10);
+	return 0;
+}
+
+int
+jamf_pro_static_group_set(struct jamf_session *s, long id, const char *name, const long *ids,
+    size_t n, struct jamf_reply *r)
+{
+	char path[PATH_BYTES], *body = static_group_body(name, ids, n);
+	struct jamf_call call = {"PUT", path, NULL, body, body ? strlen(body) : 0};
+	int rc;
+
+	snprintf(path, sizeof(path), "/api/v3/computer-groups/static-groups/%ld", id);
+	if (body == NULL)
+		return bad_reply(s, r, path, "out of memory");
+	rc = jamf_request(s, &call, r);
+	free(body);
+	return rc;
+}
+
+int
+jamf_pro_toggle_get(struct jamf_session *s, struct jamf_toggle *t, struct jamf_reply *r)
+{
+	if (jamf_get(s, TOGGLE_PATH, r) == -1)
+		return -1;
+	if (!cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(r->json, "toggle")))
+		return bad_reply(s, r, TOGGLE_PATH, "no \"toggle\"");
+	t->toggle = json_bool(r->json, "toggle", false);
+	t->force_install_local_date = json_bool(r->json, "forceInstallLocalDateEnabled", false);
+	t->custom_version = json_bool(r->json, "customVersionEnabled", false);
+	t->dss = json_bool(r->json, "dssEnabled", false);
+	t->recipe = json_bool(r->json, "recipeEnabled", false);
+	return 0;
+}
+
+int
+jamf_pro_toggle_busy(struct jamf_session *s, bool *busy, struct jamf_reply *r)
+{
+	const cJSON *on, *off;
+	const char *path = TOGGLE_PATH "/status";
+
+	*busy = false;
+	if (jamf_get(s, path, r) == -1)
+		return -1;
+	/* {toggleOn: {state}, toggleOff: {state}}, state NOT_RUNNING, RUNNING or NEVER_RAN */
+	on = json_obj(r->json, "toggleOn");
+	off = json_obj(r->json, "toggleOff");
+	if (on == NULL || off == NULL)
+		return bad_reply(s, r, path, "no \"toggleOn\" and \"toggleOff\"");
+	*busy = (json_str(on, "state") != NULL && strcmp(json_str(on, "state"), "RUNNING") == 0) ||
+	    (json_str(off, "state") != NULL && strcmp(json_str(off, "state"), "RUNNING") == 0);
+	return 0;
+}
+
+/* The JSON of a plan's config. */
+static cJSON *
+plan_config_json(const struct jamf_plan_config *cfg)
+{
+	cJSON *c = cJSON_CreateObject();
+
+	if (c == NULL ||
+	    cJSON_AddStringToObject(c, "updateAction", "DOWNLOAD_INSTALL_SCHEDULE") == NULL ||
+	    cJSON_AddStringToObject(c, "versionType", cfg->build != NULL ? "CUSTOM_VERSION" :
+	    "SPECIFIC_VERSION") == NULL ||
+	    cJSON_AddStringToObject(c, "specificVersion", cfg->version) == NULL ||
+	    (cfg->build != NULL && cJSON_AddStringToObject(c, "buildVersion", cfg->build) == NULL) ||
+	    cJSON_AddNumberToObject(c, "maxDeferrals", (double)cfg->max_deferrals) == NULL ||
+	    (cfg->force_install != NULL &&
+	    cJSON_AddStringToObject(c, "forceInstallLocalDateTime", cfg->force_install) == NULL)) {
+		cJSON_Delete(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+jamf_plan_refs_free(struct jamf_plan_ref *refs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(refs[i].device_id);
+		free(refs[i].plan_id);
+	}
+	free(refs);
+}
+
+/* Append the plans of a 201 answer ({plans:[{device{deviceId}, planId}]}) to refs. */
+static int
+add_plan_refs(struct jamf_session *s, const char *path, const cJSON *json,
+    struct jamf_plan_ref **refs, size_t *nrefs, struct jamf_reply *r)
+{
+	const cJSON *plans = json_arr(json, "plans"), *p;
+	struct jamf_plan_ref *grown;
+	size_t n;
+
+	if (plans == NULL)
+		return bad_reply(s, r, path, "no \"plans\" list");
+	n = (size_t)cJSON_GetArraySize(plans);
+	if (n == 0)
+		return 0;
+	if ((grown = realloc(*refs, (*nrefs + n) * sizeof(*grown))) == NULL)
+		return bad_reply(s, r, path, "out of memory");
+	*refs = grown;
+	cJSON_ArrayForEach(p, plans) {
+		char dbuf[ID_BYTES], pbuf[ID_BYTES];
+		const char *dev = json_id(json_obj(p, "device"), "deviceId", dbuf, sizeof(dbuf));
+		const char *plan = json_id(p, "planId", pbuf, sizeof(pbuf));
+		struct jamf_plan_ref *ref = &(*refs)[*nrefs];
+
+		if (dev == NULL || plan == NULL)
+			return bad_reply(s, r, path, "a plan without device.deviceId or planId");
+		ref->device_id = strdup(dev);
+		ref->plan_id = strdup(plan);
+		if (ref->device_id == NULL || ref->plan_id == NULL) {
+			free(ref->device_id);
+			free(ref->plan_id);
+			return bad_reply(s, r, path, "out of memory");
+		}
+		(*nrefs)++;
+	}
+	return 0;
+}
+
+/* POST body to path and collect the plans created; 0 or -1. */
+static int
+post_plans(struct jamf_session *s, const char *path, cJSON *body, struct jamf_plan_ref **refs,
+    size_t *nrefs, struct jamf_reply *r)
+{
+	char *text = json_print(body);
+	struct jamf_call call = {"POST", path, NULL, text, text ? strlen(text) : 0};
+	int rc;
+
+	if (text == NULL)
+		return bad_reply(s, r, path, "out of memory");
+	rc = jamf_request(s, &call, r);
+	free(text);
+	if (rc == -1)
+		return -1;
+	return add_plan_refs(s, path, r->json, refs, nrefs, r);
+}
+
+int
+jamf_pro_plans_create(struct jamf_session *s, enum jamf_kind kind,
+    const char *const *device_ids, size_t n, size_t batch_size,
+    const struct jamf_plan_config *cfg, struct jamf_plan_ref **refs, size_t *nrefs,
+    struct jamf_reply *r)
+{
+	const char *type = kind == JAMF_COMPUTER ? "COMPUTER" : "MOBILE_DEVICE";
+
+	if (batch_size == 0)
+		batch_size = 1;
+	for (size_t start = 0; start < n; start += batch_size) {
+		cJSON *body = cJSON_CreateObject(), *devices = cJSON_CreateArray();
+		cJSON *config = plan_config_json(cfg);
+		int rc = -1;
+
+		if (body == NULL || devices == NULL || config == NULL) {
+			cJSON_Delete(body);
+			cJSON_Delete(devices);
+			cJSON_Delete(config);
+			return bad_reply(s, r, PLANS_PATH, "out of memory");
+		}
+		cJSON_AddItemToObject(body, "devices", devices);
+		cJSON_AddItemToObject(body, "config", config);
+		for (size_t i = start; i < n && i < start + batch_size; i++) {
+			cJSON *d = cJSON_CreateObject();
+
+			if (d == NULL || !cJSON_AddItemToArray(devices, d) ||
+			    cJSON_AddStringToObject(d, "deviceId", device_ids[i]) == NULL ||
+			    cJSON_AddStringToObject(d, "objectType", type) == NULL)
+				goto next;
+		}
+		jamf_reply_release(r);
+		rc = post_plans(s, PLANS_PATH, body, refs, nrefs, r);
+next:
+		cJSON_Delete(body);
+		if (rc == -1)
+			return r->fail != JAMF_OK ? -1 : bad_reply(s, r, PLANS_PATH, "out of memory");
+	}
+	return 0;
+}
+
+int
+jamf_pro_plans_create_group(struct jamf_session *s, enum jamf_kind kind, long group_id,
+    const struct jamf_plan_config *cfg, struct jamf_plan_ref **refs, size_t *nrefs,
+    struct jamf_reply *r)
+{
+	const char *path = PLANS_PATH "/group";
+	cJSON *body = cJSON_CreateObject(), *group = cJSON_CreateObject();
+	cJSON *config = plan_config_json(cfg);
+	char id[ID_BYTES];
+	int rc;
+
+	snprintf(id, sizeof(id), "%ld", group_id);
+	if (body == NULL || group == NULL || config == NULL ||
+	    cJSON_AddStringToObject(group, "groupId", id) == NULL ||
+	    cJSON_AddStringToObject(group, "objectType", kind == JAMF_COMPUTER ?
+	    "COMPUTER_GROUP" : "MOBILE_DEVICE_GROUP") == NULL) {
+		cJSON_Delete(body);
+		cJSON_Delete(group);
+		cJSON_Delete(config);
+		return bad_reply(s, r, path, "out of memory");
+	}
+	cJSON_AddItemToObject(body, "group", group);
+	cJSON_AddItemToObject(body, "config", config);
+	rc = post_plans(s, path, body, refs, nrefs, r);
+	cJSON_Delete(body);
+	return rc;
+}
+
+void
+jamf_plan_release(struct jamf_plan *p)
+{
+	free(p->id);
+	free(p->device_id);
+	free(p->object_type);
+	free(p->version_type);
+	free(p->version);
+	free(p->build);
+	free(p->force_install);
+	free(p->state);
+	for (size_t i = 0; i < p->nreasons; i++)
+		free(p->reasons[i]);
+	free(p->reasons);
+	memset(p, 0, sizeof(*p));
+}
+
+void
+jamf_plans_free(struct jamf_plan *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		jamf_plan_release(&v[i]);
+	free(v);
+}
+
+/* One Plan object into p; -1 when it has no planUuid or OOM. */
+static int
+plan_from_json(const cJSON *o, struct jamf_plan *p)
+{
+	const cJSON *dev = json_obj(o, "device"), *status = json_obj(o, "status"), *reasons, *e;
+	char dbuf[ID_BYTES];
+	bool oom = false;
+
+	memset(p, 0, sizeof(*p));
+	p->id = json_dup(json_str(o, "planUuid"), &oom);
+	p->device_id = json_dup(json_id(dev, "deviceId", dbuf, sizeof(dbuf)), &oom);
+	p->object_type = json_dup(json_str(dev, "objectType"), &oom);
+	p->version_type = json_dup(json_str(o, "versionType"), &oom);
+	p->version = json_dup(json_str(o, "specificVersion"), &oom);
+	p->build = json_dup(json_str(o, "buildVersion"), &oom);
+	p->force_install = json_dup(json_str(o, "forceInstallLocalDateTime"), &oom);
+	p->state = json_dup(json_str(status, "state"), &oom);
+	reasons = json_arr(status, "errorReasons");
+	if (reasons != NULL && cJSON_GetArraySize(reasons) > 0 &&
+	    (p->reasons = calloc((size_t)cJSON_GetArraySize(reasons), sizeof(char *))) == NULL)
+		oom = true;
+	if (p->reasons == NULL)
+		reasons = NULL;
+	cJSON_ArrayForEach(e, reasons) {
+		if (cJSON_IsString(e) && (p->reasons[p->nreasons] = strdup(e->valuestring)) != NULL)
+			p->nreasons++;
+	}
+	if (p->id == NULL || oom) {
+		jamf_plan_release(p);
+		return -1;
+	}
+	return 0;
+}
+
+int
+jamf_pro_plans_list(struct jamf_session *s, const char *filter, struct jamf_plan **out,
+    size_t *n, struct jamf_reply *r)
+{
+	long total = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (long page = 0; ; page++) {
+		char path[PATH_BYTES];
+		const cJSON *results, *o;
+		struct jamf_plan *grown;
+		size_t count;
+
+		snprintf(path, sizeof(path), PLANS_PATH "?page=%ld&page-size=%d&sort=planUuid%%3Aasc"
+		    "%s%s", page, JAMF_PRO_PAGE_SIZE, filter ? "&filter=" : "", filter ? filter : "");
+		jamf_reply_release(r);
+		if (jamf_get(s, path, r) == -1)
+			goto fail;
+		if ((results = json_arr(r->json, "results")) == NULL ||
+		    !json_long(r->json, "totalCount", &total)) {
+			bad_reply(s, r, path, "no \"results\" or \"totalCount\"");
+			goto fail;
+		}
+		count = (size_t)cJSON_GetArraySize(results);
+		if (count == 0)
+			break;
+		if ((grown = realloc(*out, (*n + count) * sizeof(*grown))) == NULL) {
+			bad_reply(s, r, path, "out of memory");
+			goto fail;
+		}
+		*out = grown;
+		cJSON_ArrayForEach(o, results)
+			if (plan_from_json(o, &(*out)[*n]) == 0)
+				(*n)++;
+		if ((long)*n >= total || count < JAMF_PRO_PAGE_SIZE)
+			break;
+	}
+	return 0;
+fail:
+	jamf_plans_free(*out, *n);
+	*out = NULL;
+	*n = 0;
+	return -1;
+}
+
+int
+jamf_pro_plan_get(struct jamf_session *s, const char *id, struct jamf_plan *out,
+    struct jamf_reply *r)
+{
+	char path[PATH_BYTES], enc[256];
+
+	memset(out, 0, sizeof(*out));
+	if (jamf_url_encode(id, enc, sizeof(enc)) == -1)
+		return bad_reply(s, r, PLANS_PATH, "plan id too long");
+	snprintf(path, sizeof(path), PLANS_PATH "/%s", enc);
+	if (jamf_get(s, path, r) == -1)
+		return r->fail == JAMF_FAIL_NOT_FOUND ? 1 : -1;
+	if (plan_from_json(r->json, out) == -1)
+		return bad_reply(s, r, path, "no \"planUuid\"");
+	return 0;
+}
+
+int
+jamf_pro_plan_events(struct jamf_session *s, const char *id, char **events,
+    struct jamf_reply *r)
+{
+	char path[PATH_BYTES], enc[256];
+	const char *text;
+
+	*events = NULL;
+	if (jamf_url_encode(id, enc, sizeof(enc)) == -1)
+		return bad_reply(s, r, PLANS_PATH, "plan id too long");
+	snprintf(path, sizeof(path), PLANS_PATH "/%s/events", enc);
+	if (jamf_get(s, path, r) == -1)
+		return -1;
+	/* the events are one string (itself JSON); it can be long, so no json_str cap here */
+	text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r->json, "events"));
+	if (text == NULL)
+		return bad_reply(s, r, path, "no \"events\" string");
+	if ((*events = strdup(text)) == NULL)
+		return bad_reply(s, r, path, "out of memory");
+	return 0;
+}
+
+void
+jamf_status_items_free(struct jamf_status_item *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].value);
+		free(v[i].updated);
+	}
+	free(v);
+}
+
+int
+jamf_pro_ddm_status(struct jamf_session *s, const char *management_id,
+    struct jamf_status_item **items, size_t *n, struct jamf_reply *r)
+{
+	char path[PATH_BYTES], enc[256];
+	const cJSON *list, *o;
+	int count;
+
+	*items = NULL;
+	*n = 0;
+	if (jamf_url_encode(management_id, enc, sizeof(enc)) == -1)
+		return bad_reply(s, r, "/api/v1/ddm", "management id too long");
+	snprintf(path, sizeof(path), "/api/v1/ddm/%s/status-items", enc);
+	if (jamf_get(s, path, r) == -1)
+		return -1;
+	if ((list = json_arr(r->json, "statusItems")) == NULL)
+		return bad_reply(s, r, path, "no \"statusItems\" list");
+	if ((count = cJSON_GetArraySize(list)) == 0)
+		return 0;
+	if ((*items = calloc((size_t)count, sizeof(**items))) == NULL)
+		return bad_reply(s, r, path, "out of memory");
+	cJSON_ArrayForEach(o, list) {
+		struct jamf_status_item *it = &(*items)[*n];
+		bool oom = false;
+
+		if (json_str(o, "key") == NULL)
+			continue;
+		it->key = json_dup(json_str(o, "key"), &oom);
+		it->value = json_dup(json_str(o, "value"), &oom);
+		it->updated = json_dup(json_str(o, "lastUpdateTime"), &oom);
+		(*n)++;
+		if (oom) {
+			jamf_status_items_free(*items, *n);
+			*items = NULL;
+			*n = 0;
+			return bad_reply(s, r, path, "out of memory");
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,154 @@
+/*
+ * The Jamf Pro API calls bridge makes: inventory in pages of 2000 read into compact device
+ * records, groups (lookup by name, smart membership, static groups, platform ids), the
+ * managed software update plans feature toggle, plans (create in batches or for a group,
+ * list with RSQL filters, get, events) and a device's DDM status items.
+ */
+#ifndef BRIDGE_JAMF_PRO_H
+#define BRIDGE_JAMF_PRO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "jamf.h"
+
+#define JAMF_PRO_PAGE_SIZE 2000  /* Jamf caps page-size here, silently */
+
+enum jamf_kind {
+	JAMF_COMPUTER,
+	JAMF_MOBILE,
+};
+
+/* One device, as much as bridge needs of it. Strings may be NULL when Jamf has no value. */
+struct jamf_device {
+	char *id;
+	char *name;
+	char *serial;
+	char *management_id;
+	char *version;             /* "26.3.1" */
+	char *build;               /* "25D2128" */
+	char *supplemental_build;  /* "25D771280a" when a BSI is installed */
+	char *extra;               /* "(a)" when a BSI is installed */
+	char *model_id;            /* softwareUpdateDeviceId / product type: matches GDMF devices */
+	long *groups;              /* ids of the groups it belongs to */
+	size_t ngroups;
+};
+
+struct jamf_inventory {
+	enum jamf_kind kind;
+	struct jamf_device *v;
+	size_t n;
+	long requests;             /* inventory requests it took */
+};
+
+struct jamf_group {
+	long id;
+	char *name;
+	bool smart;
+	char *platform_id;         /* the Jamf Platform UUID of the group, or NULL */
+};
+
+struct jamf_toggle {
+	bool toggle;               /* the plans feature is on */
+	bool force_install_local_date;
+	bool custom_version;       /* CUSTOM_VERSION plans allowed (Jamf Support enables it) */
+	bool dss;
+	bool recipe;
+};
+
+/* The config of a plan: what to install and by when. */
+struct jamf_plan_config {
+	const char *version;       /* specificVersion, e.g. "26.3.1" (never with the extra) */
+	const char *build;         /* buildVersion, e.g. "25D771280a"; NULL: SPECIFIC_VERSION */
+	const char *force_install; /* forceInstallLocalDateTime "yyyy-mm-ddThh:mm:ss" */
+	long max_deferrals;
+};
+
+/* A created plan: which device it is for. */
+struct jamf_plan_ref {
+	char *device_id;
+	char *plan_id;
+};
+
+struct jamf_plan {
+	char *id;                  /* planUuid */
+	char *device_id;
+	char *object_type;         /* COMPUTER, MOBILE_DEVICE ... */
+	char *version_type;
+	char *version;
+	char *build;
+	char *force_install;
+	char *state;               /* status.state: Init ... PlanCompleted, PlanFailed ... */
+	char **reasons;            /* status.errorReasons */
+	size_t nreasons;
+};
+
+struct jamf_status_item {
+	char *key;
+	char *value;
+	char *updated;
+};
+
+/*
+ * Every device of a kind, optionally narrowed by an RSQL filter (already encoded), in pages of
+ * JAMF_PRO_PAGE_SIZE; after the first page the others are read concurrently. 0 or -1 (r).
+ */
+int jamf_pro_inventory(struct jamf_session *s, enum jamf_kind kind, const char *filter,
+    struct jamf_inventory *out, struct jamf_reply *r);
+void jamf_inventory_release(struct jamf_inventory *inv);
+
+/* The group of that kind named exactly name: 0, 1 when there is none, -1 on error. */
+int jamf_pro_group_find(struct jamf_session *s, enum jamf_kind kind, const char *name,
+    struct jamf_group *out, struct jamf_reply *r);
+void jamf_group_release(struct jamf_group *g);
+
+/* Members (device ids) of a smart group; 0 or -1. Free *ids. */
+int jamf_pro_smart_members(struct jamf_session *s, enum jamf_kind kind, long group_id,
+    long **ids, size_t *n, struct jamf_reply *r);
+
+/* Static computer groups: create with members (0 with *id) or set the members (0); -1 (r). */
+int jamf_pro_static_group_create(struct jamf_session *s, const char *name, const long *ids,
+    size_t n, long *id, struct jamf_reply *r);
+int jamf_pro_static_group_set(struct jamf_session *s, long id, const char *name,
+    const long *ids, size_t n, struct jamf_reply *r);
+
+/* The plans feature toggle; and whether switching it is still in progress. 0 or -1. */
+int jamf_pro_toggle_get(struct jamf_session *s, struct jamf_toggle *t, struct jamf_reply *r);
+int jamf_pro_toggle_busy(struct jamf_session *s, bool *busy, struct jamf_reply *r);
+
+/*
+ * Plans for devices, batch_size devices per request (429 handled by http's retries).
+ * Appends to *refs and *nrefs as plans are created, so a failure part-way still tells the
+ * caller which plans exist. 0, or -1 with r describing the failed batch.
+ */
+int jamf_pro_plans_create(struct jamf_session *s, enum jamf_kind kind,
+    const char *const *device_ids, size_t n, size_t batch_size,
+    const struct jamf_plan_config *cfg, struct jamf_plan_ref **refs, size_t *nrefs,
+    struct jamf_reply *r);
+
+/* Plans for every member of a group (one plan per device). Same contract as above. */
+int jamf_pro_plans_create_group(struct jamf_session *s, enum jamf_kind kind, long group_id,
+    const struct jamf_plan_config *cfg, struct jamf_plan_ref **refs, size_t *nrefs,
+    struct jamf_reply *r);
+void jamf_plan_refs_free(struct jamf_plan_ref *refs, size_t n);
+
+/* Plans matching an RSQL filter (already encoded; NULL: all), every page. 0 or -1. */
+int jamf_pro_plans_list(struct jamf_session *s, const char *filter, struct jamf_plan **out,
+    size_t *n, struct jamf_reply *r);
+/* One plan: 0, 1 when unknown, -1. */
+int jamf_pro_plan_get(struct jamf_session *s, const char *id, struct jamf_plan *out,
+    struct jamf_reply *r);
+/* A plan's event log as Jamf gives it (a string); 0 with *events (free it) or -1. */
+int jamf_pro_plan_events(struct jamf_session *s, const char *id, char **events,
+    struct jamf_reply *r);
+void jamf_plan_release(struct jamf_plan *p);
+void jamf_plans_free(struct jamf_plan *v, size_t n);
+
+/* A device's DDM status items; 0 or -1. */
+int jamf_pro_ddm_status(struct jamf_session *s, const char *management_id,
+    struct jamf_status_item **items, size_t *n, struct jamf_reply *r);
+void jamf_status_items_free(struct jamf_status_item *v, size_t n);
+
+const char *jamf_kind_name(enum jamf_kind kind);
+
+#endif

@@ -1,0 +1,95 @@
+/* Typed, bounded reads of untrusted JSON; see json.h. */
+#include "json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *
+json_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!cJSON_IsString(v) || v->valuestring == NULL ||
+	    strnlen(v->valuestring, JSON_MAX_STRING_BYTES + 1) > JSON_MAX_STRING_BYTES)
+		return NULL;
+	return v->valuestring;
+}
+
+const char *
+json_id(const cJSON *obj, const char *key, char *buf, size_t size)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	const char *s;
+	long n;
+
+	if ((s = json_str(obj, key)) != NULL) {
+		if (s[0] == '\0' || strlen(s) >= size)
+			return NULL;
+		memcpy(buf, s, strlen(s) + 1);
+		return buf;
+	}
+	if (!cJSON_IsNumber(v) || !json_long(obj, key, &n) || n < 0)
+		return NULL;
+	snprintf(buf, size, "%ld", n);
+	return buf;
+}
+
+bool
+json_long(const cJSON *obj, const char *key, long *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	double d;
+
+	if (!cJSON_IsNumber(v))
+		return false;
+	d = v->valuedouble;
+	/* exactly integral and well inside long on every platform we build for */
+	if (!isfinite(d) || d != floor(d) || d < -9.0e15 || d > 9.0e15)
+		return false;
+	*out = (long)d;
+	return true;
+}
+
+bool
+json_bool(const cJSON *obj, const char *key, bool def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
+}
+
+const cJSON *
+json_obj(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsObject(v) ? v : NULL;
+}
+
+const cJSON *
+json_arr(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsArray(v) ? v : NULL;
+}
+
+char *
+json_dup(const char *s, bool *oom)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		*oom = true;
+	return d;
+}
+
+char *
+json_print(const cJSON *v)
+{
+	return cJSON_PrintUnformatted(v);
+}
