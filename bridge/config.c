@@ -1476,6 +1476,9 @@ validate_tenant(struct loader *ld, const struct config *cfg, const struct config
 		if (j->password.value == NULL)
 			loader_error(ld, j->pos.line, j->pos.col, "%s: missing required key "
 			    "\"password\" (auth basic)", jamf_kp);
+		if (j->issuer != NULL)
+			loader_error(ld, j->pos.line, j->pos.col, "%s: \"issuer\" is for auth oauth; "
+			    "auth basic signs in at token_path", jamf_kp);
 	}
 	for (size_t i = 0; i < t->npolicies; i++) {
 		const struct config_policy *p = &t->policies[i];
