@@ -99,6 +99,15 @@ deps:
 	  $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
 	else echo "deps: all packages present"; fi
+	@# Node and npm for the contract check (Prism); Debian 12's nodejs 18 works too. Not in
+	@# DEBIAN_PACKAGES: where nodejs comes from NodeSource (with npm inside), Debian's npm
+	@# package conflicts with it.
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+	  echo "installing: nodejs npm"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends nodejs npm; \
+	fi
+	sh tests/contract/install.sh
 
 # Rebuild everything when the compiler flags change (e.g. SANITIZE or WERROR toggled).
 $(BUILD)/flags: FORCE
