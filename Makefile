@@ -134,8 +134,15 @@ test: unit integration
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
-integration: $(BIN)
-	BRIDGE_BIN=$(CURDIR)/$(BIN) $(PYTHON) tests/integration/run.py
+# jamf-probe drives the Jamf clients step by step over HTTPS (tests/integration/jamf_probe.c).
+PROBE       = $(BUILD)/tests/jamf-probe
+
+$(PROBE): tests/integration/jamf_probe.c $(LIB) $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Ibridge $(ALL_LDFLAGS) -MMD -MP -o $@ $< $(LIB) $(LIBS)
+
+integration: $(BIN) $(PROBE)
+	BRIDGE_BIN=$(CURDIR)/$(BIN) JAMF_PROBE=$(CURDIR)/$(PROBE) $(PYTHON) tests/integration/run.py
 
 valgrind: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== valgrind $$t"; \
@@ -191,4 +198,4 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_TESTS:=.d) $(FUZZ_OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_TESTS:=.d) $(FUZZ_OBJS:.o=.d) $(PROBE).d
