@@ -1,9 +1,54 @@
 #!/usr/bin/env python3
 """HTTPS test server standing in for the remote services bridge talks to.
 
-One process serves Apple's GDMF feed (GET /v2/pmv) plus a control API under
-/_sim/ that tests use to inject faults, inspect the requests received and swap
-the served feed.  Python standard library only.
+One process serves Apple's GDMF feed (GET /v2/pmv), a simulated Jamf Pro
+(/api/..., /oidc/..., see jamf_pro.py) and Jamf Platform API (/auth/token,
+/device-groups/v1/..., /blueprints/v1/..., see jamf_platform.py) over a
+deterministic fleet (fleet.py), plus a control API under /_sim/ that tests use
+to inject faults, inspect the requests received, swap the served feed and
+drive the Jamf simulation.  Python standard library only.
+
+Control API (JSON in and out; simlib.Sim has a method for each):
+
+    GET    /_sim/health                    liveness
+    GET    /_sim/requests                  recorded requests: method, path, query,
+                                           headers (lowercased), body, time,
+                                           sticky_cookie (APBALANCEID sent back?)
+    POST   /_sim/reset                     forget requests and fault rules
+    GET|POST|DELETE /_sim/faults           fault rules (see FaultRule)
+    PUT    /_sim/gdmf                      replace the served feed
+    GET    /_sim/clock                     the simulated clock {now, iso, offset, frozen}
+    POST   /_sim/clock                     {"advance": seconds}: move it forward
+    POST   /_sim/jamf/reset                full reset of the Jamf Pro and Platform state
+                                           (fleet, plans, blueprints, clients, tokens, clock)
+    GET    /_sim/jamf/state[?devices=1]    dump: clock, settings, groups, plans, static
+                                           groups, activities, blueprints (+ inventory)
+    GET|POST /_sim/jamf/settings           timings: plan_step, download_seconds,
+                                           install_seconds, install_after, grace_seconds,
+                                           toggle_seconds, deploy_step, report_spread;
+                                           honor_expiry (feed dates count)
+    POST   /_sim/jamf/fleet                {"computers", "mobile", "seed"}: new fleet
+                                           (drops plans, device activities, new groups)
+    GET|PATCH /_sim/jamf/devices/computer|mobile/ID
+                                           one device; PATCH merges into its record, e.g.
+                                           {"operatingSystem": {"build": "25D125"}} or
+                                           {"sim": {"installFailure": "reason", "unresponsive": true}}
+    GET|POST /_sim/jamf/clients            Jamf Pro API clients, merged: {id: {secret,
+                                           privileges: [...]|"all", token_lifetime} | null}
+    POST   /_sim/jamf/users                basic-auth users, merged: {name: {password, ...} | null}
+    POST   /_sim/jamf/tokens/expire        {"service": "pro"|"platform"|"all"}: expire tokens now
+    GET|POST /_sim/jamf/feature-toggle     set toggle, customVersionEnabled,
+                                           forceInstallLocalDateEnabled, dssEnabled,
+                                           recipeEnabled at once; toggle_seconds
+    GET|POST /_sim/platform/clients        Platform API clients, merged like Jamf Pro's
+    POST   /_sim/platform/settings         {"environment_id": uuid}
+    PUT    /_sim/platform/components       {"identifiers": [...]} or {"custom_declarations": id|null}
+
+Default credentials: Jamf Pro API client bridge-test-client /
+bridge-test-secret-3f9a7c (all privileges, --token-lifetime, default 1200 s),
+basic user bridge-admin / bridge-basic-pw-8d2e; Platform client
+bridge-platform-client / bridge-platform-secret-51c0 (900 s tokens),
+environment 6f1c2b8e-0d3a-4c55-9e7b-2a4d8c9f1e03.
 
 Control paths (everything under /_sim/) are never recorded, faulted or
 delayed.  Every other request, known route or not, is recorded, may be hit by
@@ -133,6 +178,12 @@ class Router:
 
 
 ROUTES = Router()
+
+# Hooks the Jamf modules install.  RESPONSE_HOOKS: hook(req, response) ->
+# response, applied to every final response (faults included).
+# RECORD_HOOKS: hook(req) -> dict merged into the request's recorded entry.
+RESPONSE_HOOKS = []
+RECORD_HOOKS = []
 
 
 # ---------------------------------------------------------------------------
@@ -300,14 +351,16 @@ def shift_gdmf_dates(raw, today):
 class SimState:
     """State shared by all handler threads; mutable parts are guarded by lock."""
 
-    def __init__(self, gdmf=None, shift_dates=False, latency=0.0, log_path=None):
-        """gdmf: feed bytes or None; latency in seconds; log_path: request log."""
-        self.lock = threading.Lock()
+    def __init__(self, gdmf=None, shift_dates=False, latency=0.0, log_path=None, scheme="https"):
+        """gdmf: feed bytes or None; latency in seconds; log_path: request log; scheme: https or http."""
+        self.lock = threading.RLock()  # reentrant: Jamf handlers read the feed under it
         self.requests = []
         self.faults = []
         self.gdmf = gdmf
         self.shift_dates = shift_dates
         self.latency = latency
+        self.scheme = scheme
+        self.jamf = None  # jamf_world.World, set by main()
         self._shifted = None  # (date, source bytes, shifted bytes) cache
         self._log = open(log_path, "a", encoding="utf-8", buffering=1) if log_path else None
 
@@ -404,10 +457,13 @@ class SimHandler(BaseHTTPRequestHandler):
 
         fault = None
         if not path.startswith(CONTROL_PREFIX):
-            state.record({
+            entry = {
                 "method": req.method, "path": path, "query": query, "headers": headers,
                 "body": body.decode("utf-8", errors="replace"), "time": started,
-            })
+            }
+            for hook in RECORD_HOOKS:
+                entry.update(hook(req))
+            state.record(entry)
             fault = state.take_fault(req.method, path)
             time.sleep(state.latency + (fault.delay if fault else 0))
             if fault and fault.close:
@@ -419,6 +475,8 @@ class SimHandler(BaseHTTPRequestHandler):
         if fault and fault.retry_after is not None:
             extra = [*response.headers, ("Retry-After", str(fault.retry_after))]
             response = dataclasses.replace(response, headers=extra)
+        for hook in RESPONSE_HOOKS:
+            response = hook(req, response)
         truncate = bool(fault and fault.truncate)
         self._send(response, truncate)
         self._log_line(req, response.status, len(response.body), started, fault)
@@ -625,6 +683,17 @@ def gdmf_pmv(req):
 
 
 # ---------------------------------------------------------------------------
+# Jamf Pro and Jamf Platform (their own modules register routes on ROUTES)
+# ---------------------------------------------------------------------------
+
+# Let those modules `import sim` even when this file runs as __main__.
+sys.modules.setdefault("sim", sys.modules[__name__])
+import jamf_world  # noqa: E402  (needs the definitions above)
+import jamf_pro  # noqa: E402,F401  (registers its routes)
+import jamf_platform  # noqa: E402,F401  (registers its routes)
+
+
+# ---------------------------------------------------------------------------
 # Entry point
 # ---------------------------------------------------------------------------
 
@@ -645,6 +714,20 @@ def parse_args(argv):
     parser.add_argument("--log", type=Path, help="append a request log here")
     parser.add_argument("--exit-with-parent", action="store_true",
                         help="stop when the process that started the server exits")
+    jamf = parser.add_argument_group("Jamf simulation")
+    defaults = jamf_world.Options()
+    jamf.add_argument("--fleet-computers", type=int, default=defaults.computers, metavar="N",
+                      help="simulated computers (default: %(default)s)")
+    jamf.add_argument("--fleet-mobile", type=int, default=defaults.mobile, metavar="M",
+                      help="simulated mobile devices (default: %(default)s)")
+    jamf.add_argument("--fleet-seed", type=int, default=defaults.seed, metavar="S",
+                      help="seed of the deterministic fleet (default: %(default)s)")
+    jamf.add_argument("--token-lifetime", type=int, default=defaults.token_lifetime, metavar="SECONDS",
+                      help="lifetime of the default Jamf Pro client's tokens (default: %(default)s)")
+    jamf.add_argument("--frozen-clock", action="store_true",
+                      help="the simulated clock moves only through POST /_sim/clock")
+    jamf.add_argument("--environment-id", default=defaults.environment_id, metavar="UUID",
+                      help="the Jamf Platform environment (default: %(default)s)")
     return parser.parse_args(argv)
 
 
@@ -690,7 +773,15 @@ def main(argv=None):
         shift_dates=args.gdmf_shift_dates,
         latency=args.latency / 1000.0,
         log_path=args.log,
+        scheme="http" if args.plain_http else "https",
     )
+    for name in ("fleet_computers", "fleet_mobile", "token_lifetime"):
+        if getattr(args, name) < (0 if name.startswith("fleet") else 1):
+            sys.exit(f"sim: --{name.replace('_', '-')} is out of range")
+    state.jamf = jamf_world.World(state, jamf_world.Options(
+        computers=args.fleet_computers, mobile=args.fleet_mobile, seed=args.fleet_seed,
+        token_lifetime=args.token_lifetime, frozen_clock=args.frozen_clock,
+        environment_id=args.environment_id))
     try:
         server = SimServer((LISTEN_HOST, args.port), state, context)
     except OSError as exc:
