@@ -305,7 +305,7 @@ jamf_pro_group_find(struct jamf_session *s, enum jamf_kind kind, const char *nam
 			return -1;
 		}
 		out->id = strtol(id, NULL, 10);
-		out->smart = json_bool(g, "smartGroup", false);
+		out->smart = json_bool(g, "smart", false);
 		out->name = json_dup(gname, &oom);
 		out->platform_id = json_dup(json_str(g, "groupPlatformId"), &oom);
 		if (oom) {
