@@ -92,6 +92,27 @@ class Doctor(JamfTestCase):
                             "needs the privileges Read Managed Software Updates" in l
                             for l in fails), r.stdout)
 
+    def test_test_alerts_in_each_format(self):
+        path = self.policy_file()
+        kinds = {"slack": "BRIDGE_HOOK_SLACK", "teams": "BRIDGE_HOOK_TEAMS", "json": "BRIDGE_HOOK_JSON"}
+        alerts = "".join(f"  - {{name: {k}-ops, kind: {k}, url: env:{v}, ca_file: \"{self.sim.ca_file}\"}}\n"
+                         for k, v in kinds.items())
+        path.write_text(path.read_text() + "alerts:\n" + alerts)
+        hooks = {v: f"{self.sim.url}/webhook/{k}-3c9e1d" for k, v in kinds.items()}
+        r = bridge("doctor", "--send-test-alert", "-c", str(path), env={**ENV, **hooks})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        for k in kinds:
+            self.assertRegex(r.stdout, rf"ok    \[-\] alert {k}-ops: test message \({k}\): delivered")
+        bodies = {q["path"].split("/")[-1].split("-")[0]: json.loads(q["body"])
+                  for q in self.sim.requests("/webhook/")}
+        self.assertIn('the alert "slack-ops" (slack) reaches this channel', bodies["slack"]["text"])
+        card = bodies["teams"]["attachments"][0]
+        self.assertEqual(card["contentType"], "application/vnd.microsoft.card.adaptive")
+        self.assertEqual(card["content"]["type"], "AdaptiveCard")
+        self.assertEqual(bodies["json"]["event"], "test")
+        for hook in hooks.values():
+            self.assertNotIn(hook, r.stdout + r.stderr)
+
     def test_missing_component(self):
         self.sim.set_blueprint_components(custom_declarations=None)
         r = self.doctor()

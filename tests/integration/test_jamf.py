@@ -136,6 +136,28 @@ class Inventory(JamfTestCase):
                         [(r["path"], r.get("sticky_cookie")) for r in later])
 
 
+class Concurrency(JamfTestCase):
+    """Pages after the first are read at once, at most jamf.max_connections at a time."""
+
+    sim_options = {"fleet_computers": 10000, "latency_ms": 1000}
+
+    def timed_inventory(self, connections):
+        cfg = self.config(jamf_extra=f"max_connections: {connections}, ")
+        started = time.monotonic()
+        rc, out, err = probe(cfg, ["inventory", "computer"])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((out[0]["devices"], out[0]["requests"]), (10000, 5))
+        return time.monotonic() - started
+
+    def test_pages_are_read_concurrently_up_to_max_connections(self):
+        # token, first page, then 4 pages: one by one those 4 take about 4 s (1 s latency
+        # each), at once about 1 s; the other costs (JSON, the contract check) are the same
+        together = self.timed_inventory(5)
+        one_by_one = self.timed_inventory(1)
+        self.assertGreaterEqual(one_by_one - together, 2.0, (together, one_by_one))
+        self.assertGreaterEqual(one_by_one, 6.0)
+
+
 class Tokens(JamfTestCase):
     sim_options = {"fleet_computers": 30, "token_lifetime": 4}
 

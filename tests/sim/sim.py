@@ -4,7 +4,8 @@
 One process serves Apple's GDMF feed (GET /v2/pmv), a simulated Jamf Pro
 (/api/..., /oidc/..., see jamf_pro.py) and Jamf Platform API (/auth/token,
 /device-groups/v1/..., /blueprints/v1/..., see jamf_platform.py) over a
-deterministic fleet (fleet.py), plus a control API under /_sim/ that tests use
+deterministic fleet (fleet.py), a webhook receiver (POST /webhook/NAME, JSON
+only, answers 200 "ok"), plus a control API under /_sim/ that tests use
 to inject faults, inspect the requests received, swap the served feed and
 drive the Jamf simulation.  Python standard library only.
 
@@ -680,6 +681,23 @@ def gdmf_pmv(req):
     if doc is None:
         raise HandlerError(404, "no GDMF document configured (--gdmf or PUT /_sim/gdmf)")
     return Response(200, doc)
+
+
+# ---------------------------------------------------------------------------
+# Webhook receiver: Slack, Teams Workflows and generic JSON webhooks all POST JSON
+# ---------------------------------------------------------------------------
+
+@ROUTES.route("POST", r"/webhook/(?P<name>[A-Za-z0-9._-]+)")
+def webhook_receive(req):
+    """Accept a JSON alert as Slack does (200 "ok"); what arrived is in /_sim/requests.
+
+    A body that is not JSON, or not sent as application/json, is refused with 400, as the
+    real receivers do; fault rules cover failing receivers.
+    """
+    if not req.headers.get("content-type", "").startswith("application/json"):
+        raise HandlerError(400, "webhook: Content-Type must be application/json")
+    req.json()
+    return Response(200, b"ok", content_type="text/plain")
 
 
 # ---------------------------------------------------------------------------
