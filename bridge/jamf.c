@@ -54,13 +54,8 @@ jamf_reply_release(struct jamf_reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Set r's failure and sentence. */
-static void
-reply_fail(struct jamf_reply *r, enum jamf_fail fail, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-reply_fail(struct jamf_reply *r, enum jamf_fail fail, const char *fmt, ...)
+int
+jamf_reply_fail(struct jamf_reply *r, enum jamf_fail fail, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -68,6 +63,7 @@ reply_fail(struct jamf_reply *r, enum jamf_fail fail, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(r->error, sizeof(r->error), fmt, ap);
 	va_end(ap);
+	return -1;
 }
 
 int
@@ -283,7 +279,7 @@ reply_from_transport(struct jamf_reply *r, const struct http_response *resp)
 {
 	bool tls = strstr(resp->error, "TLS certificate is not trusted") != NULL;
 
-	reply_fail(r, tls ? JAMF_FAIL_TLS : JAMF_FAIL_TRANSPORT, "%s", resp->error);
+	jamf_reply_fail(r, tls ? JAMF_FAIL_TLS : JAMF_FAIL_TRANSPORT, "%s", resp->error);
 }
 
 /* Seconds from now to an ISO 8601 UTC time ("2026-11-23T10:00:00.123Z"), or -1. */
@@ -319,17 +315,17 @@ token_refused(struct jamf_session *s, const struct http_response *resp, struct j
 	    "Jamf Account)";
 
 	if (code != NULL)
-		reply_fail(r, JAMF_FAIL_AUTH, "%s refused the sign-in (%ld %s%s%s): %s", s->name,
+		jamf_reply_fail(r, JAMF_FAIL_AUTH, "%s refused the sign-in (%ld %s%s%s): %s", s->name,
 		    resp->status, code, desc != NULL ? ": " : "", desc != NULL ? desc : "", fix);
 	else if (resp->status >= 500)
-		reply_fail(r, JAMF_FAIL_SERVER, "%s token endpoint failed with %ld", s->name,
+		jamf_reply_fail(r, JAMF_FAIL_SERVER, "%s token endpoint failed with %ld", s->name,
 		    resp->status);
 	else if (resp->status == 404)
-		reply_fail(r, JAMF_FAIL_AUTH, "%s has no token endpoint at %s (404): check %s",
+		jamf_reply_fail(r, JAMF_FAIL_AUTH, "%s has no token endpoint at %s (404): check %s",
 		    s->name, s->token_url, s->issuer != NULL ? "jamf.issuer" :
 		    s->api == JAMF_API_PRO ? "jamf.token_path" : "platform.token_path");
 	else
-		reply_fail(r, JAMF_FAIL_AUTH, "%s refused the sign-in (%ld): %s", s->name,
+		jamf_reply_fail(r, JAMF_FAIL_AUTH, "%s refused the sign-in (%ld): %s", s->name,
 		    resp->status, fix);
 	cJSON_Delete(json);
 }
@@ -359,14 +355,14 @@ discover_token_url(struct jamf_session *s, struct jamf_reply *r)
 	    resp.body_len) : NULL;
 	endpoint = json_str(json, "token_endpoint");
 	if (endpoint == NULL)
-		reply_fail(r, JAMF_FAIL_AUTH, "OIDC discovery at %s gave no token_endpoint (%ld): "
+		jamf_reply_fail(r, JAMF_FAIL_AUTH, "OIDC discovery at %s gave no token_endpoint (%ld): "
 		    "check jamf.issuer", url, resp.status);
 	else if (url_check(endpoint, 0, reason, sizeof(reason)) == -1)
-		reply_fail(r, JAMF_FAIL_AUTH, "OIDC discovery at %s: the token_endpoint is not "
+		jamf_reply_fail(r, JAMF_FAIL_AUTH, "OIDC discovery at %s: the token_endpoint is not "
 		    "usable: %s", url, reason);
 	else if (snprintf(s->token_url, sizeof(s->token_url), "%s", endpoint) >=
 	    (int)sizeof(s->token_url))
-		reply_fail(r, JAMF_FAIL_AUTH, "OIDC discovery at %s: the token_endpoint is too long",
+		jamf_reply_fail(r, JAMF_FAIL_AUTH, "OIDC discovery at %s: the token_endpoint is too long",
 		    url);
 	else
 		rc = 0;
@@ -454,7 +450,7 @@ jamf_authenticate(struct jamf_session *s, struct jamf_reply *r)
 	if (token_request_parts(s, &form, &auth) == -1) {
 		free_wiped(form);
 		free_wiped(auth);
-		reply_fail(r, JAMF_FAIL_AUTH, "%s: out of memory or credentials too long", s->name);
+		jamf_reply_fail(r, JAMF_FAIL_AUTH, "%s: out of memory or credentials too long", s->name);
 		return -1;
 	}
 	req.headers[req.nheaders++] = "Accept: application/json";
@@ -485,7 +481,7 @@ jamf_authenticate(struct jamf_session *s, struct jamf_reply *r)
 	if (lifetime <= 0)
 		lifetime = JAMF_TOKEN_FALLBACK_S;
 	if (value == NULL || value[0] == '\0' || (token = strdup(value)) == NULL) {
-		reply_fail(r, JAMF_FAIL_AUTH, "%s: the token answer from %s holds no %s", s->name,
+		jamf_reply_fail(r, JAMF_FAIL_AUTH, "%s: the token answer from %s holds no %s", s->name,
 		    s->token_url, s->basic ? "token" : "access_token");
 	} else {
 		token_keep(s, token, lifetime);
@@ -582,18 +578,18 @@ reply_describe(const struct jamf_session *s, const struct jamf_call *call,
 		    jamf_pro_privileges(call->method, call->path) : NULL;
 
 		if (priv != NULL)
-			reply_fail(r, fail, "%s denied %s %.*s (403%s): the API client's role needs "
+			jamf_reply_fail(r, fail, "%s denied %s %.*s (403%s): the API client's role needs "
 			    "the privilege%s %s", s->name, call->method, path_len(call->path),
 			    call->path, detail, strchr(priv, ',') ? "s" : "", priv);
 		else
-			reply_fail(r, fail, "%s denied %s %.*s (403%s): the API %s lacks a permission "
+			jamf_reply_fail(r, fail, "%s denied %s %.*s (403%s): the API %s lacks a permission "
 			    "for it", s->name, call->method, path_len(call->path), call->path, detail,
 			    s->api == JAMF_API_PRO ? "client's role" : "integration");
 	} else if (resp->status == 401) {
-		reply_fail(r, fail, "%s refused the token for %s %.*s (401%s), also a fresh one",
+		jamf_reply_fail(r, fail, "%s refused the token for %s %.*s (401%s), also a fresh one",
 		    s->name, call->method, path_len(call->path), call->path, detail);
 	} else {
-		reply_fail(r, fail, "%s %s %s %.*s (%ld%s)%s%s%s", s->name,
+		jamf_reply_fail(r, fail, "%s %s %s %.*s (%ld%s)%s%s%s", s->name,
 		    resp->status >= 500 ? "failed" : "rejected", call->method,
 		    path_len(call->path), call->path, resp->status, detail,
 		    resp->attempts > 1 ? ", after retries" : "", trace != NULL ? "; trace id " : "",
@@ -621,7 +617,7 @@ reply_from_response(const struct jamf_session *s, const struct jamf_call *call,
 	if (r->body_len == 0)
 		return 0;
 	if ((r->json = cJSON_ParseWithLength(r->body, r->body_len)) == NULL) {
-		reply_fail(r, JAMF_FAIL_BAD_REPLY, "%s %s %.*s: the answer is not JSON (%zu bytes, "
+		jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "%s %s %.*s: the answer is not JSON (%zu bytes, "
 		    "%s)", s->name, call->method, path_len(call->path), call->path, r->body_len,
 		    resp->content_type[0] != '\0' ? resp->content_type : "no content type");
 		return -1;
@@ -700,7 +696,7 @@ jamf_request_many(struct jamf_session *s, const struct jamf_call *calls,
 	if (n > JAMF_MAX_BATCH || (resps = calloc(n, sizeof(*resps))) == NULL ||
 	    (idx = calloc(n, sizeof(*idx))) == NULL) {
 		for (size_t i = 0; i < n; i++)
-			reply_fail(&replies[i], JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
+			jamf_reply_fail(&replies[i], JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
 		free(resps);
 		return -1;
 	}
@@ -725,7 +721,7 @@ jamf_request_many(struct jamf_session *s, const struct jamf_call *calls,
 		if ((bearer = malloc(strlen(s->token) + 32)) == NULL ||
 		    (batch = calloc(nidx, sizeof(*batch))) == NULL) {
 			for (size_t i = 0; i < nidx; i++)
-				reply_fail(&replies[idx[i]], JAMF_FAIL_TRANSPORT, "out of memory");
+				jamf_reply_fail(&replies[idx[i]], JAMF_FAIL_TRANSPORT, "out of memory");
 			rc = -1;
 			break;
 		}

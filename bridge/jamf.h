@@ -108,6 +108,10 @@ int jamf_request_many(struct jamf_session *s, const struct jamf_call *calls,
 
 void jamf_reply_release(struct jamf_reply *r);
 
+/* Set r's failure kind and its sentence; returns -1, for callers to pass on. */
+int jamf_reply_fail(struct jamf_reply *r, enum jamf_fail fail, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /*
  * Quote v as an RSQL value for Jamf's filter= parameter and URL-encode the result, e.g.
  * Lab "A", 2nd floor -> %22Lab%20%5C%22A%5C%22%2C%202nd%20floor%22. 0, or -1 when too long.

@@ -7,7 +7,6 @@
  */
 #include "jamf_platform.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,29 +28,12 @@ static const char *const declaration_components[] = {
 };
 #define NCOMPONENTS (sizeof(declaration_components) / sizeof(declaration_components[0]))
 
-/* Set r's failure and sentence; returns -1 for the caller to pass on. */
-static int
-fail(struct jamf_reply *r, enum jamf_fail why, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(struct jamf_reply *r, enum jamf_fail why, const char *fmt, ...)
-{
-	va_list ap;
-
-	r->fail = why;
-	va_start(ap, fmt);
-	(void)vsnprintf(r->error, sizeof(r->error), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* A 2xx answer to method path (no query) that lacks what; returns -1. */
 static int
 bad_reply(const struct jamf_session *s, struct jamf_reply *r, const char *method,
     const char *path, const char *what)
 {
-	return fail(r, JAMF_FAIL_BAD_REPLY, "%s %s %s: the answer has no %s", s->name, method,
+	return jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "%s %s %s: the answer has no %s", s->name, method,
 	    path, what);
 }
 
@@ -59,7 +41,7 @@ bad_reply(const struct jamf_session *s, struct jamf_reply *r, const char *method
 static int
 no_memory(const struct jamf_session *s, struct jamf_reply *r)
 {
-	return fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
+	return jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
 }
 
 /* Write "/blueprints/v1/blueprints/<id><suffix>" into buf; 0, or -1 with r set. */
@@ -71,11 +53,11 @@ blueprint_path(const struct jamf_session *s, const char *id, const char *suffix,
 	int n;
 
 	if (id == NULL || id[0] == '\0' || jamf_url_encode(id, enc, sizeof(enc)) == -1)
-		return fail(r, JAMF_FAIL_REJECTED, "%s: blueprint id \"%.64s\" is empty or too long",
+		return jamf_reply_fail(r, JAMF_FAIL_REJECTED, "%s: blueprint id \"%.64s\" is empty or too long",
 		    s->name, id != NULL ? id : "");
 	n = snprintf(buf, size, "%s/%s%s", BLUEPRINTS_PATH, enc, suffix);
 	if (n < 0 || (size_t)n >= size)
-		return fail(r, JAMF_FAIL_REJECTED, "%s: blueprint path too long", s->name);
+		return jamf_reply_fail(r, JAMF_FAIL_REJECTED, "%s: blueprint path too long", s->name);
 	return 0;
 }
 
@@ -117,7 +99,7 @@ page_through(struct pager *pg, struct jamf_reply *r)
 		n = snprintf(url, sizeof(url), "%s?%spage=%ld&page-size=%d", pg->path, pg->query,
 		    page, PAGE_SIZE);
 		if (n < 0 || (size_t)n >= sizeof(url))
-			return fail(r, JAMF_FAIL_REJECTED, "%s: query for %s too long", pg->s->name,
+			return jamf_reply_fail(r, JAMF_FAIL_REJECTED, "%s: query for %s too long", pg->s->name,
 			    pg->path);
 		if (page > 0)
 			jamf_reply_release(r);
@@ -134,7 +116,7 @@ page_through(struct pager *pg, struct jamf_reply *r)
 		if (!more_pages(r->json, page, cJSON_GetArraySize(results)))
 			return 0;
 	}
-	return fail(r, JAMF_FAIL_BAD_REPLY, "%s GET %s: more than %d pages of %d", pg->s->name,
+	return jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "%s GET %s: more than %d pages of %d", pg->s->name,
 	    pg->path, MAX_PAGES, PAGE_SIZE);
 }
 
@@ -158,7 +140,7 @@ group_item(struct pager *pg, const cJSON *item, struct jamf_reply *r)
 	if (strcmp(name, gs->name) != 0)
 		return 0;  /* RSQL matched a wildcard or ignored case */
 	if (gs->uuid != NULL)
-		return fail(r, JAMF_FAIL_CONFLICT, "%s: device group name \"%s\" is ambiguous: "
+		return jamf_reply_fail(r, JAMF_FAIL_CONFLICT, "%s: device group name \"%s\" is ambiguous: "
 		    "more than one group has it", pg->s->name, gs->name);
 	if ((gs->uuid = json_dup(id, &oom)) == NULL)
 		return no_memory(pg->s, r);
@@ -176,7 +158,7 @@ jamf_platform_group_find(struct jamf_session *s, const char *name, char **uuid,
 	*uuid = NULL;
 	memset(r, 0, sizeof(*r));
 	if (jamf_rsql_value(name, value, sizeof(value)) == -1)
-		return fail(r, JAMF_FAIL_REJECTED, "%s: device group name \"%.64s...\" is too long",
+		return jamf_reply_fail(r, JAMF_FAIL_REJECTED, "%s: device group name \"%.64s...\" is too long",
 		    s->name, name);
 	snprintf(query, sizeof(query), "filter=name==%s&", value);
 	if (page_through(&pg, r) == -1) {
@@ -447,7 +429,7 @@ blueprint_action(struct jamf_session *s, const char *id, const char *suffix,
 	if (jamf_request(s, &call, r) == -1)
 		return -1;
 	if (r->status != 202 && r->status != 200 && r->status != 204)
-		return fail(r, JAMF_FAIL_BAD_REPLY, "%s POST %s: answered %ld, not 202 (started)",
+		return jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "%s POST %s: answered %ld, not 202 (started)",
 		    s->name, path, r->status);
 	return 0;
 }

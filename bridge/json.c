@@ -88,6 +88,15 @@ json_dup(const char *s, bool *oom)
 	return d;
 }
 
+void
+json_add_str_or_null(cJSON *obj, const char *key, const char *s)
+{
+	if (s != NULL)
+		cJSON_AddStringToObject(obj, key, s);
+	else
+		cJSON_AddNullToObject(obj, key);
+}
+
 char *
 json_print(const cJSON *v)
 {

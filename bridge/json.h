@@ -34,6 +34,9 @@ const cJSON *json_arr(const cJSON *obj, const char *key);
 /* strdup of s, or NULL for NULL; *oom set when allocation failed for a non-NULL s. */
 char *json_dup(const char *s, bool *oom);
 
+/* Add the string member key to obj, or null when s is NULL. */
+void json_add_str_or_null(cJSON *obj, const char *key, const char *s);
+
 /* Print v compactly into a new string (NULL when out of memory). */
 char *json_print(const cJSON *v);
 

@@ -5,7 +5,6 @@
  * policy file, run the command, exit with a documented status. Each step lives in its own
  * module; nothing below main() exits.
  */
-#include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "exitcode.h"
 #include "gdmf.h"
 #include "http.h"
+#include "json.h"
 #include "log.h"
 #include "match.h"
 
@@ -61,16 +61,6 @@ feed_selected(const struct gdmf_entry *e, const struct cli_options *opts)
 	return opts->platform == NULL || strcasecmp(opts->platform, e->platform) == 0;
 }
 
-/* Add a string member, or null when s is NULL. */
-static void
-json_add_string_or_null(cJSON *obj, const char *key, const char *s)
-{
-	if (s != NULL)
-		cJSON_AddStringToObject(obj, key, s);
-	else
-		cJSON_AddNullToObject(obj, key);
-}
-
 /* bridge feed --json: {"source", "fetched_at", "entries": [...]}; -1 when out of memory. */
 static int
 print_feed_json(const struct gdmf_feed *feed, const struct cli_options *opts)
@@ -96,11 +86,11 @@ print_feed_json(const struct gdmf_feed *feed, const struct cli_options *opts)
 		cJSON_AddStringToObject(je, "list", gdmf_list_name(e->list));
 		cJSON_AddStringToObject(je, "platform", e->platform);
 		cJSON_AddStringToObject(je, "version", e->version);
-		json_add_string_or_null(je, "extra", e->extra);
-		json_add_string_or_null(je, "build", e->build);
-		json_add_string_or_null(je, "prerequisite_build", e->prerequisite);
-		json_add_string_or_null(je, "posted", e->posted);
-		json_add_string_or_null(je, "expires", e->expires);
+		json_add_str_or_null(je, "extra", e->extra);
+		json_add_str_or_null(je, "build", e->build);
+		json_add_str_or_null(je, "prerequisite_build", e->prerequisite);
+		json_add_str_or_null(je, "posted", e->posted);
+		json_add_str_or_null(je, "expires", e->expires);
 		cJSON_AddItemToObject(je, "devices", cJSON_CreateStringArray(
 		    (const char *const *)e->devices, (int)e->ndevices));
 	}

@@ -133,26 +133,17 @@ refs_json(const struct jamf_plan_ref *refs, size_t n)
 	return o;
 }
 
-static void
-add_str(cJSON *o, const char *key, const char *v)
-{
-	if (v != NULL)
-		cJSON_AddStringToObject(o, key, v);
-	else
-		cJSON_AddNullToObject(o, key);
-}
-
 static cJSON *
 plan_json(const struct jamf_plan *pl)
 {
 	cJSON *o = cJSON_CreateObject(), *reasons = cJSON_AddArrayToObject(o, "reasons");
 
-	add_str(o, "id", pl->id);
-	add_str(o, "device", pl->device_id);
-	add_str(o, "state", pl->state);
-	add_str(o, "version", pl->version);
-	add_str(o, "build", pl->build);
-	add_str(o, "version_type", pl->version_type);
+	json_add_str_or_null(o, "id", pl->id);
+	json_add_str_or_null(o, "device", pl->device_id);
+	json_add_str_or_null(o, "state", pl->state);
+	json_add_str_or_null(o, "version", pl->version);
+	json_add_str_or_null(o, "build", pl->build);
+	json_add_str_or_null(o, "version_type", pl->version_type);
 	for (size_t i = 0; i < pl->nreasons; i++)
 		cJSON_AddItemToArray(reasons, cJSON_CreateString(pl->reasons[i]));
 	return o;
@@ -163,10 +154,10 @@ blueprint_json(const struct jamf_blueprint *b)
 {
 	cJSON *o = cJSON_CreateObject(), *g = cJSON_AddArrayToObject(o, "groups");
 
-	add_str(o, "id", b->id);
-	add_str(o, "name", b->name);
-	add_str(o, "state", b->deployment_state);
-	add_str(o, "last", b->last_deployment);
+	json_add_str_or_null(o, "id", b->id);
+	json_add_str_or_null(o, "name", b->name);
+	json_add_str_or_null(o, "state", b->deployment_state);
+	json_add_str_or_null(o, "last", b->last_deployment);
 	for (size_t i = 0; i < b->ngroups; i++)
 		cJSON_AddItemToArray(g, cJSON_CreateString(b->groups[i]));
 	return o;
@@ -204,15 +195,15 @@ step(struct probe *p, int argc, char **argv, struct jamf_reply *r)
 			cJSON_AddNumberToObject(out, "devices", (double)inv.n);
 			cJSON_AddNumberToObject(out, "requests", (double)inv.requests);
 			if (inv.n > 0) {
-				add_str(first, "id", inv.v[0].id);
-				add_str(first, "name", inv.v[0].name);
-				add_str(first, "serial", inv.v[0].serial);
-				add_str(first, "management_id", inv.v[0].management_id);
-				add_str(first, "version", inv.v[0].version);
-				add_str(first, "build", inv.v[0].build);
-				add_str(first, "supplemental_build", inv.v[0].supplemental_build);
-				add_str(first, "extra", inv.v[0].extra);
-				add_str(first, "model", inv.v[0].model_id);
+				json_add_str_or_null(first, "id", inv.v[0].id);
+				json_add_str_or_null(first, "name", inv.v[0].name);
+				json_add_str_or_null(first, "serial", inv.v[0].serial);
+				json_add_str_or_null(first, "management_id", inv.v[0].management_id);
+				json_add_str_or_null(first, "version", inv.v[0].version);
+				json_add_str_or_null(first, "build", inv.v[0].build);
+				json_add_str_or_null(first, "supplemental_build", inv.v[0].supplemental_build);
+				json_add_str_or_null(first, "extra", inv.v[0].extra);
+				json_add_str_or_null(first, "model", inv.v[0].model_id);
 				cJSON_AddItemToObject(first, "groups", ids_json(inv.v[0].groups,
 				    inv.v[0].ngroups));
 			}
@@ -226,7 +217,7 @@ step(struct probe *p, int argc, char **argv, struct jamf_reply *r)
 		if (rc == 0) {
 			cJSON_AddNumberToObject(out, "id", (double)g.id);
 			cJSON_AddBoolToObject(out, "smart", g.smart);
-			add_str(out, "platform_id", g.platform_id);
+			json_add_str_or_null(out, "platform_id", g.platform_id);
 			jamf_group_release(&g);
 		} else if (rc == 1) {
 			cJSON_AddBoolToObject(out, "found", 0);
@@ -335,7 +326,7 @@ step(struct probe *p, int argc, char **argv, struct jamf_reply *r)
 			cJSON *o = cJSON_AddObjectToObject(out, "items");
 
 			for (size_t i = 0; i < n; i++)
-				add_str(o, items[i].key, items[i].value);
+				json_add_str_or_null(o, items[i].key, items[i].value);
 			jamf_status_items_free(items, n);
 		}
 	} else if (strcmp(cmd, "pf-group") == 0) {

@@ -365,6 +365,27 @@ class Plans(JamfTestCase):
         self.assertGreater(out[1]["length"], 0)
         self.assertEqual([p["id"] for p in out[2]["plans"]], [plan])
 
+    def test_group_plan_is_one_plan_per_member(self):
+        pilot = [g for g in self.sim.jamf_state()["groups"] if g["name"] == "Ring 1 - Pilot"][0]
+        self.sim.throttle_plans(count=1, retry_after=1, group_only=True)
+        rc, out, err = probe(self.config(), ["plans-group", "computer", pilot["id"], "26.3.1",
+                                             "25D771280a", self.soon()])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(sorted(p["device"] for p in out[0]["plans"]), sorted(pilot["members"]))
+        posts = [r for r in self.sim.requests("/api/v1/managed-software-updates/plans/group")]
+        self.assertEqual(len(posts), 2)  # the 429, then the plan
+        self.assertEqual(json.loads(posts[-1]["body"])["group"],
+                         {"groupId": pilot["id"], "objectType": "COMPUTER_GROUP"})
+
+    def test_ddm_status_items(self):
+        device = self.sim.device("computer", self.base_devices(1)[0])
+        rc, out, err = probe(self.config(), ["ddm", device["general"]["managementId"]])
+        self.assertEqual(rc, 0, err)
+        items = out[0]["items"]
+        self.assertEqual(items["device.operating-system.build-version"],
+                         device["operatingSystem"]["build"])
+        self.assertTrue(any(k.startswith("softwareupdate.") for k in items), items)
+
     def test_rejected_plan_is_one_sentence(self):
         self.sim.set_feature_toggle(customVersionEnabled=False)
         rc, out, err = probe(self.config(), ["plans", "computer", "26.3.1", "25D771280a",
