@@ -43,8 +43,14 @@ class Doctor(JamfTestCase):
         return [l for l in out.splitlines() if l.startswith(result)]
 
     def test_healthy_tenant_passes(self):
-        r = self.doctor()
+        r = self.doctor("-vv")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # the whole trace: headers are shown, credentials and tokens never
+        self.assertIn("Authorization: [redacted]", r.stderr)
+        tokens = self.tokens_seen()
+        self.assertGreaterEqual(len(tokens), 2)
+        for secret in [*tokens, *ENV.values()]:
+            self.assertNotIn(secret, r.stdout + r.stderr)
         self.assertEqual(self.lines(r.stdout, "FAIL"), [])
         for check in ("Jamf Pro: TLS trust and token", "Jamf Pro: read computers",
                       "Jamf Pro: read groups", "Jamf Pro: read software update plans",
