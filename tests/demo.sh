@@ -24,13 +24,16 @@ while [ ! -s "$ready" ]; do
 	sleep 0.1
 done
 
-export BRIDGE_DEMO_SECRET=demo-client-secret
+export BRIDGE_DEMO_SECRET=bridge-test-secret-3f9a7c  # the simulator's default client
 export BRIDGE_DEMO_WEBHOOK=https://127.0.0.1:18443/webhook/demo
 echo "== bridge check -c config/demo.yaml"
 "$bin" check -c "$root/config/demo.yaml"
 echo
 echo "== bridge feed --bsi -c config/demo.yaml (BSIs in the simulated GDMF feed)"
 "$bin" feed --bsi --refresh -c "$root/config/demo.yaml"
+echo
+echo "== bridge doctor --send-test-alert -c config/demo.yaml (the simulated Jamf Pro)"
+"$bin" doctor --send-test-alert -c "$root/config/demo.yaml"
 echo
 echo "== bridge version"
 "$bin" version
