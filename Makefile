@@ -58,7 +58,7 @@ ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 # Modules: one .c/.h per concern; main.c holds only the orchestration.
-MODULES     = alert cli config doctor fileio gdmf http jamf jamf_platform jamf_pro json log \
+MODULES     = alert cli config decide doctor fileio gdmf http jamf jamf_platform jamf_pro json log \
               match secret url version
 OBJS        = $(MODULES:%=$(BUILD)/obj/%.o)
 MAIN_OBJ    = $(BUILD)/obj/main.o

@@ -1,0 +1,371 @@
+/* The decision step (see decide.h): pure, no I/O, no clock reads. */
+#include "decide.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "gdmf.h"
+#include "jamf_pro.h"
+#include "match.h"
+#include "version.h"
+
+#define DAY_SECONDS 86400L
+
+const char *
+decide_outcome_name(enum decide_outcome o)
+{
+	static const char *const names[DECIDE_NOUTCOMES] = {"enforce", "base_update",
+		"needs_base", "compliant", "ring_waiting", "not_in_scope", "excluded",
+		"model_filtered", "no_bsi", "unknown"};
+
+	return o < DECIDE_NOUTCOMES ? names[o] : "?";
+}
+
+void
+decide_result_release(struct decide_result *r)
+{
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Midnight UTC of a "YYYY-MM-DD" date, or -1. */
+static time_t
+date_midnight(const char *s)
+{
+	struct tm tm = {0};
+	int y, m, d;
+
+	if (s == NULL || version_date_parse(s, &y, &m, &d) == -1)
+		return (time_t)-1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	return timegm(&tm);
+}
+
+/* Move t (a midnight) past a Saturday or Sunday to the Monday. */
+static time_t
+skip_weekend(time_t t)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	if (tm.tm_wday == 6)
+		return t + 2 * DAY_SECONDS;
+	if (tm.tm_wday == 0)
+		return t + DAY_SECONDS;
+	return t;
+}
+
+int
+decide_deadline(const char *posted, const char *first_seen, long days, long minute_of_day,
+    bool skip_weekends, time_t now, char out[DECIDE_DEADLINE_BYTES])
+{
+	time_t a = date_midnight(posted), b = date_midnight(first_seen), day, at;
+	struct tm tm;
+
+	if ((posted != NULL && a == (time_t)-1) || (first_seen != NULL && b == (time_t)-1))
+		return -1;
+	day = a > b ? a : b;  /* the later start; -1 when neither is known */
+	if (day == (time_t)-1)
+		day = now - now % DAY_SECONDS;
+	day += days * DAY_SECONDS;
+	if (skip_weekends)
+		day = skip_weekend(day);
+	at = day + minute_of_day * 60;
+	if (at <= now) {
+		/* never in the past: the next allowed slot */
+		day = now - now % DAY_SECONDS;
+		if (day + minute_of_day * 60 <= now)
+			day += DAY_SECONDS;
+		if (skip_weekends)
+			day = skip_weekend(day);
+		at = day + minute_of_day * 60;
+	}
+	gmtime_r(&at, &tm);
+	if (strftime(out, DECIDE_DEADLINE_BYTES, "%Y-%m-%dT%H:%M:00", &tm) == 0)
+		return -1;
+	return 0;
+}
+
+bool
+decide_ring_open(const struct decide_policy *p, size_t i, time_t now)
+{
+	const struct decide_ring *prev, *ring;
+
+	if (i == 0 || i >= p->nrings)
+		return true;
+	prev = &p->rings[i - 1];
+	ring = &p->rings[i];
+	if (!prev->state.started || now < prev->state.started_at + ring->delay_days * DAY_SECONDS)
+		return false;
+	return ring->min_success_percent < 0 ||
+	    prev->state.success_percent >= (double)ring->min_success_percent;
+}
+
+/* Whether the device is in any of the groups. */
+static bool
+in_any(const struct jamf_device *d, const long *groups, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < d->ngroups; k++)
+			if (d->groups[k] == groups[i])
+				return true;
+	return false;
+}
+
+/* The device's ring: the first whose groups hold it, or one without groups; -1: none. */
+static long
+ring_of(const struct decide_policy *p, const struct jamf_device *d)
+{
+	if (p->nrings == 0)
+		return 0;
+	for (size_t i = 0; i < p->nrings; i++)
+		if (p->rings[i].ngroups == 0 || in_any(d, p->rings[i].groups, p->rings[i].ngroups))
+			return (long)i;
+	return -1;
+}
+
+/* The feed's platform key for a policy platform. */
+static const char *
+platform_key(enum config_os os)
+{
+	return os == CONFIG_OS_MACOS ? "macOS" : "iOS";
+}
+
+static void
+bsi_of(const struct gdmf_entry *e, struct version_bsi *b)
+{
+	b->version = e->version;
+	b->extra = e->extra;
+	b->build = e->build;
+	b->prerequisite_build = e->prerequisite;
+	b->devices = (const char *const *)e->devices;
+	b->ndevices = e->ndevices;
+	b->expires = e->expires;
+}
+
+static bool
+lists_model(const struct gdmf_entry *e, const char *model)
+{
+	for (size_t i = 0; i < e->ndevices; i++)
+		if (strcmp(e->devices[i], model) == 0)
+			return true;
+	return false;
+}
+
+/* What the feed's BSIs say for one device. */
+struct standing {
+	const struct gdmf_entry *needs;      /* newest BSI it can install now */
+	const struct gdmf_entry *at_or_past; /* one it already has (or is past) */
+	const struct gdmf_entry *older;      /* newest BSI whose base it must reach first */
+	const struct gdmf_entry *unsupported;/* one on its build that does not list its model */
+	const struct gdmf_entry *expired;    /* one on its build that expired */
+};
+
+/* Keep the newer of *best and e (by version_bsi_compare). */
+static void
+keep_newest(const struct gdmf_entry **best, const struct gdmf_entry *e)
+{
+	struct version_bsi a, b;
+
+	if (*best != NULL) {
+		bsi_of(*best, &a);
+		bsi_of(e, &b);
+		if (version_bsi_compare(&b, &a) <= 0)
+			return;
+	}
+	*best = e;
+}
+
+static void
+stand(const struct decide_input *in, const struct jamf_device *d, const char *today,
+    struct standing *st)
+{
+	const struct config_policy *pol = in->policy->policy;
+	const char *platform = platform_key(pol->platform);
+	struct version_device dev = {d->version, d->build, d->supplemental_build, d->extra,
+		d->model_id};
+
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; i < in->feed->n; i++) {
+		const struct gdmf_entry *e = &in->feed->entries[i];
+		struct version_bsi b;
+
+		if (e->list != GDMF_LIST_BSI || strcmp(e->platform, platform) != 0)
+			continue;
+		if (pol->versions != NULL && !match_test(pol->versions, e->version))
+			continue;
+		bsi_of(e, &b);
+		switch (version_bsi_standing(&b, &dev, today)) {
+		case VERSION_NEEDS_BSI:
+			keep_newest(&st->needs, e);
+			break;
+		case VERSION_AT_OR_PAST:
+			keep_newest(&st->at_or_past, e);
+			break;
+		case VERSION_OLDER_BASE:
+			/* only a base the model can take the BSI on is worth reaching */
+			if (lists_model(e, d->model_id))
+				keep_newest(&st->older, e);
+			break;
+		case VERSION_MODEL_UNSUPPORTED:
+			st->unsupported = e;
+			break;
+		case VERSION_EXPIRED:
+			if (e->prerequisite != NULL && strcmp(e->prerequisite, d->build) == 0)
+				st->expired = e;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* "26.3.1 (a) 25D771280a" for reasons. */
+static void
+bsi_name(const struct gdmf_entry *e, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s %s %s", e->version, e->extra != NULL ? e->extra : "",
+	    e->build != NULL ? e->build : "(no build)");
+}
+
+/* The index of e in the feed (for first_seen). */
+static const char *
+first_seen_of(const struct decide_input *in, const struct gdmf_entry *e)
+{
+	if (in->first_seen == NULL)
+		return NULL;
+	return in->first_seen[e - in->feed->entries];
+}
+
+/* Decide for one device into a. */
+static void
+decide_device(const struct decide_input *in, const char *today, size_t index,
+    struct decide_action *a)
+{
+	const struct decide_policy *p = in->policy;
+	const struct config_policy *pol = p->policy;
+	const struct jamf_device *d = &in->devices[index];
+	struct standing st;
+	char name[96];
+	long ring, delay = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->device = index;
+	if (!in_any(d, p->scope, p->nscope)) {
+		a->outcome = DECIDE_NOT_IN_SCOPE;
+		snprintf(a->reason, sizeof(a->reason), "in none of the policy's groups");
+		return;
+	}
+	if (in_any(d, p->exclude, p->nexclude)) {
+		a->outcome = DECIDE_EXCLUDED;
+		snprintf(a->reason, sizeof(a->reason), "in an excluded group");
+		return;
+	}
+	if ((ring = ring_of(p, d)) < 0) {
+		a->outcome = DECIDE_NOT_IN_SCOPE;
+		snprintf(a->reason, sizeof(a->reason), "in none of the policy's rings");
+		return;
+	}
+	a->ring = (size_t)ring;
+	if (d->model_id != NULL &&
+	    ((pol->models.include != NULL && !match_test(pol->models.include, d->model_id)) ||
+	    (pol->models.exclude != NULL && match_test(pol->models.exclude, d->model_id)))) {
+		a->outcome = DECIDE_MODEL_FILTERED;
+		snprintf(a->reason, sizeof(a->reason), "model %s is filtered out by models",
+		    d->model_id);
+		return;
+	}
+	if (d->version == NULL || d->build == NULL || d->model_id == NULL) {
+		a->outcome = DECIDE_UNKNOWN;
+		snprintf(a->reason, sizeof(a->reason), "inventory has no %s",
+		    d->version == NULL ? "OS version" : d->build == NULL ? "build" :
+		    "softwareUpdateDeviceId");
+		return;
+	}
+	stand(in, d, today, &st);
+	if (st.needs != NULL) {
+		a->outcome = DECIDE_ENFORCE;
+		a->bsi = st.needs;
+		a->target_version = st.needs->version;
+		a->target_build = st.needs->build;
+		bsi_name(st.needs, name, sizeof(name));
+		snprintf(a->reason, sizeof(a->reason), "on %s (%s), %s: %s applies", d->version,
+		    d->build, d->model_id, name);
+	} else if (st.at_or_past != NULL) {
+		a->outcome = DECIDE_COMPLIANT;
+		a->bsi = st.at_or_past;
+		bsi_name(st.at_or_past, name, sizeof(name));
+		snprintf(a->reason, sizeof(a->reason), "on %s (%s%s%s): at or past %s", d->version,
+		    d->build, d->supplemental_build != NULL ? ", " : "",
+		    d->supplemental_build != NULL ? d->supplemental_build : "", name);
+		return;
+	} else if (st.older != NULL) {
+		bool two_step = pol->base_update == CONFIG_BASE_UPDATE_TWO_STEP;
+
+		a->outcome = two_step ? DECIDE_BASE_UPDATE : DECIDE_NEEDS_BASE;
+		a->bsi = st.older;
+		a->target_version = st.older->version;
+		a->target_build = st.older->prerequisite;
+		bsi_name(st.older, name, sizeof(name));
+		snprintf(a->reason, sizeof(a->reason), "on %s (%s): needs %s (%s) before %s%s",
+		    d->version, d->build, st.older->version, st.older->prerequisite, name,
+		    two_step ? "" : " (base_update: report)");
+		if (!two_step)
+			return;
+	} else {
+		a->outcome = DECIDE_NO_BSI;
+		if (st.unsupported != NULL) {
+			bsi_name(st.unsupported, name, sizeof(name));
+			snprintf(a->reason, sizeof(a->reason), "%s on %s: model not listed by %s",
+			    d->model_id, d->build, name);
+		} else if (st.expired != NULL) {
+			bsi_name(st.expired, name, sizeof(name));
+			snprintf(a->reason, sizeof(a->reason), "%s expired on %s", name,
+			    st.expired->expires);
+		} else {
+			snprintf(a->reason, sizeof(a->reason), "no BSI for %s (%s) in the feed",
+			    d->version, d->build);
+		}
+		return;
+	}
+	/* ENFORCE or BASE_UPDATE: the ring's gate and the deadline */
+	for (long i = 1; i <= ring && (size_t)i < p->nrings; i++)
+		delay += p->rings[i].delay_days;
+	if (decide_deadline(a->bsi->posted, first_seen_of(in, a->bsi),
+	    pol->deadline.days_after_posting + delay, pol->deadline.minute_of_day,
+	    pol->deadline.skip_weekends, in->now, a->deadline) == -1)
+		snprintf(a->deadline, sizeof(a->deadline), "%s", "");
+	if (!decide_ring_open(p, (size_t)ring, in->now)) {
+		size_t len = strlen(a->reason);
+
+		a->outcome = DECIDE_RING_WAITING;
+		snprintf(a->reason + len, sizeof(a->reason) - len, "; ring %s has not opened yet",
+		    p->nrings > 0 ? p->rings[ring].name : "default");
+	}
+}
+
+int
+decide_policy(const struct decide_input *in, struct decide_result *out)
+{
+	char today[16];
+	struct tm tm;
+
+	memset(out, 0, sizeof(*out));
+	gmtime_r(&in->now, &tm);
+	if (strftime(today, sizeof(today), "%Y-%m-%d", &tm) == 0)
+		return -1;
+	if (in->ndevices == 0)
+		return 0;
+	if ((out->v = calloc(in->ndevices, sizeof(*out->v))) == NULL)
+		return -1;
+	for (size_t i = 0; i < in->ndevices; i++) {
+		decide_device(in, today, i, &out->v[i]);
+		out->counts[out->v[i].outcome]++;
+	}
+	out->n = in->ndevices;
+	return 0;
+}
