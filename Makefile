@@ -59,7 +59,7 @@ endif
 
 # Modules: one .c/.h per concern; main.c holds only the orchestration.
 MODULES     = alert cli config decide doctor fileio gdmf http jamf jamf_platform jamf_pro json log \
-              match secret url version
+              match secret sync url version
 OBJS        = $(MODULES:%=$(BUILD)/obj/%.o)
 MAIN_OBJ    = $(BUILD)/obj/main.o
 LIB         = $(BUILD)/libbridge.a

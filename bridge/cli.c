@@ -51,7 +51,7 @@ static const struct cli_command_info commands[] = {
 	    "alerts. Meant for cron or a systemd timer.\n"
 	    "  --dry-run    decide and report, but send no write request (same as `bridge plan`)\n"
 	    "  --refresh    fetch the feed even if the cached copy is younger than gdmf.refresh\n"},
-	{"plan", CLI_PLAN, false, OPT_POLICY | OPT_REFRESH, "[--policy NAME] [--refresh]",
+	{"plan", CLI_PLAN, true, OPT_POLICY | OPT_REFRESH, "[--policy NAME] [--refresh]",
 	    "show what sync would do and why, changing nothing",
 	    "Print every action sync would take, with its reason, and counts per policy, ring\n"
 	    "and BSI. Sends no write request to Jamf.\n"

@@ -20,6 +20,7 @@
 #include "json.h"
 #include "log.h"
 #include "match.h"
+#include "sync.h"
 
 #ifndef BRIDGE_VERSION
 #define BRIDGE_VERSION "0.0.0"
@@ -347,6 +348,13 @@ main(int argc, char *argv[])
 	case CLI_FEED:
 		status = cmd_feed(&cfg, &opts);
 		break;
+	case CLI_PLAN: {
+		struct sync_options so = {true, opts.refresh, opts.json, opts.policy, opts.tenants,
+			opts.ntenants, time(NULL)};
+
+		status = sync_run(&cfg, &so);
+		break;
+	}
 	case CLI_DOCTOR:
 		status = doctor_run(&cfg, opts.tenants, opts.ntenants, opts.send_test_alert,
 		    opts.json);

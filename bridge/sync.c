@@ -1,0 +1,405 @@
+/*
+ * One run (see sync.h). For each tenant: one Jamf Pro session, each kind of inventory read
+ * once; for each policy: its group names resolved to ids, the decision step, and the
+ * actions printed (bridge plan) or carried out (bridge sync).
+ */
+#include "sync.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "decide.h"
+#include "exitcode.h"
+#include "gdmf.h"
+#include "http.h"
+#include "jamf.h"
+#include "jamf_pro.h"
+#include "json.h"
+#include "log.h"
+
+/* One tenant's connection and inventories, read at most once each. */
+struct tenant_run {
+	const struct config_tenant *tenant;
+	struct jamf_session pro;
+	struct jamf_inventory inv[2];  /* by enum jamf_kind */
+	bool have_inv[2];
+};
+
+/* One policy's groups, rings and decision. */
+struct policy_run {
+	const struct config_policy *policy;
+	enum jamf_kind kind;
+	long *scope, *exclude;
+	size_t nscope, nexclude;
+	struct decide_ring *rings;
+	long **ring_groups;
+	struct decide_policy dp;
+	const struct jamf_inventory *inv;
+	struct decide_result result;
+};
+
+static enum jamf_kind
+kind_of(const struct config_policy *p)
+{
+	return p->platform == CONFIG_OS_MACOS ? JAMF_COMPUTER : JAMF_MOBILE;
+}
+
+/* Resolve group names to ids; 0, or -1 with err naming the group that is missing. */
+static int
+resolve_groups(struct jamf_session *s, enum jamf_kind kind, const struct config_strlist *names,
+    long **ids, size_t *n, char *err, size_t errlen)
+{
+	*ids = NULL;
+	*n = 0;
+	if (names->n == 0)
+		return 0;
+	if ((*ids = calloc(names->n, sizeof(long))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < names->n; i++) {
+		struct jamf_group g;
+		struct jamf_reply r = {0};
+		int rc = jamf_pro_group_find(s, kind, names->v[i], &g, &r);
+
+		if (rc == 0)
+			(*ids)[(*n)++] = g.id;
+		else if (rc == 1)
+			snprintf(err, errlen, "the %s group \"%s\" does not exist in Jamf Pro",
+			    jamf_kind_name(kind), names->v[i]);
+		else
+			snprintf(err, errlen, "%s", r.error);
+		jamf_group_release(&g);
+		jamf_reply_release(&r);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+policy_run_release(struct policy_run *pr)
+{
+	free(pr->scope);
+	free(pr->exclude);
+	for (size_t i = 0; pr->ring_groups != NULL && i < pr->policy->nrings; i++)
+		free(pr->ring_groups[i]);
+	free(pr->ring_groups);
+	free(pr->rings);
+	decide_result_release(&pr->result);
+}
+
+/* The inventory of a kind for the tenant, read on first use; NULL with err on failure. */
+static const struct jamf_inventory *
+tenant_inventory(struct tenant_run *tr, enum jamf_kind kind, char *err, size_t errlen)
+{
+	if (!tr->have_inv[kind]) {
+		struct jamf_reply r = {0};
+
+		if (jamf_pro_inventory(&tr->pro, kind, NULL, &tr->inv[kind], &r) == -1) {
+			snprintf(err, errlen, "%s", r.error);
+			jamf_reply_release(&r);
+			return NULL;
+		}
+		jamf_reply_release(&r);
+		tr->have_inv[kind] = true;
+		log_info("%s: %zu %ss in Jamf Pro (%ld request%s)", tr->tenant->name,
+		    tr->inv[kind].n, jamf_kind_name(kind), tr->inv[kind].requests,
+		    tr->inv[kind].requests == 1 ? "" : "s");
+	}
+	return &tr->inv[kind];
+}
+
+/* Resolve a policy's groups, read its inventory and decide; 0 or -1 with err. */
+static int
+policy_prepare(struct tenant_run *tr, const struct config_policy *p, const struct gdmf_feed *feed,
+    time_t now, struct policy_run *pr, char *err, size_t errlen)
+{
+	struct decide_input in;
+
+	memset(pr, 0, sizeof(*pr));
+	pr->policy = p;
+	pr->kind = kind_of(p);
+	if (resolve_groups(&tr->pro, pr->kind, &p->scope.groups, &pr->scope, &pr->nscope, err,
+	    errlen) == -1 || resolve_groups(&tr->pro, pr->kind, &p->scope.exclude_groups,
+	    &pr->exclude, &pr->nexclude, err, errlen) == -1)
+		return -1;
+	if (p->nrings > 0) {
+		pr->rings = calloc(p->nrings, sizeof(*pr->rings));
+		pr->ring_groups = calloc(p->nrings, sizeof(long *));
+		if (pr->rings == NULL || pr->ring_groups == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < p->nrings; i++) {
+		struct decide_ring *r = &pr->rings[i];
+
+		if (resolve_groups(&tr->pro, pr->kind, &p->rings[i].groups, &pr->ring_groups[i],
+		    &r->ngroups, err, errlen) == -1)
+			return -1;
+		r->name = p->rings[i].name;
+		r->groups = pr->ring_groups[i];
+		r->delay_days = p->rings[i].delay_days;
+		r->min_success_percent = p->rings[i].min_success_percent;
+		/* what a ring has done comes from the state file; unknown: not started */
+		r->state = (struct decide_ring_state){false, 0, -1};
+	}
+	pr->dp = (struct decide_policy){p, pr->scope, pr->nscope, pr->exclude, pr->nexclude,
+		pr->rings, p->nrings};
+	if ((pr->inv = tenant_inventory(tr, pr->kind, err, errlen)) == NULL)
+		return -1;
+	in = (struct decide_input){&pr->dp, feed, NULL, pr->inv->v, pr->inv->n, now};
+	if (decide_policy(&in, &pr->result) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether an outcome is something bridge would send. */
+static bool
+sends(enum decide_outcome o)
+{
+	return o == DECIDE_ENFORCE || o == DECIDE_BASE_UPDATE;
+}
+
+/* The extra of the target when it is the BSI itself (not its base), else NULL. */
+static const char *
+target_extra(const struct decide_action *a)
+{
+	if (a->bsi == NULL || a->target_version == NULL || a->target_build == NULL ||
+	    a->bsi->build == NULL || strcmp(a->target_build, a->bsi->build) != 0)
+		return NULL;
+	return a->bsi->extra;
+}
+
+static const char *
+ring_name(const struct policy_run *pr, size_t ring)
+{
+	return pr->policy->nrings > 0 ? pr->policy->rings[ring].name : "default";
+}
+
+/* Text: every action that sends something, then the counts. */
+static void
+print_policy_text(const struct config_tenant *t, const struct policy_run *pr)
+{
+	const struct config_policy *p = pr->policy;
+
+	printf("tenant %s, policy %s (%s, %s mode)\n", t->name, p->name,
+	    config_os_name(p->platform), config_mode_name(p->mode));
+	for (size_t i = 0; i < pr->result.n; i++) {
+		const struct decide_action *a = &pr->result.v[i];
+		const struct jamf_device *d = &pr->inv->v[a->device];
+
+		if (!sends(a->outcome) && a->outcome != DECIDE_RING_WAITING &&
+		    a->outcome != DECIDE_NEEDS_BASE)
+			continue;
+		printf("  %-12s %s %s (%s): ", decide_outcome_name(a->outcome),
+		    jamf_kind_name(pr->kind), d->id, d->name != NULL ? d->name : "-");
+		if (a->target_version != NULL)
+			printf("%s%s%s%s%s by %s, ring %s; ", a->target_version,
+			    target_extra(a) ? " " : "", target_extra(a) ? target_extra(a) : "",
+			    a->target_build ? " " : "", a->target_build ? a->target_build : "",
+			    a->deadline[0] ? a->deadline : "-", ring_name(pr, a->ring));
+		printf("%s\n", a->reason);
+	}
+	printf("  counts:");
+	for (int o = 0; o < DECIDE_NOUTCOMES; o++)
+		if (pr->result.counts[o] > 0)
+			printf(" %s %zu", decide_outcome_name((enum decide_outcome)o),
+			    pr->result.counts[o]);
+	printf(" (of %zu %ss)\n", pr->result.n, jamf_kind_name(pr->kind));
+}
+
+/* JSON of one policy: counts, groups of actions by ring and target, and every action. */
+static cJSON *
+policy_json(const struct config_tenant *t, const struct policy_run *pr)
+{
+	cJSON *o = cJSON_CreateObject(), *counts, *actions;
+
+	(void)t;
+	cJSON_AddStringToObject(o, "name", pr->policy->name);
+	cJSON_AddStringToObject(o, "platform", config_os_name(pr->policy->platform));
+	cJSON_AddStringToObject(o, "mode", config_mode_name(pr->policy->mode));
+	counts = cJSON_AddObjectToObject(o, "counts");
+	for (int k = 0; k < DECIDE_NOUTCOMES; k++)
+		cJSON_AddNumberToObject(counts, decide_outcome_name((enum decide_outcome)k),
+		    (double)pr->result.counts[k]);
+	actions = cJSON_AddArrayToObject(o, "actions");
+	for (size_t i = 0; i < pr->result.n; i++) {
+		const struct decide_action *a = &pr->result.v[i];
+		const struct jamf_device *d = &pr->inv->v[a->device];
+		cJSON *ja, *dev;
+
+		if (a->outcome == DECIDE_NOT_IN_SCOPE)
+			continue;  /* counted, not listed: most of a fleet is out of most scopes */
+		ja = cJSON_CreateObject();
+		cJSON_AddItemToArray(actions, ja);
+		dev = cJSON_AddObjectToObject(ja, "device");
+		cJSON_AddStringToObject(dev, "id", d->id);
+		json_add_str_or_null(dev, "name", d->name);
+		json_add_str_or_null(dev, "serial", d->serial);
+		json_add_str_or_null(dev, "model", d->model_id);
+		json_add_str_or_null(dev, "version", d->version);
+		json_add_str_or_null(dev, "build", d->build);
+		json_add_str_or_null(dev, "supplemental_build", d->supplemental_build);
+		cJSON_AddStringToObject(ja, "outcome", decide_outcome_name(a->outcome));
+		cJSON_AddStringToObject(ja, "ring", ring_name(pr, a->ring));
+		if (a->target_version != NULL) {
+			cJSON *target = cJSON_AddObjectToObject(ja, "target");
+
+			cJSON_AddStringToObject(target, "version", a->target_version);
+			json_add_str_or_null(target, "extra", target_extra(a));
+			json_add_str_or_null(target, "build", a->target_build);
+		}
+		json_add_str_or_null(ja, "deadline", a->deadline[0] ? a->deadline : NULL);
+		cJSON_AddStringToObject(ja, "reason", a->reason);
+	}
+	return o;
+}
+
+/* Whether tenant t was asked for. */
+static bool
+wanted(const struct config_tenant *t, const struct sync_options *o)
+{
+	if (o->ntenants == 0)
+		return true;
+	for (size_t i = 0; i < o->ntenants; i++)
+		if (strcmp(o->tenants[i], t->name) == 0)
+			return true;
+	return false;
+}
+
+/* One tenant: sign in, then every policy. Sets *failed / *auth_failed. */
+static void
+run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_client *http,
+    const struct gdmf_feed *feed, const struct sync_options *o, cJSON *jtenants, bool *failed,
+    bool *auth_failed)
+{
+	struct tenant_run tr;
+	struct jamf_reply r = {0};
+	cJSON *jt = NULL, *jpolicies = NULL;
+	char err[JAMF_ERROR_BYTES];
+
+	memset(&tr, 0, sizeof(tr));
+	tr.tenant = t;
+	if (jtenants != NULL) {
+		jt = cJSON_CreateObject();
+		cJSON_AddItemToArray(jtenants, jt);
+		cJSON_AddStringToObject(jt, "name", t->name);
+		jpolicies = cJSON_AddArrayToObject(jt, "policies");
+	}
+	if (jamf_session_init(&tr.pro, JAMF_API_PRO, cfg, t, http, err, sizeof(err)) == -1 ||
+	    jamf_authenticate(&tr.pro, &r) == -1) {
+		log_error("%s: %s", t->name, r.error[0] ? r.error : err);
+		if (jt != NULL)
+			cJSON_AddStringToObject(jt, "error", r.error[0] ? r.error : err);
+		*auth_failed |= r.fail == JAMF_FAIL_AUTH;
+		*failed = true;
+		jamf_reply_release(&r);
+		jamf_session_close(&tr.pro);
+		return;
+	}
+	jamf_reply_release(&r);
+	for (size_t i = 0; i < t->npolicies; i++) {
+		const struct config_policy *p = &t->policies[i];
+		struct policy_run pr;
+
+		if (!p->enabled || (o->policy != NULL && strcmp(o->policy, p->name) != 0))
+			continue;
+		if (policy_prepare(&tr, p, feed, o->now, &pr, err, sizeof(err)) == -1) {
+			log_error("%s: policy %s: %s", t->name, p->name, err);
+			if (jpolicies != NULL) {
+				cJSON *jp = cJSON_CreateObject();
+
+				cJSON_AddItemToArray(jpolicies, jp);
+				cJSON_AddStringToObject(jp, "name", p->name);
+				cJSON_AddStringToObject(jp, "error", err);
+			}
+			*failed = true;
+			policy_run_release(&pr);
+			continue;
+		}
+		if (jpolicies != NULL)
+			cJSON_AddItemToArray(jpolicies, policy_json(t, &pr));
+		else
+			print_policy_text(t, &pr);
+		policy_run_release(&pr);
+	}
+	for (int k = 0; k < 2; k++)
+		if (tr.have_inv[k])
+			jamf_inventory_release(&tr.inv[k]);
+	jamf_session_close(&tr.pro);
+}
+
+int
+sync_run(const struct config *cfg, const struct sync_options *o)
+{
+	struct http_client *http = http_client_new();
+	struct gdmf_feed feed;
+	enum gdmf_origin origin;
+	cJSON *root = NULL, *jtenants = NULL;
+	bool failed = false, auth_failed = false, any = false;
+
+	if (http == NULL) {
+		log_error("cannot start libcurl");
+		return BRIDGE_EXIT_FAILED;
+	}
+	if (!o->dry_run) {
+		log_error("sync without --dry-run is not built yet: use bridge plan");
+		http_client_free(http);
+		return BRIDGE_EXIT_USAGE;
+	}
+	if (o->policy != NULL) {
+		bool known = false;
+
+		for (size_t t = 0; t < cfg->ntenants; t++)
+			for (size_t i = 0; i < cfg->tenants[t].npolicies; i++)
+				known |= strcmp(cfg->tenants[t].policies[i].name, o->policy) == 0;
+		if (!known) {
+			log_error("--policy %s: no such policy in %s", o->policy, cfg->path);
+			http_client_free(http);
+			return BRIDGE_EXIT_USAGE;
+		}
+	}
+	if (gdmf_load(http, cfg, o->refresh, o->now, &feed, &origin) == -1) {
+		http_client_free(http);
+		return BRIDGE_EXIT_FEED;
+	}
+	if (o->json) {
+		char stamp[32];
+
+		root = cJSON_CreateObject();
+		gdmf_format_time(feed.fetched_at, stamp, sizeof(stamp));
+		cJSON_AddBoolToObject(root, "dry_run", o->dry_run);
+		cJSON_AddStringToObject(root, "feed_fetched_at", stamp);
+		jtenants = cJSON_AddArrayToObject(root, "tenants");
+	}
+	for (size_t i = 0; i < cfg->ntenants; i++) {
+		if (!wanted(&cfg->tenants[i], o))
+			continue;
+		any = true;
+		run_tenant(cfg, &cfg->tenants[i], http, &feed, o, jtenants, &failed, &auth_failed);
+	}
+	if (root != NULL) {
+		char *text;
+
+		cJSON_AddBoolToObject(root, "ok", !failed);
+		if ((text = json_print(root)) != NULL)
+			printf("%s\n", text);
+		free(text);
+		cJSON_Delete(root);
+	}
+	gdmf_feed_release(&feed);
+	http_client_free(http);
+	if (!any && o->ntenants > 0) {
+		log_error("--tenant: no such tenant in %s", cfg->path);
+		return BRIDGE_EXIT_USAGE;
+	}
+	if (auth_failed)
+		return BRIDGE_EXIT_AUTH;
+	return failed ? BRIDGE_EXIT_FAILED : BRIDGE_EXIT_OK;
+}
