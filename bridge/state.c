@@ -1,0 +1,1696 @@
+/*
+ * The state of one tenant, in its state_dir: the lock, the state file and the intent journal.
+ *
+ * bridge.lock: flock(2)ed for the whole run and holding the runner's pid ("4242\n"). The
+ * kernel drops the lock when the process ends, however it ends, so there is never a stale lock.
+ *
+ * state.json: replaced as a whole on each save (fileio_write_atomic: temp file, fsync, rename,
+ * fsync of the folder), formatted for people; tests/fixtures/state/valid.json shows every field:
+ *
+ *   {"format": 1, "bridge": "0.1.0", "saved_at": "2026-11-20T08:00:00Z",
+ *    "needs_reconcile": false, "journal_folded": 41,
+ *    "bsis": [{"bsi": ..., "first_seen": ...}], "rings": [{"policy", "ring", "started_at"}],
+ *    "plans": [...], "blueprints": [...], "groups": [...],   (members named as in state.h)
+ *    "intents": [{"id": 42, "kind": "plan", "begun_at": ..., "plan": {... no "id" yet}}]}
+ *
+ * Times are RFC 3339 UTC; absent optional values are null. Every member is checked for type
+ * and length on reading; a file that fails any check is corrupt as a whole (a record skipped
+ * could be a plan created again). Members this bridge does not know are ignored.
+ *
+ * journal.jsonl: one JSON object a line, appended with write(2) and numbered by "seq":
+ *
+ *   {"seq":42,"op":"begin","id":42,"kind":"plan","begun_at":"…","plan":{"device_id":"7",…}}
+ *   {"seq":43,"op":"done","id":42,"created_id":"a1b2c3"}
+ *   {"seq":44,"op":"failed","id":42,"reason":"…"}
+ *
+ * An intent's id is the seq of its begin line. "journal_folded" in state.json is the last seq
+ * the file includes, so reading the journal again never applies a line twice. A write that
+ * fails half-way is cut back off, so only a kill can leave a torn line, and only the last.
+ * Only a run holding the lock changes these files; state_load_readonly() only reads them.
+ *
+ * Why a kill at any moment never leads to a duplicate, step by step:
+ *  1. Killed before a begin line is complete: begin did not return, no request was sent; the
+ *     torn line is dropped on the next load, which decides afresh.
+ *  2. Killed after begin's fsync, before or after the request reached Jamf, before the done
+ *     line: the next run finds the intent open, and may not create anything until the caller
+ *     looked the object up in Jamf and resolved it (found: recorded; not found: failed).
+ *  3. Killed after the done line: the next load replays begin and done, so the record is
+ *     there. Done lines are not fsynced: the kernel keeps them across a kill, and one lost in a
+ *     power cut leaves case 2 (a lookup), never a duplicate. The next fsync flushes them too.
+ *  4. Killed while saving, before the rename: the old state.json and the whole journal are
+ *     read again (the leftover temp file is removed). After the rename but before the journal
+ *     is emptied: lines up to journal_folded are skipped, the rest applied.
+ *  5. A corrupt state.json is moved aside; with no file, needs_reconcile is set, and stays set
+ *     (saved with the file) until the caller has rebuilt the records from Jamf. A journal line
+ *     that is not the torn last one and does not read sets needs_reconcile too.
+ */
+#include "state.h"
+
+#include <cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "json.h"
+#include "log.h"
+
+#define STATE_FILE "state.json"
+#define JOURNAL_FILE "journal.jsonl"
+#define LOCK_FILE "bridge.lock"
+#define TEMP_PREFIX STATE_FILE ".tmp."   /* fileio_write_atomic's temp files */
+#define TIME_BYTES 21                    /* "2026-11-20T08:00:00Z" and its NUL */
+#define TIME_LAST ((time_t)253402300799) /* 9999-12-31T23:59:59Z: four-digit years only */
+
+/*
+ * Each record struct is described by a table of its members, which reading, writing, checking,
+ * copying and freeing all follow. Every member must be in its table, or it is lost on save.
+ */
+enum field_type {
+	FIELD_ID,          /* string, not empty; absent in an intent before Jamf answered */
+	FIELD_STRING,      /* string (may be empty) */
+	FIELD_STRING_OPT,  /* string or null */
+	FIELD_TIME,        /* RFC 3339 UTC */
+	FIELD_TIME_OPT,    /* RFC 3339 UTC or null (0) */
+	FIELD_BOOL,
+};
+
+struct field {
+	const char *name;
+	enum field_type type;
+	size_t offset;
+};
+
+#define FIELD(t, s, m) {#m, t, offsetof(struct s, m)}
+
+static const struct field bsi_fields[] = {
+	FIELD(FIELD_STRING, state_bsi, bsi),
+	FIELD(FIELD_TIME, state_bsi, first_seen),
+	{NULL, 0, 0},
+};
+
+static const struct field ring_fields[] = {
+	FIELD(FIELD_STRING, state_ring, policy),
+	FIELD(FIELD_STRING, state_ring, ring),
+	FIELD(FIELD_TIME, state_ring, started_at),
+	{NULL, 0, 0},
+};
+
+static const struct field plan_fields[] = {
+	FIELD(FIELD_ID, state_plan, id),
+	FIELD(FIELD_STRING, state_plan, device_id),
+	FIELD(FIELD_STRING, state_plan, policy),
+	FIELD(FIELD_STRING, state_plan, ring),
+	FIELD(FIELD_STRING, state_plan, platform),
+	FIELD(FIELD_STRING, state_plan, version),
+	FIELD(FIELD_STRING_OPT, state_plan, build),
+	FIELD(FIELD_STRING, state_plan, deadline),
+	FIELD(FIELD_TIME, state_plan, created_at),
+	FIELD(FIELD_STRING_OPT, state_plan, last_state),
+	FIELD(FIELD_TIME_OPT, state_plan, last_state_at),
+	{NULL, 0, 0},
+};
+
+static const struct field blueprint_fields[] = {
+	FIELD(FIELD_ID, state_blueprint, id),
+	FIELD(FIELD_STRING, state_blueprint, name),
+	FIELD(FIELD_STRING, state_blueprint, policy),
+	FIELD(FIELD_STRING, state_blueprint, ring),
+	FIELD(FIELD_STRING, state_blueprint, platform),
+	FIELD(FIELD_STRING, state_blueprint, version),
+	FIELD(FIELD_STRING_OPT, state_blueprint, build),
+	FIELD(FIELD_STRING, state_blueprint, deadline),
+	FIELD(FIELD_STRING_OPT, state_blueprint, group_id),
+	FIELD(FIELD_STRING_OPT, state_blueprint, group_platform_id),
+	FIELD(FIELD_BOOL, state_blueprint, deployed),
+	FIELD(FIELD_TIME, state_blueprint, created_at),
+	FIELD(FIELD_STRING_OPT, state_blueprint, last_state),
+	{NULL, 0, 0},
+};
+
+static const struct field group_fields[] = {
+	FIELD(FIELD_ID, state_group, id),
+	FIELD(FIELD_STRING, state_group, name),
+	FIELD(FIELD_TIME, state_group, created_at),
+	{NULL, 0, 0},
+};
+
+/* The record arrays of struct state, in the order state.json lists them. */
+enum record_kind {
+	RECORD_BSI,
+	RECORD_RING,
+	RECORD_PLAN,
+	RECORD_BLUEPRINT,
+	RECORD_GROUP,
+	RECORD_NKINDS
+};
+
+static const struct record_type {
+	const char *name;     /* an intent's member holding it */
+	const char *array;    /* the member of state.json listing them */
+	const struct field *fields;
+	size_t size;
+	int nkeys;            /* the first nkeys fields (strings) identify a record */
+} record_types[RECORD_NKINDS] = {
+	[RECORD_BSI] = {"bsi", "bsis", bsi_fields, sizeof(struct state_bsi), 1},
+	[RECORD_RING] = {"ring", "rings", ring_fields, sizeof(struct state_ring), 2},
+	[RECORD_PLAN] = {"plan", "plans", plan_fields, sizeof(struct state_plan), 1},
+	[RECORD_BLUEPRINT] = {"blueprint", "blueprints", blueprint_fields,
+	    sizeof(struct state_blueprint), 1},
+	[RECORD_GROUP] = {"group", "groups", group_fields, sizeof(struct state_group), 1},
+};
+
+/* Any record, for a copy on the stack. */
+union any_record {
+	struct state_bsi bsi;
+	struct state_ring ring;
+	struct state_plan plan;
+	struct state_blueprint blueprint;
+	struct state_group group;
+};
+
+static const char *const kind_names[] = {"plan", "blueprint", "group", "deploy"};
+
+/* A member of a record, by its table entry. */
+#define MEMBER(rec, f, type) ((type *)(void *)((char *)(rec) + (f)->offset))
+#define CMEMBER(rec, f, type) ((type const *)(const void *)((const char *)(rec) + (f)->offset))
+
+/* Write a message to err and return STATE_ERROR. */
+static enum state_status __attribute__((format(printf, 3, 4)))
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return STATE_ERROR;
+}
+
+/* dir/name into buf; 0, or -1 when it does not fit. */
+static int
+path_in(const char *dir, const char *name, char buf[PATH_MAX])
+{
+	int n = snprintf(buf, PATH_MAX, "%s/%s", dir, name);
+
+	return n < 0 || n >= PATH_MAX ? -1 : 0;
+}
+
+/* t as RFC 3339 UTC, "2026-11-20T08:00:00Z". */
+static void
+format_time(time_t t, char buf[TIME_BYTES])
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, TIME_BYTES, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, TIME_BYTES, "1970-01-01T00:00:00Z");
+}
+
+/* Parse exactly what format_time() writes (so "2026-02-30..." is refused); 0 or -1. */
+static int
+parse_time(const char *s, time_t *out)
+{
+	struct tm tm = {0};
+	char again[TIME_BYTES];
+	time_t t;
+
+	if (strlen(s) != TIME_BYTES - 1 || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year,
+	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	if ((t = timegm(&tm)) == (time_t)-1 || t < 0)
+		return -1;
+	format_time(t, again);
+	if (strcmp(again, s) != 0)
+		return -1;
+	*out = t;
+	return 0;
+}
+
+/* A string as state files may hold it: at most STATE_MAX_FIELD_BYTES. */
+static bool
+string_fits(const char *s)
+{
+	return s != NULL && strnlen(s, STATE_MAX_FIELD_BYTES + 1) <= STATE_MAX_FIELD_BYTES;
+}
+
+/* An id or name that identifies something: also not empty. */
+static bool
+id_ok(const char *s)
+{
+	return string_fits(s) && s[0] != '\0';
+}
+
+/* Free the strings of rec and zero it. */
+static void
+record_free(const struct record_type *t, void *rec)
+{
+	for (const struct field *f = t->fields; f->name != NULL; f++)
+		if (f->type == FIELD_ID || f->type == FIELD_STRING || f->type == FIELD_STRING_OPT)
+			free(*MEMBER(rec, f, char *));
+	memset(rec, 0, t->size);
+}
+
+/*
+ * The first field of rec that could not be written and read back (a required string missing,
+ * a string too long, a time out of range), or NULL when rec is fine.
+ */
+static const char *
+record_invalid(const struct record_type *t, const void *rec, bool with_id)
+{
+	for (const struct field *f = t->fields; f->name != NULL; f++) {
+		const char *s = NULL;
+		time_t tv = 0;
+
+		switch (f->type) {
+		case FIELD_ID:
+		case FIELD_STRING:
+		case FIELD_STRING_OPT:
+			s = *CMEMBER(rec, f, char *);
+			if (s == NULL && (f->type == FIELD_STRING || (f->type == FIELD_ID && with_id)))
+				return f->name;
+			if (s != NULL && (f->type == FIELD_ID ? !id_ok(s) : !string_fits(s)))
+				return f->name;
+			break;
+		case FIELD_TIME:
+		case FIELD_TIME_OPT:
+			tv = *CMEMBER(rec, f, time_t);
+			if (tv < 0 || tv > TIME_LAST)
+				return f->name;
+			break;
+		case FIELD_BOOL:
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Deep copy of src into dst; 0, or -1 when out of memory (dst left empty). */
+static int
+record_copy(const struct record_type *t, void *dst, const void *src)
+{
+	memset(dst, 0, t->size);
+	for (const struct field *f = t->fields; f->name != NULL; f++) {
+		const char *s;
+
+		switch (f->type) {
+		case FIELD_ID:
+		case FIELD_STRING:
+		case FIELD_STRING_OPT:
+			if ((s = *CMEMBER(src, f, char *)) == NULL)
+				break;
+			if ((*MEMBER(dst, f, char *) = strdup(s)) == NULL) {
+				record_free(t, dst);
+				return -1;
+			}
+			break;
+		case FIELD_TIME:
+		case FIELD_TIME_OPT:
+			*MEMBER(dst, f, time_t) = *CMEMBER(src, f, time_t);
+			break;
+		case FIELD_BOOL:
+			*MEMBER(dst, f, bool) = *CMEMBER(src, f, bool);
+			break;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Fill rec (zeroed) from the JSON object obj. Returns 0, or -1 with the name of the first
+ * field that is missing, of the wrong type or too long in *bad (rec then holds what was read).
+ */
+static int
+record_read(const struct record_type *t, const cJSON *obj, void *rec, bool with_id,
+    const char **bad)
+{
+	for (const struct field *f = t->fields; f->name != NULL; f++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, f->name);
+		bool absent = v == NULL || cJSON_IsNull(v);
+		bool required = f->type == FIELD_STRING || f->type == FIELD_TIME ||
+		    f->type == FIELD_BOOL || (f->type == FIELD_ID && with_id);
+		const char *s = json_str(obj, f->name);
+
+		*bad = f->name;
+		if (absent) {
+			if (required)
+				return -1;
+			continue;
+		}
+		switch (f->type) {
+		case FIELD_ID:
+		case FIELD_STRING:
+		case FIELD_STRING_OPT:
+			if (f->type == FIELD_ID ? !id_ok(s) : !string_fits(s))
+				return -1;
+			if ((*MEMBER(rec, f, char *) = strdup(s)) == NULL)
+				return -1;
+			break;
+		case FIELD_TIME:
+		case FIELD_TIME_OPT:
+			if (s == NULL || parse_time(s, MEMBER(rec, f, time_t)) == -1)
+				return -1;
+			break;
+		case FIELD_BOOL:
+			if (!cJSON_IsBool(v))
+				return -1;
+			*MEMBER(rec, f, bool) = cJSON_IsTrue(v);
+			break;
+		}
+	}
+	*bad = NULL;
+	return 0;
+}
+
+/* rec as a new JSON object, or NULL when out of memory. */
+static cJSON *
+record_json(const struct record_type *t, const void *rec)
+{
+	cJSON *obj = cJSON_CreateObject();
+
+	if (obj == NULL)
+		return NULL;
+	for (const struct field *f = t->fields; f->name != NULL; f++) {
+		const char *s;
+		char tbuf[TIME_BYTES];
+		time_t tv;
+		cJSON *v = NULL;
+
+		switch (f->type) {
+		case FIELD_ID:
+		case FIELD_STRING:
+		case FIELD_STRING_OPT:
+			s = *CMEMBER(rec, f, char *);
+			v = s != NULL ? cJSON_CreateString(s) : cJSON_CreateNull();
+			break;
+		case FIELD_TIME:
+		case FIELD_TIME_OPT:
+			tv = *CMEMBER(rec, f, time_t);
+			format_time(tv, tbuf);
+			v = f->type == FIELD_TIME_OPT && tv == 0 ? cJSON_CreateNull() :
+			    cJSON_CreateString(tbuf);
+			break;
+		case FIELD_BOOL:
+			v = cJSON_CreateBool(*CMEMBER(rec, f, bool));
+			break;
+		}
+		if (v == NULL || !cJSON_AddItemToObject(obj, f->name, v)) {
+			cJSON_Delete(v);
+			cJSON_Delete(obj);
+			return NULL;
+		}
+	}
+	return obj;
+}
+
+/* Key field i of rec (a string). */
+static const char *
+record_key(const struct record_type *t, const void *rec, int i)
+{
+	return *CMEMBER(rec, &t->fields[i], char *);
+}
+
+/* Whether rec's key fields are keys[0] (and keys[1], for rings). */
+static bool
+record_has_keys(const struct record_type *t, const void *rec, const char *const keys[2])
+{
+	for (int i = 0; i < t->nkeys; i++) {
+		const char *s = record_key(t, rec, i);
+
+		if (s == NULL || keys[i] == NULL || strcmp(s, keys[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* The array of records of kind k in st (its elements are writable) and its length in *n. */
+static void *
+record_array(const struct state *st, enum record_kind k, size_t *n)
+{
+	switch (k) {
+	case RECORD_BSI:
+		*n = st->nbsis;
+		return st->bsis;
+	case RECORD_RING:
+		*n = st->nrings;
+		return st->rings;
+	case RECORD_PLAN:
+		*n = st->nplans;
+		return st->plans;
+	case RECORD_BLUEPRINT:
+		*n = st->nblueprints;
+		return st->blueprints;
+	case RECORD_GROUP:
+	default:
+		*n = st->ngroups;
+		return st->groups;
+	}
+}
+
+/* v (n elements of size bytes) with room for one more, zeroed; NULL when out of memory. */
+static void *
+grow(void *v, size_t n, size_t size)
+{
+	char *p;
+
+	if (n >= SIZE_MAX / size - 1 || (p = realloc(v, (n + 1) * size)) == NULL)
+		return NULL;
+	memset(p + n * size, 0, size);
+	return p;
+}
+
+/* Add a zeroed record of kind k to st; returns it, or NULL when out of memory. */
+static void *
+record_append(struct state *st, enum record_kind k)
+{
+	size_t n;
+	void *old = record_array(st, k, &n);
+	void *v = grow(old, n, record_types[k].size);
+
+	if (v == NULL)
+		return NULL;
+	switch (k) {
+	case RECORD_BSI:
+		st->bsis = v;
+		return &st->bsis[st->nbsis++];
+	case RECORD_RING:
+		st->rings = v;
+		return &st->rings[st->nrings++];
+	case RECORD_PLAN:
+		st->plans = v;
+		return &st->plans[st->nplans++];
+	case RECORD_BLUEPRINT:
+		st->blueprints = v;
+		return &st->blueprints[st->nblueprints++];
+	case RECORD_GROUP:
+	default:
+		st->groups = v;
+		return &st->groups[st->ngroups++];
+	}
+}
+
+/* The record of kind k whose key is key1 (and key2, for rings), or NULL. */
+static void *
+record_find(const struct state *st, enum record_kind k, const char *key1, const char *key2)
+{
+	const struct record_type *t = &record_types[k];
+	const char *const keys[2] = {key1, key2};
+	size_t n;
+	char *v = record_array(st, k, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (record_has_keys(t, v + i * t->size, keys))
+			return v + i * t->size;
+	return NULL;
+}
+
+/* Copy rec into st, replacing the record with its identity; 0, or -1 (logged). */
+static int
+record_put(struct state *st, enum record_kind k, const void *rec)
+{
+	const struct record_type *t = &record_types[k];
+	const char *bad = record_invalid(t, rec, true);
+	union any_record copy;
+	void *slot;
+
+	if (bad != NULL) {
+		log_error("state: cannot record a %s: its %s is missing, too long or out of range",
+		    t->name, bad);
+		return -1;
+	}
+	/* copy first: rec's strings may belong to the record it replaces */
+	if (record_copy(t, &copy, rec) == -1)
+		goto oom;
+	slot = record_find(st, k, record_key(t, rec, 0), t->nkeys > 1 ? record_key(t, rec, 1) :
+	    NULL);
+	if (slot != NULL)
+		record_free(t, slot);
+	else if ((slot = record_append(st, k)) == NULL) {
+		record_free(t, &copy);
+		goto oom;
+	}
+	memcpy(slot, &copy, t->size);
+	return 0;
+oom:
+	log_error("state: out of memory");
+	return -1;
+}
+
+/* Which record an intent of kind k carries. */
+static enum record_kind
+intent_record_kind(enum state_kind k)
+{
+	return k == STATE_KIND_PLAN ? RECORD_PLAN : k == STATE_KIND_GROUP ? RECORD_GROUP :
+	    RECORD_BLUEPRINT;
+}
+
+/* The record in carries. */
+static void *
+intent_record(struct state_intent *in)
+{
+	switch (intent_record_kind(in->kind)) {
+	case RECORD_PLAN:
+		return &in->plan;
+	case RECORD_GROUP:
+		return &in->group;
+	default:
+		return &in->blueprint;
+	}
+}
+
+static void
+intent_free(struct state_intent *in)
+{
+	record_free(&record_types[RECORD_PLAN], &in->plan);
+	record_free(&record_types[RECORD_BLUEPRINT], &in->blueprint);
+	record_free(&record_types[RECORD_GROUP], &in->group);
+}
+
+/* in as a new JSON object (as in state.json's "intents"), or NULL when out of memory. */
+static cJSON *
+intent_json(struct state_intent *in)
+{
+	const struct record_type *t = &record_types[intent_record_kind(in->kind)];
+	cJSON *obj = cJSON_CreateObject(), *rec = record_json(t, intent_record(in));
+	char begun[TIME_BYTES];
+
+	format_time(in->begun_at, begun);
+	if (obj == NULL || rec == NULL ||
+	    cJSON_AddNumberToObject(obj, "id", (double)in->id) == NULL ||
+	    cJSON_AddStringToObject(obj, "kind", kind_names[in->kind]) == NULL ||
+	    cJSON_AddStringToObject(obj, "begun_at", begun) == NULL ||
+	    !cJSON_AddItemToObject(obj, t->name, rec)) {
+		cJSON_Delete(rec);
+		cJSON_Delete(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+/* Fill in (zeroed) from obj; 0, or -1 with the bad member's name in *bad. */
+static int
+intent_read(const cJSON *obj, struct state_intent *in, const char **bad)
+{
+	const char *kind = json_str(obj, "kind"), *begun = json_str(obj, "begun_at");
+	const struct record_type *t;
+	const cJSON *rec;
+	size_t k;
+
+	*bad = "id";
+	if (!json_long(obj, "id", &in->id) || in->id <= 0)
+		return -1;
+	*bad = "kind";
+	for (k = 0; kind != NULL && k < sizeof(kind_names) / sizeof(kind_names[0]); k++)
+		if (strcmp(kind, kind_names[k]) == 0)
+			break;
+	if (kind == NULL || k == sizeof(kind_names) / sizeof(kind_names[0]))
+		return -1;
+	in->kind = (enum state_kind)k;
+	in->status = STATE_INTENT_OPEN;
+	*bad = "begun_at";
+	if (begun == NULL || parse_time(begun, &in->begun_at) == -1)
+		return -1;
+	t = &record_types[intent_record_kind(in->kind)];
+	*bad = t->name;
+	if ((rec = json_obj(obj, t->name)) == NULL)
+		return -1;
+	return record_read(t, rec, intent_record(in), in->kind == STATE_KIND_DEPLOY, bad);
+}
+
+static struct state_intent *
+intent_find(const struct state *st, long id)
+{
+	for (size_t i = 0; i < st->nintents; i++)
+		if (st->intents[i].id == id)
+			return &st->intents[i];
+	return NULL;
+}
+
+/*
+ * The intent in is done and created_id is what Jamf made: put its record into the state (a
+ * deploy marks its blueprint deployed). 0, or -1 when out of memory (in stays open).
+ */
+static int
+intent_fold(struct state *st, struct state_intent *in, const char *created_id)
+{
+	enum record_kind k = intent_record_kind(in->kind);
+	const struct record_type *t = &record_types[k];
+	union any_record rec;
+	struct state_blueprint *b;
+	int rc;
+
+	if (in->kind == STATE_KIND_DEPLOY &&
+	    (b = record_find(st, RECORD_BLUEPRINT, in->blueprint.id, NULL)) != NULL) {
+		b->deployed = true;
+		in->status = STATE_INTENT_DONE;
+		return 0;
+	}
+	if (record_copy(t, &rec, intent_record(in)) == -1)
+		return -1;
+	if (in->kind == STATE_KIND_DEPLOY) {
+		rec.blueprint.deployed = true;
+	} else {
+		/* the record's id is the first field of its table */
+		char **id = MEMBER(&rec, &t->fields[0], char *);
+
+		free(*id);
+		if ((*id = strdup(created_id)) == NULL) {
+			record_free(t, &rec);
+			return -1;
+		}
+	}
+	rc = record_put(st, k, &rec);
+	record_free(t, &rec);
+	if (rc == 0)
+		in->status = STATE_INTENT_DONE;
+	return rc;
+}
+
+/* Free every record and intent of st and empty its arrays. */
+static void
+records_clear(struct state *st)
+{
+	for (int k = 0; k < RECORD_NKINDS; k++) {
+		size_t n;
+		char *v = record_array(st, (enum record_kind)k, &n);
+
+		for (size_t i = 0; i < n; i++)
+			record_free(&record_types[k], v + i * record_types[k].size);
+		free(v);
+	}
+	for (size_t i = 0; i < st->nintents; i++)
+		intent_free(&st->intents[i]);
+	free(st->intents);
+	st->bsis = NULL;
+	st->rings = NULL;
+	st->plans = NULL;
+	st->blueprints = NULL;
+	st->groups = NULL;
+	st->intents = NULL;
+	st->nbsis = st->nrings = st->nplans = st->nblueprints = st->ngroups = st->nintents = 0;
+}
+
+/* ---- the lock ---- */
+
+enum state_status
+state_lock(const char *state_dir, struct state_lock *lk, char *err, size_t errlen)
+{
+	char path[PATH_MAX], pid[32];
+	int fd, rc, n;
+
+	lk->fd = -1;
+	if (fileio_mkdirs(state_dir, 0700) == -1)
+		return fail(err, errlen, "cannot create state_dir \"%s\": %s", state_dir,
+		    strerror(errno));
+	if (path_in(state_dir, LOCK_FILE, path) == -1)
+		return fail(err, errlen, "state_dir \"%s\" is too long", state_dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600)) == -1)
+		return fail(err, errlen, "cannot open lock file \"%s\": %s", path, strerror(errno));
+	while ((rc = flock(fd, LOCK_EX | LOCK_NB)) == -1 && errno == EINTR)
+		continue;
+	if (rc == -1 && errno == EWOULDBLOCK) {
+		/* the holder wrote its pid right after taking the lock */
+		ssize_t r = pread(fd, pid, sizeof(pid) - 1, 0);
+		long holder = 0;
+
+		(void)close(fd);
+		pid[r > 0 ? r : 0] = '\0';
+		if (sscanf(pid, "%ld", &holder) == 1 && holder > 0)
+			snprintf(err, errlen, "another bridge run (pid %ld) holds the lock \"%s\"",
+			    holder, path);
+		else
+			snprintf(err, errlen, "another bridge run holds the lock \"%s\"", path);
+		return STATE_LOCKED;
+	}
+	if (rc == -1) {
+		int saved = errno;
+
+		(void)close(fd);
+		return fail(err, errlen, "cannot lock \"%s\": %s", path, strerror(saved));
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, pid, (size_t)n, 0) != n)
+		log_warn("cannot write the pid into lock file \"%s\": %s", path, strerror(errno));
+	lk->fd = fd;
+	return STATE_OK;
+}
+
+void
+state_unlock(struct state_lock *lk)
+{
+	if (lk->fd != -1)
+		(void)close(lk->fd);  /* closing the descriptor drops the flock */
+	lk->fd = -1;
+}
+
+/* ---- loading ---- */
+
+enum load_result {
+	LOAD_OK,
+	LOAD_MISSING,
+	LOAD_CORRUPT,   /* why in err */
+	LOAD_REFUSED,   /* why in err */
+};
+
+/* Remove temp files that a save killed half-way left behind (we hold the lock). */
+static void
+remove_stale_temps(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[PATH_MAX];
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, TEMP_PREFIX, strlen(TEMP_PREFIX)) != 0 ||
+		    path_in(dir, de->d_name, path) == -1)
+			continue;
+		if (unlink(path) == 0)
+			log_info("removed \"%s\", left by a run stopped while saving", path);
+	}
+	(void)closedir(d);
+}
+
+/* Read the array member name of root into st's records of kind k; 0, or -1 with err set. */
+static int
+read_records(struct state *st, const cJSON *root, enum record_kind k, char *err, size_t errlen)
+{
+	const struct record_type *t = &record_types[k];
+	const cJSON *arr = json_arr(root, t->array), *item;
+	size_t i = 0;
+
+	if (arr == NULL) {
+		snprintf(err, errlen, "\"%s\" is missing or not an array", t->array);
+		return -1;
+	}
+	cJSON_ArrayForEach(item, arr) {
+		const char *bad = "the record";
+		void *rec;
+
+		if ((rec = record_append(st, k)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		if (!cJSON_IsObject(item) || record_read(t, item, rec, true, &bad) == -1) {
+			snprintf(err, errlen, "%s[%zu]: \"%s\" is missing, of the wrong type or "
+			    "too long", t->array, i, bad);
+			return -1;
+		}
+		i++;
+	}
+	return 0;
+}
+
+/* Read the open intents listed in root. 0, or -1 with err set. */
+static int
+read_intents(struct state *st, const cJSON *root, char *err, size_t errlen)
+{
+	const cJSON *arr = json_arr(root, "intents"), *item;
+	size_t i = 0;
+
+	if (arr == NULL) {
+		snprintf(err, errlen, "\"intents\" is missing or not an array");
+		return -1;
+	}
+	cJSON_ArrayForEach(item, arr) {
+		const char *bad = "the intent";
+		struct state_intent *v = grow(st->intents, st->nintents, sizeof(*v));
+
+		if (v == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		st->intents = v;
+		if (!cJSON_IsObject(item) || intent_read(item, &v[st->nintents++], &bad) == -1) {
+			snprintf(err, errlen, "intents[%zu]: \"%s\" is missing, of the wrong type or "
+			    "too long", i, bad);
+			return -1;
+		}
+		i++;
+	}
+	return 0;
+}
+
+/* Parse the state file text into st (records, intents, flags). */
+static enum load_result
+parse_state(struct state *st, const char *text, size_t len, long *folded, char *err,
+    size_t errlen)
+{
+	const char *end = NULL, *bridge;
+	const char *saved;
+	cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	enum load_result res = LOAD_CORRUPT;
+	const cJSON *flag;
+	long format;
+
+	if (root == NULL || !cJSON_IsObject(root)) {
+		snprintf(err, errlen, "not a JSON object");
+		goto out;
+	}
+	while (end != NULL && end < text + len && strchr(" \t\r\n", *end) != NULL)
+		end++;
+	if (end != text + len) {
+		snprintf(err, errlen, "text after the JSON object");
+		goto out;
+	}
+	if (!json_long(root, "format", &format) || format < 1) {
+		snprintf(err, errlen, "\"format\" is missing or not a positive integer");
+		goto out;
+	}
+	if (format > STATE_FORMAT) {
+		snprintf(err, errlen, "it has format %ld, newer than this bridge (%s) reads (%d): "
+		    "run a newer bridge, or move the file away to start over", format,
+		    BRIDGE_VERSION, STATE_FORMAT);
+		res = LOAD_REFUSED;
+		goto out;
+	}
+	bridge = json_str(root, "bridge");
+	saved = json_str(root, "saved_at");
+	flag = cJSON_GetObjectItemCaseSensitive(root, "needs_reconcile");
+	if (bridge == NULL || saved == NULL || parse_time(saved, &st->saved_at) == -1 ||
+	    !cJSON_IsBool(flag) || !json_long(root, "journal_folded", folded) || *folded < 0) {
+		snprintf(err, errlen, "\"bridge\", \"saved_at\", \"needs_reconcile\" or "
+		    "\"journal_folded\" is missing or of the wrong type");
+		goto out;
+	}
+	st->needs_reconcile = cJSON_IsTrue(flag);
+	for (int k = 0; k < RECORD_NKINDS; k++)
+		if (read_records(st, root, (enum record_kind)k, err, errlen) == -1)
+			goto out;
+	if (read_intents(st, root, err, errlen) == -1)
+		goto out;
+	res = LOAD_OK;
+out:
+	cJSON_Delete(root);
+	return res;
+}
+
+/* Read state.json into st; *folded: the last journal line it includes. */
+static enum load_result
+read_state_file(struct state *st, const char *path, long *folded, char *err, size_t errlen)
+{
+	char *text;
+	size_t len;
+	enum load_result res;
+
+	*folded = 0;
+	switch (fileio_read(path, STATE_MAX_FILE_BYTES, &text, &len)) {
+	case FILEIO_OK:
+		break;
+	case FILEIO_TOO_BIG:
+		snprintf(err, errlen, "it is larger than %d bytes", STATE_MAX_FILE_BYTES);
+		return LOAD_REFUSED;
+	case FILEIO_ERROR:
+	default:
+		if (errno == ENOENT)
+			return LOAD_MISSING;
+		snprintf(err, errlen, "%s", strerror(errno));
+		return LOAD_REFUSED;
+	}
+	res = parse_state(st, text, len, folded, err, errlen);
+	free(text);
+	return res;
+}
+
+/* Name for a bad file moved or copied aside: path.corrupt-20261120T080000Z (-2, -3… if taken). */
+static int
+aside_name(const char *path, char out[PATH_MAX])
+{
+	char stamp[32];
+	struct stat sb;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (gmtime_r(&now, &tm) == NULL || strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ",
+	    &tm) == 0)
+		return -1;
+	for (int i = 1; i < 100; i++) {
+		int n = i == 1 ? snprintf(out, PATH_MAX, "%s.corrupt-%s", path, stamp) :
+		    snprintf(out, PATH_MAX, "%s.corrupt-%s-%d", path, stamp, i);
+
+		if (n < 0 || n >= PATH_MAX)
+			return -1;
+		if (lstat(out, &sb) == -1 && errno == ENOENT)
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * Start from an empty state that must be reconciled, as the state file is corrupt; move the
+ * file aside unless only looking.
+ */
+static enum state_status
+move_aside(struct state *st, const char *path, const char *why, bool writable, char *err,
+    size_t errlen)
+{
+	char aside[PATH_MAX];
+
+	records_clear(st);
+	st->saved_at = 0;
+	st->needs_reconcile = true;
+	if (!writable) {
+		log_warn("state file \"%s\" is corrupt (%s); the next bridge sync moves it aside and "
+		    "reconciles with Jamf", path, why);
+		return STATE_OK;
+	}
+	if (aside_name(path, aside) == -1 || rename(path, aside) == -1)
+		return fail(err, errlen, "state file \"%s\" is corrupt (%s) and cannot be moved "
+		    "aside: %s", path, why, strerror(errno));
+	if ((st->moved_aside = strdup(aside)) == NULL)
+		return fail(err, errlen, "out of memory");
+	log_error("state file \"%s\" is corrupt (%s): moved it to \"%s\"; nothing will be created "
+	    "until bridge has reconciled with Jamf", path, why, aside);
+	return STATE_OK;
+}
+
+/*
+ * Apply one journal line (without its newline) to st. Lines up to folded are already in the
+ * state file. Returns 0, or -1 when the line does not read (why in *bad).
+ */
+static int
+replay_line(struct state *st, const char *line, size_t len, long folded, const char **bad)
+{
+	cJSON *obj = cJSON_ParseWithLength(line, len);
+	struct state_intent in = {0}, *known;
+	const char *op = json_str(obj, "op"), *created;
+	long seq, id;
+	int rc = -1;
+
+	*bad = "not a JSON object with \"seq\" and \"op\"";
+	if (!cJSON_IsObject(obj) || !json_long(obj, "seq", &seq) || seq <= 0 || op == NULL)
+		goto out;
+	if (seq > st->last_seq)
+		st->last_seq = seq;
+	if (seq <= folded) {
+		rc = 0;
+		goto out;
+	}
+	if (strcmp(op, "begin") == 0) {
+		*bad = "a begin line without a whole intent";
+		if (intent_read(obj, &in, bad) == -1)
+			goto out;
+		if (intent_find(st, in.id) == NULL) {
+			struct state_intent *v = grow(st->intents, st->nintents, sizeof(*v));
+
+			*bad = "out of memory";
+			if (v == NULL)
+				goto out;
+			st->intents = v;
+			v[st->nintents++] = in;
+			memset(&in, 0, sizeof(in));
+		}
+		rc = 0;
+		goto out;
+	}
+	*bad = "a done or failed line for an intent that was not begun";
+	if (!json_long(obj, "id", &id) || (known = intent_find(st, id)) == NULL)
+		goto out;
+	rc = 0;
+	if (known->status != STATE_INTENT_OPEN)
+		goto out;
+	if (strcmp(op, "failed") == 0) {
+		known->status = STATE_INTENT_FAILED;
+	} else if (strcmp(op, "done") == 0) {
+		*bad = "a done line without a usable \"created_id\"";
+		created = json_str(obj, "created_id");
+		if (!id_ok(created) || intent_fold(st, known, created) == -1)
+			rc = -1;
+	} else {
+		*bad = "an unknown \"op\"";
+		rc = -1;
+	}
+out:
+	intent_free(&in);
+	cJSON_Delete(obj);
+	return rc;
+}
+
+/*
+ * Apply the journal's lines past folded (and, when writable, open it for appending). A last
+ * line without its newline is a write cut short by a kill: cut off (when writable) and
+ * ignored. Any other line that does not read sets needs_reconcile; a copy of the journal is
+ * kept beside it for the admin.
+ */
+static enum state_status
+journal_open(struct state *st, long folded, bool writable, char *err, size_t errlen)
+{
+	char path[PATH_MAX], aside[PATH_MAX];
+	char *text = NULL;
+	size_t len = 0, whole, bad_lines = 0;
+	const char *bad = NULL;
+
+	if (path_in(st->dir, JOURNAL_FILE, path) == -1)
+		return fail(err, errlen, "state_dir \"%s\" is too long", st->dir);
+	if (writable && (st->journal_fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW | O_NOCTTY, 0600)) == -1)
+		return fail(err, errlen, "cannot open journal \"%s\": %s", path, strerror(errno));
+	switch (fileio_read(path, STATE_MAX_FILE_BYTES, &text, &len)) {
+	case FILEIO_OK:
+		break;
+	case FILEIO_TOO_BIG:
+		return fail(err, errlen, "journal \"%s\" is larger than %d bytes", path,
+		    STATE_MAX_FILE_BYTES);
+	default:
+		if (!writable && errno == ENOENT)
+			return STATE_OK;
+		return fail(err, errlen, "cannot read journal \"%s\": %s", path, strerror(errno));
+	}
+	for (whole = len; whole > 0 && text[whole - 1] != '\n'; whole--)
+		continue;
+	if (whole < len && writable) {
+		log_warn("journal \"%s\": dropped a torn last line (%zu bytes) left by a run stopped "
+		    "while writing it", path, len - whole);
+		if (ftruncate(st->journal_fd, (off_t)whole) == -1) {
+			free(text);
+			return fail(err, errlen, "cannot cut the torn line off journal \"%s\": %s",
+			    path, strerror(errno));
+		}
+	}
+	for (size_t at = 0; at < whole; ) {
+		size_t end = at;
+		const char *why;
+
+		while (text[end] != '\n')
+			end++;
+		if (replay_line(st, text + at, end - at, folded, &why) == -1 && bad_lines++ == 0)
+			bad = why;
+		at = end + 1;
+	}
+	if (bad_lines > 0) {
+		st->needs_reconcile = true;
+		if (writable && aside_name(path, aside) == 0 &&
+		    fileio_write_atomic(aside, text, len, 0600) == 0)
+			log_error("journal \"%s\": %zu lines do not read (first: %s); kept a copy in "
+			    "\"%s\"; nothing will be created until bridge has reconciled with Jamf",
+			    path, bad_lines, bad, aside);
+		else
+			log_error("journal \"%s\": %zu lines do not read (first: %s); nothing will "
+			    "be created until bridge has reconciled with Jamf", path, bad_lines, bad);
+	}
+	free(text);
+	return STATE_OK;
+}
+
+/* Load state_dir into st; writable: to change it, under the lock (see state.h). */
+static enum state_status
+load(struct state *st, const char *state_dir, bool writable, char *err, size_t errlen)
+{
+	char path[PATH_MAX], why[256];
+	long folded = 0;
+	size_t open_intents;
+
+	memset(st, 0, sizeof(*st));
+	st->journal_fd = -1;
+	if (path_in(state_dir, STATE_FILE, path) == -1)
+		return fail(err, errlen, "state_dir \"%s\" is too long", state_dir);
+	if ((st->dir = strdup(state_dir)) == NULL)
+		return fail(err, errlen, "out of memory");
+	switch (read_state_file(st, path, &folded, why, sizeof(why))) {
+	case LOAD_OK:
+		break;
+	case LOAD_MISSING:
+		st->needs_reconcile = true;
+		if (writable)
+			log_info("no state file \"%s\": a first run (or it was removed), so bridge "
+			    "reconciles with Jamf before creating anything", path);
+		break;
+	case LOAD_CORRUPT:
+		folded = 0;
+		if (move_aside(st, path, why, writable, err, errlen) != STATE_OK)
+			goto out;
+		break;
+	case LOAD_REFUSED:
+		fail(err, errlen, "cannot use state file \"%s\": %s", path, why);
+		goto out;
+	}
+	if (writable)
+		remove_stale_temps(st->dir);
+	if (journal_open(st, folded, writable, err, errlen) != STATE_OK)
+		goto out;
+	if (st->last_seq < folded)
+		st->last_seq = folded;
+	st->first_new_id = st->last_seq + 1;
+	if ((open_intents = state_unfinished(st)) > 0 && writable)
+		log_warn("%zu creates of an earlier run were interrupted; they are looked up in "
+		    "Jamf before anything else is created", open_intents);
+	return STATE_OK;
+out:
+	state_release(st);
+	return STATE_ERROR;
+}
+
+enum state_status
+state_load(struct state *st, const char *state_dir, char *err, size_t errlen)
+{
+	return load(st, state_dir, true, err, errlen);
+}
+
+enum state_status
+state_load_readonly(struct state *st, const char *state_dir, char *err, size_t errlen)
+{
+	return load(st, state_dir, false, err, errlen);
+}
+
+/* ---- saving ---- */
+
+/* st as the JSON document of state.json, or NULL when out of memory. */
+static cJSON *
+state_json(struct state *st, time_t now)
+{
+	cJSON *root = cJSON_CreateObject(), *arr;
+	char saved[TIME_BYTES];
+
+	format_time(now, saved);
+	if (root == NULL ||
+	    cJSON_AddNumberToObject(root, "format", STATE_FORMAT) == NULL ||
+	    cJSON_AddStringToObject(root, "bridge", BRIDGE_VERSION) == NULL ||
+	    cJSON_AddStringToObject(root, "saved_at", saved) == NULL ||
+	    cJSON_AddBoolToObject(root, "needs_reconcile", st->needs_reconcile) == NULL ||
+	    cJSON_AddNumberToObject(root, "journal_folded", (double)st->last_seq) == NULL)
+		goto oom;
+	for (int k = 0; k < RECORD_NKINDS; k++) {
+		const struct record_type *t = &record_types[k];
+		size_t n;
+		char *v = record_array(st, (enum record_kind)k, &n);
+
+		if ((arr = cJSON_AddArrayToObject(root, t->array)) == NULL)
+			goto oom;
+		for (size_t i = 0; i < n; i++) {
+			cJSON *rec = record_json(t, v + i * t->size);
+
+			if (rec == NULL || !cJSON_AddItemToArray(arr, rec)) {
+				cJSON_Delete(rec);
+				goto oom;
+			}
+		}
+	}
+	if ((arr = cJSON_AddArrayToObject(root, "intents")) == NULL)
+		goto oom;
+	for (size_t i = 0; i < st->nintents; i++) {
+		cJSON *in;
+
+		if (st->intents[i].status != STATE_INTENT_OPEN)
+			continue;
+		if ((in = intent_json(&st->intents[i])) == NULL || !cJSON_AddItemToArray(arr, in)) {
+			cJSON_Delete(in);
+			goto oom;
+		}
+	}
+	return root;
+oom:
+	cJSON_Delete(root);
+	return NULL;
+}
+
+/* Drop the intents that are done or failed: the saved file holds their outcome. */
+static void
+drop_finished_intents(struct state *st)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < st->nintents; i++) {
+		if (st->intents[i].status == STATE_INTENT_OPEN)
+			st->intents[kept++] = st->intents[i];
+		else
+			intent_free(&st->intents[i]);
+	}
+	st->nintents = kept;
+}
+
+enum state_status
+state_save(struct state *st, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	time_t now = time(NULL);
+	cJSON *root;
+	char *text;
+	int rc;
+
+	if (st->dir == NULL || st->journal_fd == -1)
+		return fail(err, errlen, "the state was not loaded to be changed");
+	if (path_in(st->dir, STATE_FILE, path) == -1)
+		return fail(err, errlen, "state_dir \"%s\" is too long", st->dir);
+	root = state_json(st, now);
+	text = root != NULL ? cJSON_Print(root) : NULL;
+	cJSON_Delete(root);
+	if (text == NULL)
+		return fail(err, errlen, "out of memory");
+	rc = fileio_write_atomic(path, text, strlen(text), 0600);
+	free(text);
+	if (rc == -1)
+		return fail(err, errlen, "cannot save state file \"%s\": %s", path, strerror(errno));
+	st->saved_at = now;
+	drop_finished_intents(st);
+
+	/*
+	 * The file now holds every journal line up to journal_folded, durably. Emptying the
+	 * journal only keeps it short: if this fails or is lost, the next load skips those lines.
+	 */
+	if (ftruncate(st->journal_fd, 0) == -1 || fsync(st->journal_fd) == -1)
+		log_warn("cannot empty journal in \"%s\": %s (harmless: it is read again and "
+		    "skipped)", st->dir, strerror(errno));
+	else
+		st->journal_broken = false;
+	return STATE_OK;
+}
+
+void
+state_release(struct state *st)
+{
+	records_clear(st);
+	if (st->journal_fd != -1)
+		(void)close(st->journal_fd);
+	free(st->moved_aside);
+	free(st->dir);
+	memset(st, 0, sizeof(*st));
+	st->journal_fd = -1;
+}
+
+/* ---- intents ---- */
+
+/*
+ * Append whole lines to the journal; with sync, they are on disk when it returns. A write cut
+ * short is cut back off, so a torn line can only ever be the last one. 0 or -1 with errno.
+ */
+static int
+journal_append(struct state *st, const char *buf, size_t len, bool sync)
+{
+	struct stat sb;
+	int saved;
+
+	if (st->journal_broken)
+		return errno = EIO, -1;
+	if (fstat(st->journal_fd, &sb) == -1)
+		return -1;
+	while (len > 0) {
+		ssize_t w = write(st->journal_fd, buf, len);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			goto cut;
+		buf += w;
+		len -= (size_t)w;
+	}
+	if (sync && fsync(st->journal_fd) == -1) {
+		/* after a failed fsync nothing is known about the file: write no more to it */
+		st->journal_broken = true;
+		return -1;
+	}
+	return 0;
+cut:
+	saved = errno;
+	if (ftruncate(st->journal_fd, sb.st_size) == -1)
+		st->journal_broken = true;
+	errno = saved;
+	return -1;
+}
+
+/* Append obj as one line (not synced: see the top of the file). 0 or -1 with errno. */
+static int
+journal_append_line(struct state *st, cJSON *obj)
+{
+	char *text = obj != NULL ? json_print(obj) : NULL, *line;
+	size_t len;
+	int rc;
+
+	if (text == NULL)
+		return errno = ENOMEM, -1;
+	len = strlen(text);
+	if ((line = realloc(text, len + 2)) == NULL) {
+		free(text);
+		return errno = ENOMEM, -1;
+	}
+	memcpy(line + len, "\n", 2);
+	rc = journal_append(st, line, len + 1, false);
+	free(line);
+	return rc;
+}
+
+const char *
+state_create_blocked(const struct state *st)
+{
+	if (st->needs_reconcile)
+		return "the state must first be reconciled with Jamf (it was missing or corrupt)";
+	if (state_unfinished(st) > 0)
+		return "creates of an earlier run were interrupted and must first be looked up in Jamf";
+	if (st->journal_broken)
+		return "the journal could not be written";
+	if (st->journal_fd == -1)
+		return "the state was not loaded to be changed";
+	return NULL;
+}
+
+/*
+ * Begin n intents of kind, one per record in recs (each size bytes): check and copy them,
+ * write their begin lines with one write and one fsync, then add them to st.
+ */
+static enum state_status
+begin(struct state *st, enum state_kind kind, const void *recs, size_t size, size_t n,
+    long *ids, char *err, size_t errlen)
+{
+	const struct record_type *t = &record_types[intent_record_kind(kind)];
+	const char *blocked = state_create_blocked(st), *bad;
+	struct state_intent *fresh = NULL, *v;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, i;
+	time_t now = time(NULL);
+	enum state_status rc = STATE_ERROR;
+
+	if (blocked != NULL)
+		return fail(err, errlen, "cannot create a %s: %s", kind_names[kind], blocked);
+	if (n == 0)
+		return STATE_OK;
+	for (i = 0; i < n; i++)
+		if ((bad = record_invalid(t, (const char *)recs + i * size,
+		    kind == STATE_KIND_DEPLOY)) != NULL)
+			return fail(err, errlen, "cannot create a %s: its %s is missing, too long or "
+			    "out of range", kind_names[kind], bad);
+	/* make room in st first, so that nothing can fail once the lines are on disk */
+	if (n > SIZE_MAX / sizeof(*v) - st->nintents)
+		goto oom;
+	if ((v = realloc(st->intents, (st->nintents + n) * sizeof(*v))) == NULL)
+		goto oom;
+	st->intents = v;
+	if ((fresh = calloc(n, sizeof(*fresh))) == NULL)
+		goto oom;
+	for (i = 0; i < n; i++) {
+		struct state_intent *in = &fresh[i];
+		cJSON *obj;
+		char *line;
+		size_t l;
+
+		in->id = st->last_seq + 1 + (long)i;
+		in->kind = kind;
+		in->status = STATE_INTENT_OPEN;
+		in->begun_at = now;
+		if (record_copy(t, intent_record(in), (const char *)recs + i * size) == -1)
+			goto oom;
+		obj = intent_json(in);
+		if (obj == NULL || cJSON_AddNumberToObject(obj, "seq", (double)in->id) == NULL ||
+		    cJSON_AddStringToObject(obj, "op", "begin") == NULL ||
+		    (line = json_print(obj)) == NULL) {
+			cJSON_Delete(obj);
+			goto oom;
+		}
+		cJSON_Delete(obj);
+		l = strlen(line);
+		if (len + l + 1 > cap) {
+			char *nb = realloc(buf, cap = (len + l + 1) * 2);
+
+			if (nb == NULL) {
+				free(line);
+				goto oom;
+			}
+			buf = nb;
+		}
+		memcpy(buf + len, line, l);
+		buf[len + l] = '\n';
+		len += l + 1;
+		free(line);
+	}
+	/* ids are never used twice, even when this write fails half-way */
+	st->last_seq += (long)n;
+	if (journal_append(st, buf, len, true) == -1) {
+		fail(err, errlen, "cannot write journal in \"%s\": %s", st->dir, strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		ids[i] = fresh[i].id;
+		st->intents[st->nintents++] = fresh[i];
+	}
+	n = 0;  /* st owns them now */
+	rc = STATE_OK;
+	goto out;
+oom:
+	fail(err, errlen, "out of memory");
+out:
+	for (i = 0; fresh != NULL && i < n; i++)
+		intent_free(&fresh[i]);
+	free(fresh);
+	free(buf);
+	return rc;
+}
+
+enum state_status
+state_begin_plans(struct state *st, const struct state_plan *plans, size_t n, long *ids,
+    char *err, size_t errlen)
+{
+	return begin(st, STATE_KIND_PLAN, plans, sizeof(*plans), n, ids, err, errlen);
+}
+
+enum state_status
+state_begin_blueprint(struct state *st, const struct state_blueprint *b, long *id, char *err,
+    size_t errlen)
+{
+	return begin(st, STATE_KIND_BLUEPRINT, b, sizeof(*b), 1, id, err, errlen);
+}
+
+enum state_status
+state_begin_group(struct state *st, const struct state_group *g, long *id, char *err,
+    size_t errlen)
+{
+	return begin(st, STATE_KIND_GROUP, g, sizeof(*g), 1, id, err, errlen);
+}
+
+enum state_status
+state_begin_deploy(struct state *st, const struct state_blueprint *b, long *id, char *err,
+    size_t errlen)
+{
+	return begin(st, STATE_KIND_DEPLOY, b, sizeof(*b), 1, id, err, errlen);
+}
+
+/* The open intent id of st, or NULL with err set. */
+static struct state_intent *
+open_intent(const struct state *st, long id, char *err, size_t errlen)
+{
+	struct state_intent *in = intent_find(st, id);
+
+	if (in == NULL || in->status != STATE_INTENT_OPEN) {
+		fail(err, errlen, "intent %ld is not open", id);
+		return NULL;
+	}
+	return in;
+}
+
+/* Write a done or failed line for intent id; a failure only costs a lookup next run. */
+static void
+journal_outcome(struct state *st, long id, const char *op, const char *key, const char *value)
+{
+	cJSON *obj = cJSON_CreateObject();
+
+	if (obj == NULL ||
+	    cJSON_AddNumberToObject(obj, "seq", (double)++st->last_seq) == NULL ||
+	    cJSON_AddStringToObject(obj, "op", op) == NULL ||
+	    cJSON_AddNumberToObject(obj, "id", (double)id) == NULL ||
+	    cJSON_AddStringToObject(obj, key, value) == NULL ||
+	    journal_append_line(st, obj) == -1)
+		log_warn("cannot write journal in \"%s\": %s (the next run looks intent %ld up "
+		    "in Jamf)", st->dir, obj == NULL ? strerror(ENOMEM) : strerror(errno), id);
+	cJSON_Delete(obj);
+}
+
+enum state_status
+state_intent_done(struct state *st, long id, const char *created_id, char *err, size_t errlen)
+{
+	struct state_intent *in = open_intent(st, id, err, errlen);
+
+	if (in == NULL)
+		return STATE_ERROR;
+	if (!id_ok(created_id))
+		return fail(err, errlen, "intent %ld: the created id is empty or too long", id);
+	journal_outcome(st, id, "done", "created_id", created_id);
+	if (intent_fold(st, in, created_id) == -1)
+		return fail(err, errlen, "out of memory");
+	return STATE_OK;
+}
+
+enum state_status
+state_intent_failed(struct state *st, long id, const char *reason, char *err, size_t errlen)
+{
+	struct state_intent *in = open_intent(st, id, err, errlen);
+	char shortened[STATE_MAX_FIELD_BYTES + 1];
+
+	if (in == NULL)
+		return STATE_ERROR;
+	snprintf(shortened, sizeof(shortened), "%s", reason != NULL ? reason : "");
+	journal_outcome(st, id, "failed", "reason", shortened);
+	in->status = STATE_INTENT_FAILED;
+	return STATE_OK;
+}
+
+enum state_status
+state_intent_resolve(struct state *st, long id, const char *found_id, char *err, size_t errlen)
+{
+	if (found_id != NULL)
+		return state_intent_done(st, id, found_id, err, errlen);
+	return state_intent_failed(st, id, "not found in Jamf after an interrupted run", err,
+	    errlen);
+}
+
+bool
+state_intent_unfinished(const struct state *st, const struct state_intent *in)
+{
+	return in->status == STATE_INTENT_OPEN && in->id < st->first_new_id;
+}
+
+size_t
+state_unfinished(const struct state *st)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->nintents; i++)
+		if (state_intent_unfinished(st, &st->intents[i]))
+			n++;
+	return n;
+}
+
+void
+state_reconciled(struct state *st)
+{
+	st->needs_reconcile = false;
+}
+
+/* ---- records ---- */
+
+int
+state_put_plan(struct state *st, const struct state_plan *rec)
+{
+	return record_put(st, RECORD_PLAN, rec);
+}
+
+int
+state_put_blueprint(struct state *st, const struct state_blueprint *rec)
+{
+	return record_put(st, RECORD_BLUEPRINT, rec);
+}
+
+int
+state_put_group(struct state *st, const struct state_group *rec)
+{
+	return record_put(st, RECORD_GROUP, rec);
+}
+
+int
+state_note_bsi(struct state *st, const char *bsi, time_t now)
+{
+	struct state_bsi *b;
+	char *copy;
+
+	if (state_find_bsi(st, bsi) != NULL)
+		return 0;
+	if (!id_ok(bsi) || now < 0 || now > TIME_LAST) {
+		log_error("state: cannot record a BSI: its name is empty or too long");
+		return -1;
+	}
+	if ((copy = strdup(bsi)) == NULL || (b = record_append(st, RECORD_BSI)) == NULL) {
+		free(copy);
+		log_error("state: out of memory");
+		return -1;
+	}
+	b->bsi = copy;
+	b->first_seen = now;
+	return 0;
+}
+
+int
+state_note_ring(struct state *st, const char *policy, const char *ring, time_t now)
+{
+	struct state_ring *r;
+	char *p = NULL, *n = NULL;
+
+	if (state_find_ring(st, policy, ring) != NULL)
+		return 0;
+	if (!id_ok(policy) || !id_ok(ring) || now < 0 || now > TIME_LAST) {
+		log_error("state: cannot record a ring: its name is empty or too long");
+		return -1;
+	}
+	if ((p = strdup(policy)) == NULL || (n = strdup(ring)) == NULL ||
+	    (r = record_append(st, RECORD_RING)) == NULL) {
+		free(p);
+		free(n);
+		log_error("state: out of memory");
+		return -1;
+	}
+	r->policy = p;
+	r->ring = n;
+	r->started_at = now;
+	return 0;
+}
+
+int
+state_plan_seen(struct state *st, const char *id, const char *jamf_state, time_t now)
+{
+	struct state_plan *p = record_find(st, RECORD_PLAN, id, NULL);
+	char *copy;
+
+	if (p == NULL || !id_ok(jamf_state)) {
+		log_error("state: no plan \"%s\" to record the state of, or the state is unusable",
+		    id != NULL ? id : "");
+		return -1;
+	}
+	if (p->last_state != NULL && strcmp(p->last_state, jamf_state) == 0)
+		return 0;
+	if ((copy = strdup(jamf_state)) == NULL) {
+		log_error("state: out of memory");
+		return -1;
+	}
+	free(p->last_state);
+	p->last_state = copy;
+	p->last_state_at = now;
+	return 0;
+}
+
+const struct state_plan *
+state_find_plan(const struct state *st, const char *id)
+{
+	return record_find(st, RECORD_PLAN, id, NULL);
+}
+
+const struct state_blueprint *
+state_find_blueprint(const struct state *st, const char *id)
+{
+	return record_find(st, RECORD_BLUEPRINT, id, NULL);
+}
+
+const struct state_group *
+state_find_group(const struct state *st, const char *id)
+{
+	return record_find(st, RECORD_GROUP, id, NULL);
+}
+
+const struct state_bsi *
+state_find_bsi(const struct state *st, const char *bsi)
+{
+	return record_find(st, RECORD_BSI, bsi, NULL);
+}
+
+const struct state_ring *
+state_find_ring(const struct state *st, const char *policy, const char *ring)
+{
+	return record_find(st, RECORD_RING, policy, ring);
+}
+
+const struct state_intent *
+state_find_intent(const struct state *st, long id)
+{
+	return intent_find(st, id);
+}
+
+const char *
+state_kind_name(enum state_kind kind)
+{
+	return kind_names[kind];
+}

@@ -1,0 +1,1180 @@
+/* Unit tests for state.c: the lock, the state file and the intent journal, in temp folders. */
+#define _GNU_SOURCE  /* nftw's FTW_DEPTH and FTW_PHYS */
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+#include "state.h"
+
+#define STATE_FIXTURES FIXTURES "/state"
+#define T0 ((time_t)1763452800)  /* 2025-11-18T08:00:00Z */
+
+static char dir[64];        /* this test's state_dir */
+static char logbuf[65536];  /* what the module logged during this test */
+static FILE *logstream;
+static char err[512];
+
+/* ---- helpers ---- */
+
+static int
+remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Each test gets a fresh temp folder and a log buffer. */
+static int
+setup(void **unused)
+{
+	(void)unused;
+	snprintf(dir, sizeof(dir), "/tmp/bridge-state-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	memset(logbuf, 0, sizeof(logbuf));
+	if ((logstream = fmemopen(logbuf, sizeof(logbuf) - 1, "w")) == NULL)
+		return -1;
+	setvbuf(logstream, NULL, _IONBF, 0);
+	log_init(LOG_LEVEL_INFO, false);
+	log_set_stream(logstream);
+	return 0;
+}
+
+static int
+teardown(void **unused)
+{
+	(void)unused;
+	log_set_stream(NULL);
+	fclose(logstream);
+	return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+path_of(char *buf, size_t size, const char *name)
+{
+	if ((size_t)snprintf(buf, size, "%s/%s", dir, name) >= size)
+		fail_msg("path too long: %s", name);
+}
+
+/* The whole file name in dir, in a new buffer (the caller frees it); NULL when missing. */
+static char *
+slurp(const char *name, size_t *len)
+{
+	char path[256];
+	FILE *f;
+	char *buf;
+	long n;
+
+	path_of(path, sizeof(path), name);
+	if ((f = fopen(path, "rb")) == NULL)
+		return NULL;
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	rewind(f);
+	assert_non_null(buf = malloc((size_t)n + 1));
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	if (len != NULL)
+		*len = (size_t)n;
+	return buf;
+}
+
+static void
+spill(const char *name, const char *text, size_t len)
+{
+	char path[256];
+	FILE *f;
+
+	path_of(path, sizeof(path), name);
+	assert_non_null(f = fopen(path, "wb"));
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Copy a fixture file into dir under name. */
+static void
+copy_fixture(const char *fixture, const char *name)
+{
+	char path[512];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", STATE_FIXTURES, fixture);
+	assert_non_null(f = fopen(path, "rb"));
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	rewind(f);
+	assert_non_null(buf = malloc((size_t)n + 1));
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	spill(name, buf, (size_t)n);
+	free(buf);
+}
+
+static bool
+exists(const char *name)
+{
+	char path[256];
+	struct stat sb;
+
+	path_of(path, sizeof(path), name);
+	return lstat(path, &sb) == 0;
+}
+
+/* How many entries of dir start with prefix. */
+static int
+count_files(const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* The name of the first entry of dir that starts with prefix, into out. */
+static void
+find_file(const char *prefix, char *out, size_t size)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	assert_non_null(d);
+	out[0] = '\0';
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+			snprintf(out, size, "%s", de->d_name);
+	closedir(d);
+	assert_true(out[0] != '\0');
+}
+
+/* Load dir, expecting success. */
+static void
+load(struct state *st)
+{
+	if (state_load(st, dir, err, sizeof(err)) != STATE_OK)
+		fail_msg("state_load: %s", err);
+}
+
+/* Load an empty dir and allow creates, as a caller does after reconciling a first run. */
+static void
+load_reconciled(struct state *st)
+{
+	load(st);
+	state_reconciled(st);
+}
+
+static void
+save(struct state *st)
+{
+	if (state_save(st, err, sizeof(err)) != STATE_OK)
+		fail_msg("state_save: %s", err);
+}
+
+/* A plan for device as the enforcer would begin it (device stays the caller's). */
+static struct state_plan
+plan_for(char *device)
+{
+	static char policy[] = "macs", ring[] = "pilot", platform[] = "macOS",
+	    version[] = "26.3.1", build[] = "25D771280a", deadline[] = "2026-11-25T18:00:00";
+
+	return (struct state_plan){
+		.device_id = device, .policy = policy, .ring = ring, .platform = platform,
+		.version = version, .build = build, .deadline = deadline, .created_at = T0,
+	};
+}
+
+/* ---- the state file ---- */
+
+/* Every record kind, with optional fields set and unset, comes back exactly as saved. */
+static void
+test_round_trip(void **unused)
+{
+	struct state st;
+	struct state_plan p1 = plan_for((char[]){"42"}), p2 = plan_for((char[]){"43"});
+	struct state_blueprint b = {
+		.id = (char[]){"bp-1"}, .name = (char[]){"bridge: iphones pilot iOS 26.3.1 (a)"},
+		.policy = (char[]){"iphones"}, .ring = (char[]){"pilot"},
+		.platform = (char[]){"iOS"}, .version = (char[]){"26.3.1"},
+		.build = (char[]){"23D771330a"}, .deadline = (char[]){"2026-11-26T09:00:00"},
+		.group_id = (char[]){"17"}, .group_platform_id = (char[]){"5e6f-uuid"},
+		.deployed = true, .created_at = T0 + 60, .last_state = (char[]){"SUCCEEDED"},
+	};
+	struct state_blueprint b2 = b;
+	struct state_group g = {.id = (char[]){"17"}, .name = (char[]){"bridge: \"quoted\"\n"},
+	    .created_at = T0 + 50};
+	struct state_plan open_plan = plan_for((char[]){"44"});
+	const struct state_plan *p;
+	const struct state_blueprint *bp;
+	const struct state_intent *in;
+	long id;
+
+	(void)unused;
+	load(&st);
+	assert_true(st.needs_reconcile);  /* no file: a first run */
+	state_reconciled(&st);
+	p1.id = (char[]){"plan-1"};
+	p1.last_state = (char[]){"PlanInProgress"};
+	p1.last_state_at = T0 + 3600;
+	p2.id = (char[]){"plan-2"};
+	p2.build = NULL;  /* a base update */
+	b2.id = (char[]){"bp-2"};
+	b2.build = b2.group_id = b2.group_platform_id = b2.last_state = NULL;
+	b2.deployed = false;
+	assert_int_equal(state_put_plan(&st, &p1), 0);
+	assert_int_equal(state_put_plan(&st, &p2), 0);
+	assert_int_equal(state_put_blueprint(&st, &b), 0);
+	assert_int_equal(state_put_blueprint(&st, &b2), 0);
+	assert_int_equal(state_put_group(&st, &g), 0);
+	assert_int_equal(state_note_bsi(&st, "macOS 26.3.1 (a) 25D771280a", T0), 0);
+	assert_int_equal(state_note_bsi(&st, "macOS 26.3.1 (a) 25D771280a", T0 + 999), 0);
+	assert_int_equal(state_note_ring(&st, "macs", "pilot", T0 + 4), 0);
+	assert_int_equal(state_note_ring(&st, "macs", "pilot", T0 + 999), 0);
+	assert_int_equal(state_note_ring(&st, "macs", "broad", T0 + 86400), 0);
+	assert_int_equal(state_begin_plans(&st, &open_plan, 1, &id, err, sizeof(err)), STATE_OK);
+	save(&st);
+	state_release(&st);
+
+	load(&st);
+	assert_false(st.needs_reconcile);
+	assert_true(st.saved_at > 0);
+	assert_int_equal(st.nplans, 2);
+	assert_non_null(p = state_find_plan(&st, "plan-1"));
+	assert_string_equal(p->device_id, "42");
+	assert_string_equal(p->policy, "macs");
+	assert_string_equal(p->ring, "pilot");
+	assert_string_equal(p->platform, "macOS");
+	assert_string_equal(p->version, "26.3.1");
+	assert_string_equal(p->build, "25D771280a");
+	assert_string_equal(p->deadline, "2026-11-25T18:00:00");
+	assert_int_equal(p->created_at, T0);
+	assert_string_equal(p->last_state, "PlanInProgress");
+	assert_int_equal(p->last_state_at, T0 + 3600);
+	assert_non_null(p = state_find_plan(&st, "plan-2"));
+	assert_null(p->build);
+	assert_null(p->last_state);
+	assert_int_equal(p->last_state_at, 0);
+
+	assert_int_equal(st.nblueprints, 2);
+	assert_non_null(bp = state_find_blueprint(&st, "bp-1"));
+	assert_string_equal(bp->name, b.name);
+	assert_string_equal(bp->policy, "iphones");
+	assert_string_equal(bp->platform, "iOS");
+	assert_string_equal(bp->version, "26.3.1");
+	assert_string_equal(bp->build, "23D771330a");
+	assert_string_equal(bp->deadline, "2026-11-26T09:00:00");
+	assert_string_equal(bp->group_id, "17");
+	assert_string_equal(bp->group_platform_id, "5e6f-uuid");
+	assert_true(bp->deployed);
+	assert_int_equal(bp->created_at, T0 + 60);
+	assert_string_equal(bp->last_state, "SUCCEEDED");
+	assert_non_null(bp = state_find_blueprint(&st, "bp-2"));
+	assert_null(bp->build);
+	assert_null(bp->group_id);
+	assert_null(bp->group_platform_id);
+	assert_null(bp->last_state);
+	assert_false(bp->deployed);
+
+	assert_int_equal(st.ngroups, 1);
+	assert_string_equal(state_find_group(&st, "17")->name, "bridge: \"quoted\"\n");
+	assert_int_equal(state_find_group(&st, "17")->created_at, T0 + 50);
+
+	/* first seen and ring starts keep the first time */
+	assert_int_equal(st.nbsis, 1);
+	assert_int_equal(state_find_bsi(&st, "macOS 26.3.1 (a) 25D771280a")->first_seen, T0);
+	assert_int_equal(st.nrings, 2);
+	assert_int_equal(state_find_ring(&st, "macs", "pilot")->started_at, T0 + 4);
+	assert_int_equal(state_find_ring(&st, "macs", "broad")->started_at, T0 + 86400);
+	assert_null(state_find_ring(&st, "iphones", "pilot"));
+
+	/* the open intent is kept, whole, and is now unfinished */
+	assert_int_equal(st.nintents, 1);
+	assert_non_null(in = state_find_intent(&st, id));
+	assert_int_equal(in->kind, STATE_KIND_PLAN);
+	assert_int_equal(in->status, STATE_INTENT_OPEN);
+	assert_null(in->plan.id);
+	assert_string_equal(in->plan.device_id, "44");
+	assert_string_equal(in->plan.build, "25D771280a");
+	assert_true(state_intent_unfinished(&st, in));
+	assert_int_equal(state_unfinished(&st), 1);
+	state_release(&st);
+	state_release(&st);  /* harmless twice */
+}
+
+/* The documented example loads, and saving it changes nothing but saved_at. */
+static void
+test_valid_fixture(void **unused)
+{
+	struct state st;
+	const struct state_plan *p;
+
+	(void)unused;
+	copy_fixture("valid.json", "state.json");
+	load(&st);
+	assert_false(st.needs_reconcile);
+	assert_null(st.moved_aside);
+	assert_int_equal(st.nplans, 2);
+	assert_int_equal(st.nblueprints, 1);
+	assert_int_equal(st.ngroups, 1);
+	assert_int_equal(st.nbsis, 1);
+	assert_int_equal(st.nrings, 1);
+	assert_non_null(p = state_find_plan(&st, "0f9a3c1e-6b1d-4c55-9d7e-2a1b3c4d5e6f"));
+	assert_string_equal(p->last_state, "PlanInProgress");
+	assert_int_equal(p->created_at, (time_t)1794988805);  /* 2026-11-18T08:00:05Z */
+	assert_int_equal(st.nintents, 1);
+	assert_int_equal(st.intents[0].id, 40);
+	assert_true(state_intent_unfinished(&st, &st.intents[0]));
+	/* new intents are numbered after what the file folded */
+	assert_int_equal(st.last_seq, 41);
+	save(&st);
+	state_release(&st);
+
+	load(&st);
+	assert_int_equal(st.nplans, 2);
+	assert_string_equal(state_find_blueprint(&st, "b7c1d2e3-f4a5-4b6c-8d7e-9f0a1b2c3d4e")->
+	    group_platform_id, "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9");
+	assert_int_equal(st.nintents, 1);
+	state_release(&st);
+}
+
+/* Saves leave no temp file; one left by a save that was killed is removed on load. */
+static void
+test_atomic_save_leaves_no_temp_files(void **unused)
+{
+	struct state st;
+	struct stat sb;
+	char path[256];
+
+	(void)unused;
+	load_reconciled(&st);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(state_note_bsi(&st, i % 2 ? "a" : "b", T0 + i), 0);
+		save(&st);
+	}
+	state_release(&st);
+	assert_int_equal(count_files("state.json"), 1);
+	assert_int_equal(count_files("state.json.tmp."), 0);
+	path_of(path, sizeof(path), "state.json");
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+
+	spill("state.json.tmp.99999", "{\"half\":", 8);
+	load(&st);
+	assert_false(exists("state.json.tmp.99999"));
+	assert_int_equal(st.nbsis, 2);
+	state_release(&st);
+}
+
+/* Every file in fixtures/state/corrupt is moved aside, byte for byte, and creates are refused. */
+static void
+test_corrupt_files_moved_aside(void **unused)
+{
+	struct dirent *de;
+	DIR *d = opendir(STATE_FIXTURES "/corrupt");
+	size_t files = 0;
+
+	(void)unused;
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		char fixture[300], aside[256], *before, *after;
+		size_t blen, alen;
+		struct state st;
+		struct state_plan p = plan_for((char[]){"42"});
+		long id;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(fixture, sizeof(fixture), "corrupt/%s", de->d_name);
+		copy_fixture(fixture, "state.json");
+		before = slurp("state.json", &blen);
+		if (state_load(&st, dir, err, sizeof(err)) != STATE_OK)
+			fail_msg("%s: %s", de->d_name, err);
+		if (!st.needs_reconcile || st.moved_aside == NULL || st.nplans != 0 ||
+		    st.nintents != 0)
+			fail_msg("%s: not treated as corrupt", de->d_name);
+		assert_false(exists("state.json"));
+		find_file("state.json.corrupt-", aside, sizeof(aside));
+		assert_non_null(strstr(st.moved_aside, aside));
+		assert_non_null(after = slurp(aside, &alen));
+		assert_int_equal(alen, blen);
+		assert_memory_equal(after, before, blen);
+		assert_non_null(strstr(logbuf, "is corrupt"));
+
+		/* nothing may be created until reconciled */
+		assert_non_null(state_create_blocked(&st));
+		assert_int_equal(state_begin_plans(&st, &p, 1, &id, err, sizeof(err)), STATE_ERROR);
+		assert_non_null(strstr(err, "reconciled"));
+
+		/* the flag survives a save (and so a run that ends before reconciling) */
+		save(&st);
+		state_release(&st);
+		load(&st);
+		assert_true(st.needs_reconcile);
+		state_release(&st);
+
+		free(before);
+		free(after);
+		path_of(fixture, sizeof(fixture), aside);
+		assert_int_equal(unlink(fixture), 0);
+		memset(logbuf, 0, sizeof(logbuf));
+		rewind(logstream);
+		files++;
+	}
+	closedir(d);
+	assert_true(files >= 20);
+}
+
+/* A state file from a newer bridge is refused and left exactly as it was. */
+static void
+test_future_format_refused(void **unused)
+{
+	struct state st;
+	char *before, *after;
+	size_t blen, alen;
+
+	(void)unused;
+	copy_fixture("future.json", "state.json");
+	before = slurp("state.json", &blen);
+	assert_int_equal(state_load(&st, dir, err, sizeof(err)), STATE_ERROR);
+	assert_non_null(strstr(err, "format 2"));
+	assert_non_null(strstr(err, "newer"));
+	assert_non_null(after = slurp("state.json", &alen));
+	assert_int_equal(alen, blen);
+	assert_memory_equal(before, after, blen);
+	assert_int_equal(count_files("state.json"), 1);  /* nothing moved aside */
+	assert_false(exists("journal.jsonl"));
+	state_release(&st);  /* harmless after a failed load */
+	free(before);
+	free(after);
+}
+
+/* ---- the lock ---- */
+
+/* A child process cannot take a lock the parent holds, and is told who holds it. */
+static void
+test_lock_excludes_other_process(void **unused)
+{
+	struct state_lock lk, again;
+	char sub[128], want[64];
+	struct stat sb;
+	pid_t child;
+	int status;
+
+	(void)unused;
+	snprintf(sub, sizeof(sub), "%s/tenants/a", dir);
+	assert_int_equal(state_lock(sub, &lk, err, sizeof(err)), STATE_OK);
+	assert_int_equal(stat(sub, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	snprintf(want, sizeof(want), "(pid %ld)", (long)getpid());
+
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct state_lock c;
+		char e[512];
+
+		if (state_lock(sub, &c, e, sizeof(e)) != STATE_LOCKED)
+			_exit(1);
+		if (strstr(e, want) == NULL || strstr(e, "bridge.lock") == NULL)
+			_exit(2);
+		_exit(c.fd == -1 ? 0 : 3);
+	}
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	/* a second descriptor in this process is a second holder too */
+	assert_int_equal(state_lock(sub, &again, err, sizeof(err)), STATE_LOCKED);
+	state_unlock(&lk);
+	state_unlock(&lk);  /* harmless twice */
+	assert_int_equal(state_lock(sub, &again, err, sizeof(err)), STATE_OK);
+	state_unlock(&again);
+}
+
+/* A run killed with SIGKILL while holding the lock leaves no stale lock behind. */
+static void
+test_lock_released_by_kill(void **unused)
+{
+	struct state_lock lk;
+	char want[64], byte;
+	int fds[2], status;
+	pid_t child;
+
+	(void)unused;
+	assert_int_equal(pipe(fds), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct state_lock c;
+		char e[512];
+
+		close(fds[0]);
+		if (state_lock(dir, &c, e, sizeof(e)) != STATE_OK)
+			_exit(1);
+		if (write(fds[1], "L", 1) != 1)
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &byte, 1), 1);
+	close(fds[0]);
+
+	snprintf(want, sizeof(want), "(pid %ld)", (long)child);
+	assert_int_equal(state_lock(dir, &lk, err, sizeof(err)), STATE_LOCKED);
+	assert_non_null(strstr(err, want));
+
+	assert_int_equal(kill(child, SIGKILL), 0);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(state_lock(dir, &lk, err, sizeof(err)), STATE_OK);
+	state_unlock(&lk);
+}
+
+/* ---- the journal ---- */
+
+/* A begun intent without its outcome survives a crash; resolving it allows creates again. */
+static void
+test_unfinished_intent_after_crash(void **unused)
+{
+	struct state st;
+	struct state_plan plans[3] = {plan_for((char[]){"1"}), plan_for((char[]){"2"}),
+	    plan_for((char[]){"3"})};
+	struct state_plan more = plan_for((char[]){"4"});
+	long ids[3], id;
+	const struct state_intent *in;
+
+	(void)unused;
+	load_reconciled(&st);
+	assert_int_equal(state_begin_plans(&st, plans, 3, ids, err, sizeof(err)), STATE_OK);
+	assert_true(ids[0] < ids[1] && ids[1] < ids[2]);
+	assert_int_equal(state_intent_done(&st, ids[0], "plan-1", err, sizeof(err)), STATE_OK);
+	assert_int_equal(state_intent_failed(&st, ids[2], "NOT_SUPERVISED", err, sizeof(err)),
+	    STATE_OK);
+	assert_int_equal(state_intent_done(&st, ids[0], "again", err, sizeof(err)), STATE_ERROR);
+	/* killed here: no save; the journal alone tells the story. (No state file either, so
+	   the next run must also reconcile; pretend it did, to look at the intents.) */
+	state_release(&st);
+
+	load(&st);
+	assert_true(st.needs_reconcile);
+	state_reconciled(&st);
+	assert_int_equal(st.nplans, 1);
+	assert_string_equal(state_find_plan(&st, "plan-1")->device_id, "1");
+	assert_int_equal(state_unfinished(&st), 1);
+	assert_non_null(in = state_find_intent(&st, ids[1]));
+	assert_true(state_intent_unfinished(&st, in));
+	assert_string_equal(in->plan.device_id, "2");
+	assert_int_equal(state_find_intent(&st, ids[2])->status, STATE_INTENT_FAILED);
+	assert_non_null(strstr(logbuf, "interrupted"));
+
+	/* no create until the unfinished one is looked up */
+	assert_int_equal(state_begin_plans(&st, &more, 1, &id, err, sizeof(err)), STATE_ERROR);
+	assert_non_null(strstr(err, "looked up"));
+	assert_int_equal(state_intent_resolve(&st, ids[1], "plan-2", err, sizeof(err)), STATE_OK);
+	assert_null(state_create_blocked(&st));
+	assert_int_equal(state_find_plan(&st, "plan-2")->created_at, T0);
+	assert_int_equal(state_begin_plans(&st, &more, 1, &id, err, sizeof(err)), STATE_OK);
+	assert_true(id > ids[2]);
+	/* an intent of this run that stays open (a timeout) does not block others */
+	assert_null(state_create_blocked(&st));
+	assert_false(state_intent_unfinished(&st, state_find_intent(&st, id)));
+	state_release(&st);
+
+	/* not found in Jamf: nothing was created */
+	load(&st);
+	state_reconciled(&st);
+	assert_int_equal(state_unfinished(&st), 1);
+	assert_int_equal(state_intent_resolve(&st, id, NULL, err, sizeof(err)), STATE_OK);
+	assert_int_equal(st.nplans, 2);
+	assert_null(state_find_plan(&st, "4"));
+	save(&st);
+	state_release(&st);
+	load(&st);
+	assert_int_equal(st.nintents, 0);
+	assert_int_equal(st.nplans, 2);
+	state_release(&st);
+}
+
+/* Done intents are folded into the file on save and the journal is emptied. */
+static void
+test_done_intents_folded_on_save(void **unused)
+{
+	struct state st;
+	struct state_plan p = plan_for((char[]){"7"});
+	struct state_group g = {.name = (char[]){"bridge: macs pilot"}, .created_at = T0};
+	struct state_blueprint b = {
+		.name = (char[]){"bridge: macs pilot macOS 26.3.1 (a) 25D771280a"},
+		.policy = (char[]){"macs"}, .ring = (char[]){"pilot"}, .platform = (char[]){"macOS"},
+		.version = (char[]){"26.3.1"}, .build = (char[]){"25D771280a"},
+		.deadline = (char[]){"2026-11-25T18:00:00"}, .created_at = T0,
+	};
+	long pid, gid, bid, did;
+	size_t len;
+	char *journal, *text;
+
+	(void)unused;
+	load_reconciled(&st);
+	assert_int_equal(state_begin_plans(&st, &p, 1, &pid, err, sizeof(err)), STATE_OK);
+	assert_int_equal(state_intent_done(&st, pid, "plan-7", err, sizeof(err)), STATE_OK);
+	assert_int_equal(state_begin_group(&st, &g, &gid, err, sizeof(err)), STATE_OK);
+	assert_int_equal(state_intent_done(&st, gid, "17", err, sizeof(err)), STATE_OK);
+	b.group_id = (char[]){"17"};
+	assert_int_equal(state_begin_blueprint(&st, &b, &bid, err, sizeof(err)), STATE_OK);
+	assert_int_equal(state_intent_done(&st, bid, "bp-9", err, sizeof(err)), STATE_OK);
+	assert_false(state_find_blueprint(&st, "bp-9")->deployed);
+
+	/* a deploy needs the blueprint's id */
+	assert_int_equal(state_begin_deploy(&st, &b, &did, err, sizeof(err)), STATE_ERROR);
+	assert_non_null(strstr(err, "id"));
+	b.id = (char[]){"bp-9"};
+	assert_int_equal(state_begin_deploy(&st, &b, &did, err, sizeof(err)), STATE_OK);
+	assert_int_equal(state_intent_done(&st, did, "bp-9", err, sizeof(err)), STATE_OK);
+	assert_true(state_find_blueprint(&st, "bp-9")->deployed);
+	assert_int_equal(st.nblueprints, 1);
+
+	journal = slurp("journal.jsonl", &len);
+	assert_non_null(strstr(journal, "\"op\":\"begin\""));
+	assert_non_null(strstr(journal, "\"op\":\"done\""));
+	free(journal);
+	save(&st);
+	assert_int_equal(st.nintents, 0);
+	journal = slurp("journal.jsonl", &len);
+	assert_int_equal(len, 0);
+	free(journal);
+	text = slurp("state.json", NULL);
+	assert_non_null(strstr(text, "\"intents\":\t[]"));
+	free(text);
+	state_release(&st);
+
+	load(&st);
+	assert_int_equal(st.nintents, 0);
+	assert_string_equal(state_find_plan(&st, "plan-7")->device_id, "7");
+	assert_string_equal(state_find_group(&st, "17")->name, "bridge: macs pilot");
+	assert_true(state_find_blueprint(&st, "bp-9")->deployed);
+	assert_string_equal(state_find_blueprint(&st, "bp-9")->group_id, "17");
+	state_release(&st);
+}
+
+/* A line cut short by a kill is dropped with a warning; the lines before it count. */
+static void
+test_torn_last_line_tolerated(void **unused)
+{
+	struct state st;
+	struct state_plan p = plan_for((char[]){"5"});
+	long ids[2];
+	char *journal, *cut;
+	size_t len;
+
+	(void)unused;
+	load_reconciled(&st);
+	save(&st);
+	assert_int_equal(state_begin_plans(&st, &p, 1, &ids[0], err, sizeof(err)), STATE_OK);
+	assert_int_equal(state_begin_plans(&st, &p, 1, &ids[1], err, sizeof(err)), STATE_OK);
+	state_release(&st);
+
+	/* the second begin line loses its end, as if killed inside write(2) */
+	journal = slurp("journal.jsonl", &len);
+	cut = strchr(journal, '\n') + 1;
+	len = (size_t)(cut - journal) + strlen(cut) / 2;
+	spill("journal.jsonl", journal, len);
+	free(journal);
+
+	load(&st);
+	assert_false(st.needs_reconcile);
+	assert_non_null(strstr(logbuf, "torn last line"));
+	assert_int_equal(st.nintents, 1);
+	assert_true(state_intent_unfinished(&st, state_find_intent(&st, ids[0])));
+	assert_null(state_find_intent(&st, ids[1]));
+	/* the torn part is cut off, so new lines start on a line of their own */
+	assert_int_equal(state_intent_resolve(&st, ids[0], NULL, err, sizeof(err)), STATE_OK);
+	state_release(&st);
+	journal = slurp("journal.jsonl", &len);
+	assert_int_equal(len > 0 ? journal[len - 1] : 0, '\n');
+	assert_null(strstr(journal, "}{"));
+	free(journal);
+	load(&st);
+	assert_false(st.needs_reconcile);
+	assert_int_equal(state_unfinished(&st), 0);
+	state_release(&st);
+}
+
+/*
+ * Killed after state.json was replaced but before the journal was emptied: reading the same
+ * journal again neither loses nor repeats anything, and ids keep increasing.
+ */
+static void
+test_crash_between_save_and_truncate(void **unused)
+{
+	struct state st;
+	struct state_plan a = plan_for((char[]){"1"}), b = plan_for((char[]){"2"});
+	long ida, idb, idc;
+	char *journal;
+	size_t len;
+
+	(void)unused;
+	load_reconciled(&st);
+	assert_int_equal(state_begin_plans(&st, &a, 1, &ida, err, sizeof(err)), STATE_OK);
+	assert_int_equal(state_intent_done(&st, ida, "plan-a", err, sizeof(err)), STATE_OK);
+	assert_int_equal(state_begin_plans(&st, &b, 1, &idb, err, sizeof(err)), STATE_OK);
+	journal = slurp("journal.jsonl", &len);
+	save(&st);
+	state_release(&st);
+	spill("journal.jsonl", journal, len);  /* the truncate never happened */
+	free(journal);
+
+	for (int run = 0; run < 2; run++) {
+		load(&st);
+		assert_false(st.needs_reconcile);
+		assert_int_equal(st.nplans, 1);
+		assert_int_equal(st.nintents, 1);
+		assert_int_equal(st.intents[0].id, idb);
+		assert_true(state_intent_unfinished(&st, &st.intents[0]));
+		assert_true(st.first_new_id > idb);
+		state_release(&st);
+	}
+
+	/* the watch updated plan-a since; a replay must not undo that either */
+	load(&st);
+	assert_int_equal(state_plan_seen(&st, "plan-a", "PlanCompleted", T0 + 100), 0);
+	assert_int_equal(state_intent_resolve(&st, idb, "plan-b", err, sizeof(err)), STATE_OK);
+	assert_int_equal(state_begin_plans(&st, &a, 1, &idc, err, sizeof(err)), STATE_OK);
+	assert_true(idc > idb);
+	journal = slurp("journal.jsonl", &len);
+	save(&st);
+	state_release(&st);
+	spill("journal.jsonl", journal, len);
+	free(journal);
+
+	load(&st);
+	assert_int_equal(st.nplans, 2);
+	assert_string_equal(state_find_plan(&st, "plan-a")->last_state, "PlanCompleted");
+	assert_int_equal(state_find_plan(&st, "plan-a")->last_state_at, T0 + 100);
+	assert_string_equal(state_find_plan(&st, "plan-b")->device_id, "2");
+	assert_int_equal(st.nintents, 1);
+	assert_int_equal(st.intents[0].id, idc);
+	state_release(&st);
+}
+
+/* A line in the middle that does not read is not a torn write: reconcile, keep a copy. */
+static void
+test_bad_journal_line_needs_reconcile(void **unused)
+{
+	struct state st;
+	struct state_plan p = plan_for((char[]){"9"});
+	long id;
+	char *journal, *mangled, aside[256];
+	size_t len;
+
+	(void)unused;
+	load_reconciled(&st);
+	save(&st);
+	assert_int_equal(state_begin_plans(&st, &p, 1, &id, err, sizeof(err)), STATE_OK);
+	assert_int_equal(state_intent_done(&st, id, "plan-9", err, sizeof(err)), STATE_OK);
+	state_release(&st);
+
+	journal = slurp("journal.jsonl", &len);
+	assert_non_null(mangled = malloc(len + 32));
+	snprintf(mangled, len + 32, "{\"seq\": oops\n%s", journal);
+	spill("journal.jsonl", mangled, strlen(mangled));
+
+	load(&st);
+	assert_true(st.needs_reconcile);
+	assert_non_null(strstr(logbuf, "do not read"));
+	assert_string_equal(state_find_plan(&st, "plan-9")->device_id, "9");  /* good lines count */
+	find_file("journal.jsonl.corrupt-", aside, sizeof(aside));
+	free(journal);
+	journal = slurp(aside, &len);
+	assert_string_equal(journal, mangled);
+	save(&st);
+	state_release(&st);
+	load(&st);
+	assert_true(st.needs_reconcile);  /* until the caller reconciled */
+	state_release(&st);
+	free(journal);
+	free(mangled);
+}
+
+/* Records that could not be read back are refused before anything is written. */
+static void
+test_invalid_records_refused(void **unused)
+{
+	struct state st;
+	struct state_plan p = plan_for((char[]){"1"}), bad = p;
+	char longname[STATE_MAX_FIELD_BYTES + 2];
+	long id;
+	size_t len;
+	char *journal;
+
+	(void)unused;
+	load_reconciled(&st);
+	bad.device_id = NULL;
+	assert_int_equal(state_begin_plans(&st, &bad, 1, &id, err, sizeof(err)), STATE_ERROR);
+	assert_non_null(strstr(err, "device_id"));
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	bad = p;
+	bad.policy = longname;
+	assert_int_equal(state_begin_plans(&st, &bad, 1, &id, err, sizeof(err)), STATE_ERROR);
+	bad = p;
+	bad.created_at = -5;
+	assert_int_equal(state_begin_plans(&st, &bad, 1, &id, err, sizeof(err)), STATE_ERROR);
+	journal = slurp("journal.jsonl", &len);
+	assert_int_equal(len, 0);
+	free(journal);
+
+	assert_int_equal(state_put_plan(&st, &p), -1);  /* no id */
+	p.id = (char[]){""};
+	assert_int_equal(state_put_plan(&st, &p), -1);
+	assert_int_equal(state_note_bsi(&st, "", T0), -1);
+	assert_int_equal(state_plan_seen(&st, "nope", "PlanCompleted", T0), -1);
+	assert_int_equal(st.nplans, 0);
+	assert_int_equal(state_intent_done(&st, 12345, "x", err, sizeof(err)), STATE_ERROR);
+	state_release(&st);
+}
+
+/* A plan adopted from Jamf, whose policy and ring bridge does not know, is kept as such. */
+static void
+test_adopted_plan_with_empty_fields(void **unused)
+{
+	struct state st;
+	struct state_plan p = plan_for((char[]){"8"});
+
+	(void)unused;
+	load_reconciled(&st);
+	p.id = (char[]){"adopted"};
+	p.policy = p.ring = p.deadline = (char[]){""};
+	p.build = NULL;
+	assert_int_equal(state_put_plan(&st, &p), 0);
+	save(&st);
+	state_release(&st);
+	load(&st);
+	assert_false(st.needs_reconcile);
+	assert_string_equal(state_find_plan(&st, "adopted")->policy, "");
+	assert_string_equal(state_find_plan(&st, "adopted")->deadline, "");
+	state_release(&st);
+}
+
+/* Only looking (bridge plan, status) changes nothing on disk, and cannot create or save. */
+static void
+test_readonly_load_changes_nothing(void **unused)
+{
+	static const char partial[] = "{\"seq\":99,\"op\":\"be";
+	struct state st, rw;
+	struct state_plan p = plan_for((char[]){"3"});
+	struct state_lock lk;
+	char *before, *after;
+	size_t blen, alen;
+	long id;
+
+	(void)unused;
+	/* no state at all: nothing is created, not even the journal */
+	assert_int_equal(state_load_readonly(&st, dir, err, sizeof(err)), STATE_OK);
+	assert_true(st.needs_reconcile);
+	assert_false(exists("journal.jsonl"));
+	assert_int_equal(state_begin_plans(&st, &p, 1, &id, err, sizeof(err)), STATE_ERROR);
+	state_reconciled(&st);
+	assert_int_equal(state_begin_plans(&st, &p, 1, &id, err, sizeof(err)), STATE_ERROR);
+	assert_non_null(strstr(err, "not loaded to be changed"));
+	assert_int_equal(state_save(&st, err, sizeof(err)), STATE_ERROR);
+	state_release(&st);
+
+	/* a sync holds the lock and is half-way through writing a line */
+	assert_int_equal(state_lock(dir, &lk, err, sizeof(err)), STATE_OK);
+	load_reconciled(&rw);
+	assert_int_equal(state_begin_plans(&rw, &p, 1, &id, err, sizeof(err)), STATE_OK);
+	spill("state.json.tmp.4242", "{", 1);
+	before = slurp("journal.jsonl", &blen);
+	assert_non_null(after = malloc(blen + strlen(partial)));
+	memcpy(after, before, blen);
+	memcpy(after + blen, partial, strlen(partial));
+	spill("journal.jsonl", after, blen + strlen(partial));
+	free(after);
+
+	assert_int_equal(state_load_readonly(&st, dir, err, sizeof(err)), STATE_OK);
+	assert_int_equal(st.nintents, 1);
+	assert_true(exists("state.json.tmp.4242"));
+	after = slurp("journal.jsonl", &alen);
+	assert_int_equal(alen, blen + strlen(partial));  /* the line in progress is left alone */
+	assert_memory_equal(after, before, blen);
+	state_release(&st);
+	free(before);
+	free(after);
+	state_release(&rw);
+	state_unlock(&lk);
+
+	/* a corrupt file is reported, not moved */
+	copy_fixture("corrupt/truncated.json", "state.json");
+	assert_int_equal(state_load_readonly(&st, dir, err, sizeof(err)), STATE_OK);
+	assert_true(st.needs_reconcile);
+	assert_null(st.moved_aside);
+	assert_true(exists("state.json"));
+	assert_int_equal(count_files("state.json.corrupt-"), 0);
+	assert_non_null(strstr(logbuf, "is corrupt"));
+	state_release(&st);
+}
+
+/* A put replaces by id, also when given the stored record's own strings. */
+static void
+test_put_replaces(void **unused)
+{
+	struct state st;
+	struct state_blueprint b = {
+		.id = (char[]){"bp"}, .name = (char[]){"n"}, .policy = (char[]){"p"},
+		.ring = (char[]){"r"}, .platform = (char[]){"iOS"}, .version = (char[]){"26.3.1"},
+		.build = (char[]){"23D1a"}, .deadline = (char[]){"2026-11-26T09:00:00"},
+		.deployed = true, .created_at = T0,
+	};
+	struct state_blueprint copy;
+
+	(void)unused;
+	load_reconciled(&st);
+	assert_int_equal(state_put_blueprint(&st, &b), 0);
+	copy = *state_find_blueprint(&st, "bp");  /* shallow: its strings are the stored ones */
+	copy.build = (char[]){"23D1b"};
+	copy.deployed = false;
+	assert_int_equal(state_put_blueprint(&st, &copy), 0);
+	assert_int_equal(st.nblueprints, 1);
+	assert_string_equal(state_find_blueprint(&st, "bp")->build, "23D1b");
+	assert_string_equal(state_find_blueprint(&st, "bp")->name, "n");
+	assert_false(state_find_blueprint(&st, "bp")->deployed);
+
+	assert_int_equal(state_put_plan(&st, &(struct state_plan){0}), -1);
+	state_release(&st);
+}
+
+/*
+ * The crash-safety argument, exercised: a run that creates a plan per device (recording each
+ * in a stand-in for Jamf) is killed after each step in turn; the next run resolves what was
+ * interrupted by looking in the stand-in and finishes. Jamf must end with exactly one plan per
+ * device, and the state must know each of them.
+ */
+#define DEVICES 3
+
+static int steps_left;  /* the simulated run _exits when this reaches 0; < 0: never */
+
+static void
+step(void)
+{
+	if (steps_left >= 0 && steps_left-- == 0)
+		_exit(0);
+}
+
+/* Jamf's plans, one line "device plan-id" each, in the file jamf.txt. */
+static const char *
+jamf_lookup(const char *device, char *buf, size_t size)
+{
+	char *text = slurp("jamf.txt", NULL), *line, *save = NULL;
+	const char *found = NULL;
+
+	for (line = text != NULL ? strtok_r(text, "\n", &save) : NULL; line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char dev[32], id[32];
+
+		if (sscanf(line, "%31s %31s", dev, id) == 2 && strcmp(dev, device) == 0) {
+			snprintf(buf, size, "%s", id);
+			found = buf;
+		}
+	}
+	free(text);
+	return found;
+}
+
+static void
+jamf_create(const char *device, char *id, size_t size)
+{
+	char path[256], line[128];
+	FILE *f;
+	static int next;
+
+	snprintf(id, size, "plan-%s-%d-%d", device, (int)getpid(), next++);
+	snprintf(line, sizeof(line), "%s %s\n", device, id);
+	path_of(path, sizeof(path), "jamf.txt");
+	if ((f = fopen(path, "a")) == NULL || fputs(line, f) == EOF || fclose(f) != 0)
+		_exit(9);
+}
+
+/* One run of a tiny enforcer; returns 0 when it finished. Never uses cmocka (may be a child). */
+static int
+enforcer_run(void)
+{
+	struct state st;
+	struct state_lock lk;
+	char e[512], found[64], made[64];
+	int rc = 1;
+
+	if (state_lock(dir, &lk, e, sizeof(e)) != STATE_OK)
+		return 1;
+	if (state_load(&st, dir, e, sizeof(e)) != STATE_OK)
+		goto out;
+	step();
+	/* reconcile: unfinished intents by lookup; a missing state from what Jamf holds */
+	for (size_t i = 0; i < st.nintents; i++) {
+		const struct state_intent *in = &st.intents[i];
+
+		if (!state_intent_unfinished(&st, in))
+			continue;
+		if (state_intent_resolve(&st, in->id, jamf_lookup(in->plan.device_id, found,
+		    sizeof(found)), e, sizeof(e)) != STATE_OK)
+			goto out;
+		step();
+	}
+	if (st.needs_reconcile) {
+		for (int d = 1; d <= DEVICES; d++) {
+			char dev[8];
+			struct state_plan p;
+
+			snprintf(dev, sizeof(dev), "%d", d);
+			p = plan_for(dev);
+			if (jamf_lookup(dev, found, sizeof(found)) == NULL)
+				continue;
+			p.id = found;
+			if (state_put_plan(&st, &p) == -1)
+				goto out;
+		}
+		state_reconciled(&st);
+	}
+	for (int d = 1; d <= DEVICES; d++) {
+		char dev[8];
+		struct state_plan p;
+		bool have = false;
+		long id;
+
+		snprintf(dev, sizeof(dev), "%d", d);
+		for (size_t i = 0; i < st.nplans; i++)
+			have |= strcmp(st.plans[i].device_id, dev) == 0;
+		if (have)
+			continue;
+		p = plan_for(dev);
+		if (state_begin_plans(&st, &p, 1, &id, e, sizeof(e)) != STATE_OK)
+			goto out;
+		step();
+		jamf_create(dev, made, sizeof(made));
+		step();
+		if (state_intent_done(&st, id, made, e, sizeof(e)) != STATE_OK)
+			goto out;
+		step();
+		if (d == 2) {
+			if (state_save(&st, e, sizeof(e)) != STATE_OK)
+				goto out;
+			step();
+		}
+	}
+	if (state_save(&st, e, sizeof(e)) != STATE_OK)
+		goto out;
+	step();
+	rc = 0;
+out:
+	state_release(&st);
+	state_unlock(&lk);
+	return rc;
+}
+
+static void
+test_killed_at_every_step(void **unused)
+{
+	int stop;
+
+	(void)unused;
+	for (stop = 0; ; stop++) {
+		struct state st;
+		pid_t child;
+		int status;
+		char *jamf;
+
+		child = fork();
+		assert_true(child >= 0);
+		if (child == 0) {
+			steps_left = stop;
+			_exit(enforcer_run() == 0 ? 100 : 101);
+		}
+		assert_int_equal(waitpid(child, &status, 0), child);
+		assert_true(WIFEXITED(status));
+		assert_int_not_equal(WEXITSTATUS(status), 101);
+
+		steps_left = -1;
+		assert_int_equal(enforcer_run(), 0);
+		assert_int_equal(enforcer_run(), 0);  /* a second run changes nothing */
+
+		jamf = slurp("jamf.txt", NULL);
+		for (int d = 1; d <= DEVICES; d++) {
+			char want[16];
+			const char *at = jamf;
+			int n = 0;
+
+			snprintf(want, sizeof(want), "%d plan-", d);
+			while ((at = strstr(at, want)) != NULL && ++n)
+				at++;
+			if (n != 1)
+				fail_msg("killed after step %d: device %d has %d plans", stop, d, n);
+		}
+		load(&st);
+		assert_int_equal(st.nplans, DEVICES);
+		assert_int_equal(st.nintents, 0);
+		assert_false(st.needs_reconcile);
+		for (size_t i = 0; i < st.nplans; i++)
+			assert_non_null(strstr(jamf, st.plans[i].id));
+		state_release(&st);
+		free(jamf);
+
+		/* start the next round from nothing */
+		assert_int_equal(nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+		assert_int_equal(mkdir(dir, 0700), 0);
+		if (WEXITSTATUS(status) == 100)
+			break;  /* the child got through every step */
+	}
+	assert_true(stop > 10);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_valid_fixture, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_atomic_save_leaves_no_temp_files, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_files_moved_aside, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_future_format_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_excludes_other_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_released_by_kill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unfinished_intent_after_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_done_intents_folded_on_save, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_last_line_tolerated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_between_save_and_truncate, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bad_journal_line_needs_reconcile, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_records_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_replaces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_adopted_plan_with_empty_fields, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_load_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_killed_at_every_step, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
