@@ -45,7 +45,8 @@ WARNINGS    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -W
 HARDENING   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 BASE_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(WARNINGS) \
               -DBRIDGE_VERSION='"$(VERSION)"' -DBRIDGE_SYSCONFDIR='"$(SYSCONFDIR)"' \
-              -DBRIDGE_DATADIR='"$(DATADIR)"' $(shell $(PKG_CONFIG) --cflags $(PKGS))
+              -DBRIDGE_DATADIR='"$(DATADIR)"' -DBRIDGE_TEMPLATE_DIR='"$(CURDIR)/templates"' \
+              $(shell $(PKG_CONFIG) --cflags $(PKGS))
 ALL_CFLAGS  = $(BASE_CFLAGS) $(HARDENING) $(CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS        = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm
@@ -58,8 +59,8 @@ ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 # Modules: one .c/.h per concern; main.c holds only the orchestration.
-MODULES     = alert cli config decide doctor fileio gdmf http jamf jamf_platform jamf_pro json log \
-              match secret sync url version
+MODULES     = alert cli config decide doctor enforce fileio gdmf http jamf jamf_platform \
+              jamf_pro json log match secret state sync template url version
 OBJS        = $(MODULES:%=$(BUILD)/obj/%.o)
 MAIN_OBJ    = $(BUILD)/obj/main.o
 LIB         = $(BUILD)/libbridge.a
@@ -77,10 +78,12 @@ FUZZ_BUILD    = build/fuzz
 FUZZ_CFLAGS   = $(BASE_CFLAGS) -Werror -Ibridge -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_OBJS     = $(MODULES:%=$(FUZZ_BUILD)/obj/%.o)
-FUZZ_TARGETS  = gdmf version
-FUZZ_SEEDS_gdmf    = tests/fixtures/gdmf
-FUZZ_SEEDS_version = tests/fuzz/corpus/version
-FUZZ_DICT_gdmf     = -dict=tests/fuzz/gdmf.dict
+FUZZ_TARGETS  = gdmf version template
+FUZZ_SEEDS_gdmf     = tests/fixtures/gdmf
+FUZZ_SEEDS_version  = tests/fuzz/corpus/version
+FUZZ_SEEDS_template = tests/fuzz/corpus/template
+FUZZ_DICT_gdmf      = -dict=tests/fuzz/gdmf.dict
+FUZZ_DICT_template  = -dict=tests/fuzz/template.dict
 
 MANPAGES    = bridge/bridge.1 bridge/bridge.yaml.5
 SUDO        = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -155,6 +158,7 @@ fuzz: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  echo "== fuzz_$$t for $(FUZZ_SECONDS)s"; mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
 	  case $$t in gdmf) seeds=$(FUZZ_SEEDS_gdmf); dict='$(FUZZ_DICT_gdmf)';; \
+	    template) seeds=$(FUZZ_SEEDS_template); dict='$(FUZZ_DICT_template)';; \
 	    *) seeds=$(FUZZ_SEEDS_version); dict=;; esac; \
 	  log=$(FUZZ_BUILD)/fuzz_$$t.log; \
 	  if ! $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
@@ -182,17 +186,22 @@ demo: $(BIN)
 
 install: $(BIN)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	  $(DESTDIR)$(DATADIR)
+	  $(DESTDIR)$(DATADIR) $(DESTDIR)$(DATADIR)/templates
 	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/bridge
 	$(INSTALL) -m 0644 bridge/bridge.1 $(DESTDIR)$(MANDIR)/man1/bridge.1
 	$(INSTALL) -m 0644 bridge/bridge.yaml.5 $(DESTDIR)$(MANDIR)/man5/bridge.yaml.5
 	$(INSTALL) -m 0644 config/bridge.example.yaml $(DESTDIR)$(DATADIR)/bridge.example.yaml
 	$(INSTALL) -m 0644 config/apple-root-ca.pem $(DESTDIR)$(DATADIR)/apple-root-ca.pem
+	$(INSTALL) -m 0644 templates/declaration.json templates/plan.json templates/blueprint.json \
+	  templates/README.md $(DESTDIR)$(DATADIR)/templates/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/bridge $(DESTDIR)$(MANDIR)/man1/bridge.1 \
 	  $(DESTDIR)$(MANDIR)/man5/bridge.yaml.5 $(DESTDIR)$(DATADIR)/bridge.example.yaml \
 	  $(DESTDIR)$(DATADIR)/apple-root-ca.pem
+	rm -f $(DESTDIR)$(DATADIR)/templates/declaration.json $(DESTDIR)$(DATADIR)/templates/plan.json \
+	  $(DESTDIR)$(DATADIR)/templates/blueprint.json $(DESTDIR)$(DATADIR)/templates/README.md
+	-rmdir $(DESTDIR)$(DATADIR)/templates 2>/dev/null
 	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 
 clean:

@@ -44,7 +44,7 @@ struct cli_command_info {
 };
 
 static const struct cli_command_info commands[] = {
-	{"sync", CLI_SYNC, false, OPT_DRY_RUN | OPT_REFRESH, "[--dry-run] [--refresh]",
+	{"sync", CLI_SYNC, true, OPT_DRY_RUN | OPT_REFRESH, "[--dry-run] [--refresh]",
 	    "enforce the policies: feed, inventory, decide, enforce, watch, alert",
 	    "Run the whole cycle once: read the GDMF feed, read inventory, decide which device\n"
 	    "needs which BSI by when, create plans or blueprints in Jamf, follow them, and send\n"

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "match.h"
 #include "sync.h"
+#include "template.h"
 
 #ifndef BRIDGE_VERSION
 #define BRIDGE_VERSION "0.0.0"
@@ -159,6 +160,47 @@ cmd_feed(const struct config *cfg, const struct cli_options *opts)
 	return status;
 }
 
+/*
+ * Check the templates each policy uses (its own, or the installed defaults): the declaration
+ * and blueprint templates in blueprint mode, the plan template in plan mode. Every problem is
+ * logged as FILE:LINE:COL; returns how many templates failed.
+ */
+static int
+check_templates(const struct config *cfg)
+{
+	int bad = 0;
+
+	for (size_t t = 0; t < cfg->ntenants; t++) {
+		for (size_t i = 0; i < cfg->tenants[t].npolicies; i++) {
+			const struct config_policy *p = &cfg->tenants[t].policies[i];
+			const struct {
+				enum template_which which;
+				const char *path;
+				bool used;
+			} uses[] = {
+				{TEMPLATE_PLAN, p->templates.plan, p->mode == CONFIG_MODE_PLAN},
+				{TEMPLATE_DECLARATION, p->templates.declaration,
+				    p->mode == CONFIG_MODE_BLUEPRINT},
+				{TEMPLATE_BLUEPRINT, p->templates.blueprint,
+				    p->mode == CONFIG_MODE_BLUEPRINT},
+			};
+
+			for (size_t k = 0; k < sizeof(uses) / sizeof(uses[0]); k++) {
+				char buf[4096], err[1024];
+				const char *path = uses[k].path != NULL ? uses[k].path :
+				    template_default_path(uses[k].which, buf, sizeof(buf));
+
+				if (!uses[k].used || template_check(path, uses[k].which, err,
+				    sizeof(err)) == 0)
+					continue;
+				log_error("policy %s: %s", p->name, err);
+				bad++;
+			}
+		}
+	}
+	return bad;
+}
+
 /* Print every problem of a policy file that failed to load. */
 static void
 report_config_errors(const char *path, const struct config_errors *errs)
@@ -271,6 +313,8 @@ check_json(const struct config *cfg)
 static int
 cmd_check(const struct config *cfg, const struct cli_options *opts)
 {
+	if (check_templates(cfg) > 0)
+		return BRIDGE_EXIT_USAGE;
 	if (opts->json) {
 		cJSON *root = check_json(cfg);
 		char *text = root != NULL ? cJSON_PrintUnformatted(root) : NULL;
@@ -348,9 +392,10 @@ main(int argc, char *argv[])
 	case CLI_FEED:
 		status = cmd_feed(&cfg, &opts);
 		break;
-	case CLI_PLAN: {
-		struct sync_options so = {true, opts.refresh, opts.json, opts.policy, opts.tenants,
-			opts.ntenants, time(NULL)};
+	case CLI_PLAN:
+	case CLI_SYNC: {
+		struct sync_options so = {opts.command == CLI_PLAN || opts.dry_run, opts.refresh,
+			opts.json, opts.policy, opts.tenants, opts.ntenants, time(NULL)};
 
 		status = sync_run(&cfg, &so);
 		break;

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "decide.h"
+#include "enforce.h"
 #include "exitcode.h"
 #include "gdmf.h"
 #include "http.h"
@@ -18,6 +19,7 @@
 #include "jamf_pro.h"
 #include "json.h"
 #include "log.h"
+#include "state.h"
 
 /* One tenant's connection and inventories, read at most once each. */
 struct tenant_run {
@@ -25,6 +27,10 @@ struct tenant_run {
 	struct jamf_session pro;
 	struct jamf_inventory inv[2];  /* by enum jamf_kind */
 	bool have_inv[2];
+	struct state state;
+	bool have_state;
+	char (*seen_dates)[16];        /* per feed entry: the day bridge first saw it */
+	const char **first_seen;       /* per feed entry: seen_dates[i] or NULL */
 };
 
 /* One policy's groups, rings and decision. */
@@ -144,14 +150,21 @@ policy_prepare(struct tenant_run *tr, const struct config_policy *p, const struc
 		r->groups = pr->ring_groups[i];
 		r->delay_days = p->rings[i].delay_days;
 		r->min_success_percent = p->rings[i].min_success_percent;
-		/* what a ring has done comes from the state file; unknown: not started */
+		/* when a ring started comes from the state file; its success rate from watching
+		 * plans, which is not built yet: a gate on it stays closed */
 		r->state = (struct decide_ring_state){false, 0, -1};
+		if (tr->have_state) {
+			const struct state_ring *sr = state_find_ring(&tr->state, p->name, r->name);
+
+			if (sr != NULL)
+				r->state = (struct decide_ring_state){true, sr->started_at, -1};
+		}
 	}
 	pr->dp = (struct decide_policy){p, pr->scope, pr->nscope, pr->exclude, pr->nexclude,
 		pr->rings, p->nrings};
 	if ((pr->inv = tenant_inventory(tr, pr->kind, err, errlen)) == NULL)
 		return -1;
-	in = (struct decide_input){&pr->dp, feed, NULL, pr->inv->v, pr->inv->n, now};
+	in = (struct decide_input){&pr->dp, feed, tr->first_seen, pr->inv->v, pr->inv->n, now};
 	if (decide_policy(&in, &pr->result) == -1) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -184,12 +197,12 @@ ring_name(const struct policy_run *pr, size_t ring)
 
 /* Text: every action that sends something, then the counts. */
 static void
-print_policy_text(const struct config_tenant *t, const struct policy_run *pr)
+print_policy_text(const struct config_tenant *t, const struct policy_run *pr, bool real)
 {
 	const struct config_policy *p = pr->policy;
 
-	printf("tenant %s, policy %s (%s, %s mode)\n", t->name, p->name,
-	    config_os_name(p->platform), config_mode_name(p->mode));
+	printf("tenant %s, policy %s (%s, %s mode)%s\n", t->name, p->name,
+	    config_os_name(p->platform), config_mode_name(p->mode), real ? "" : ": would send");
 	for (size_t i = 0; i < pr->result.n; i++) {
 		const struct decide_action *a = &pr->result.v[i];
 		const struct jamf_device *d = &pr->inv->v[a->device];
@@ -273,7 +286,107 @@ wanted(const struct config_tenant *t, const struct sync_options *o)
 	return false;
 }
 
-/* One tenant: sign in, then every policy. Sets *failed / *auth_failed. */
+/* The identity under which the state remembers a BSI. */
+static void
+bsi_identity(const struct gdmf_entry *e, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s %s %s %s on %s", e->platform, e->version,
+	    e->extra != NULL ? e->extra : "-", e->build != NULL ? e->build : "-",
+	    e->prerequisite != NULL ? e->prerequisite : "-");
+}
+
+/* Note (sync) and look up (both) when bridge first saw each BSI; 0 or -1 (out of memory). */
+static int
+first_seen(struct tenant_run *tr, const struct gdmf_feed *feed, bool note, time_t now)
+{
+	if ((tr->seen_dates = calloc(feed->n ? feed->n : 1, sizeof(*tr->seen_dates))) == NULL ||
+	    (tr->first_seen = calloc(feed->n ? feed->n : 1, sizeof(char *))) == NULL)
+		return -1;
+	for (size_t i = 0; i < feed->n; i++) {
+		const struct state_bsi *b;
+		char id[256];
+		struct tm tm;
+
+		if (feed->entries[i].list != GDMF_LIST_BSI)
+			continue;
+		bsi_identity(&feed->entries[i], id, sizeof(id));
+		if (note && state_note_bsi(&tr->state, id, now) == -1)
+			return -1;
+		if ((b = state_find_bsi(&tr->state, id)) == NULL)
+			continue;
+		gmtime_r(&b->first_seen, &tm);
+		if (strftime(tr->seen_dates[i], sizeof(tr->seen_dates[i]), "%Y-%m-%d", &tm) > 0)
+			tr->first_seen[i] = tr->seen_dates[i];
+	}
+	return 0;
+}
+
+static void
+tenant_run_release(struct tenant_run *tr)
+{
+	for (int k = 0; k < 2; k++)
+		if (tr->have_inv[k])
+			jamf_inventory_release(&tr->inv[k]);
+	jamf_session_close(&tr->pro);
+	if (tr->have_state)
+		state_release(&tr->state);
+	free(tr->seen_dates);
+	free(tr->first_seen);
+}
+
+/* Whether any enabled policy of t enforces through plans. */
+static bool
+has_plan_policies(const struct config_tenant *t)
+{
+	for (size_t i = 0; i < t->npolicies; i++)
+		if (t->policies[i].enabled && t->policies[i].mode == CONFIG_MODE_PLAN)
+			return true;
+	return false;
+}
+
+/* Carry out one prepared policy (sync); prints and fills jp. Returns false when it failed. */
+static bool
+enforce_policy(struct tenant_run *tr, const struct policy_run *pr, time_t now, cJSON *jp)
+{
+	const struct config_policy *p = pr->policy;
+	struct enforce_summary sum;
+	const char **rings;
+	bool ok;
+
+	if (p->mode == CONFIG_MODE_BLUEPRINT) {
+		log_error("%s: policy %s: blueprint mode is not built yet in this version; nothing "
+		    "sent", tr->tenant->name, p->name);
+		if (jp != NULL)
+			cJSON_AddStringToObject(jp, "error", "blueprint mode is not built yet");
+		return false;
+	}
+	if ((rings = calloc(p->nrings > 0 ? p->nrings : 1, sizeof(char *))) == NULL)
+		return false;
+	rings[0] = "default";
+	for (size_t i = 0; i < p->nrings; i++)
+		rings[i] = p->rings[i].name;
+	ok = enforce_plans(&tr->pro, &tr->state, p, rings, &pr->result, pr->inv->v, now, &sum) == 0;
+	free(rings);
+	if (!ok)
+		log_error("%s: policy %s: %s", tr->tenant->name, p->name, sum.error);
+	if (jp != NULL) {
+		cJSON *je = cJSON_AddObjectToObject(jp, "enforced");
+
+		cJSON_AddNumberToObject(je, "created", (double)sum.created);
+		cJSON_AddNumberToObject(je, "existing", (double)sum.existing);
+		cJSON_AddNumberToObject(je, "refused", (double)sum.refused);
+		cJSON_AddNumberToObject(je, "unknown", (double)sum.unknown);
+		if (!ok)
+			cJSON_AddStringToObject(je, "error", sum.error);
+	} else {
+		printf("  plans: %zu created, %zu already there, %zu refused%s%s\n", sum.created,
+		    sum.existing, sum.refused, sum.unknown ? ", answer lost for " : "",
+		    sum.unknown ? "some (the next run checks them)" : "");
+	}
+	return ok;
+}
+
+/* One tenant: state, sign in, reconcile, then every policy. Sets *failed / *auth_failed. */
 static void
 run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_client *http,
     const struct gdmf_feed *feed, const struct sync_options *o, cJSON *jtenants, bool *failed,
@@ -292,6 +405,19 @@ run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_
 		cJSON_AddStringToObject(jt, "name", t->name);
 		jpolicies = cJSON_AddArrayToObject(jt, "policies");
 	}
+	/* bridge plan reads the state without the lock and changes nothing on disk */
+	if ((o->dry_run ? state_load_readonly(&tr.state, t->state_dir, err, sizeof(err)) :
+	    state_load(&tr.state, t->state_dir, err, sizeof(err))) != STATE_OK) {
+		log_error("%s: %s", t->name, err);
+		*failed = true;
+		goto out;
+	}
+	tr.have_state = true;
+	if (first_seen(&tr, feed, !o->dry_run, o->now) == -1) {
+		log_error("%s: out of memory", t->name);
+		*failed = true;
+		goto out;
+	}
 	if (jamf_session_init(&tr.pro, JAMF_API_PRO, cfg, t, http, err, sizeof(err)) == -1 ||
 	    jamf_authenticate(&tr.pro, &r) == -1) {
 		log_error("%s: %s", t->name, r.error[0] ? r.error : err);
@@ -299,22 +425,28 @@ run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_
 			cJSON_AddStringToObject(jt, "error", r.error[0] ? r.error : err);
 		*auth_failed |= r.fail == JAMF_FAIL_AUTH;
 		*failed = true;
-		jamf_reply_release(&r);
-		jamf_session_close(&tr.pro);
-		return;
+		goto out;
 	}
-	jamf_reply_release(&r);
+	/* before creating anything: settle what earlier runs left open */
+	if (!o->dry_run && has_plan_policies(t) &&
+	    (state_unfinished(&tr.state) > 0 || tr.state.needs_reconcile) &&
+	    enforce_reconcile_plans(&tr.pro, &tr.state, o->now, err, sizeof(err)) == -1) {
+		log_error("%s: reconciling with Jamf Pro: %s; nothing is created until it succeeds",
+		    t->name, err);
+		*failed = true;
+		goto save;
+	}
 	for (size_t i = 0; i < t->npolicies; i++) {
 		const struct config_policy *p = &t->policies[i];
 		struct policy_run pr;
+		cJSON *jp = NULL;
 
 		if (!p->enabled || (o->policy != NULL && strcmp(o->policy, p->name) != 0))
 			continue;
 		if (policy_prepare(&tr, p, feed, o->now, &pr, err, sizeof(err)) == -1) {
 			log_error("%s: policy %s: %s", t->name, p->name, err);
 			if (jpolicies != NULL) {
-				cJSON *jp = cJSON_CreateObject();
-
+				jp = cJSON_CreateObject();
 				cJSON_AddItemToArray(jpolicies, jp);
 				cJSON_AddStringToObject(jp, "name", p->name);
 				cJSON_AddStringToObject(jp, "error", err);
@@ -324,15 +456,21 @@ run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_
 			continue;
 		}
 		if (jpolicies != NULL)
-			cJSON_AddItemToArray(jpolicies, policy_json(t, &pr));
+			cJSON_AddItemToArray(jpolicies, jp = policy_json(t, &pr));
 		else
-			print_policy_text(t, &pr);
+			print_policy_text(t, &pr, !o->dry_run);
+		if (!o->dry_run && !enforce_policy(&tr, &pr, o->now, jp))
+			*failed = true;
 		policy_run_release(&pr);
 	}
-	for (int k = 0; k < 2; k++)
-		if (tr.have_inv[k])
-			jamf_inventory_release(&tr.inv[k]);
-	jamf_session_close(&tr.pro);
+save:
+	if (!o->dry_run && state_save(&tr.state, err, sizeof(err)) != STATE_OK) {
+		log_error("%s: saving the state: %s", t->name, err);
+		*failed = true;
+	}
+out:
+	jamf_reply_release(&r);
+	tenant_run_release(&tr);
 }
 
 int
@@ -343,15 +481,21 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 	enum gdmf_origin origin;
 	cJSON *root = NULL, *jtenants = NULL;
 	bool failed = false, auth_failed = false, any = false;
+	struct state_lock lock = {-1};
+	char err[512];
 
 	if (http == NULL) {
 		log_error("cannot start libcurl");
 		return BRIDGE_EXIT_FAILED;
 	}
 	if (!o->dry_run) {
-		log_error("sync without --dry-run is not built yet: use bridge plan");
-		http_client_free(http);
-		return BRIDGE_EXIT_USAGE;
+		enum state_status ls = state_lock(cfg->state_dir, &lock, err, sizeof(err));
+
+		if (ls != STATE_OK) {
+			log_error("%s", err);
+			http_client_free(http);
+			return ls == STATE_LOCKED ? BRIDGE_EXIT_LOCKED : BRIDGE_EXIT_FAILED;
+		}
 	}
 	if (o->policy != NULL) {
 		bool known = false;
@@ -361,11 +505,13 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 				known |= strcmp(cfg->tenants[t].policies[i].name, o->policy) == 0;
 		if (!known) {
 			log_error("--policy %s: no such policy in %s", o->policy, cfg->path);
+			state_unlock(&lock);
 			http_client_free(http);
 			return BRIDGE_EXIT_USAGE;
 		}
 	}
 	if (gdmf_load(http, cfg, o->refresh, o->now, &feed, &origin) == -1) {
+		state_unlock(&lock);
 		http_client_free(http);
 		return BRIDGE_EXIT_FEED;
 	}
@@ -395,6 +541,7 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 	}
 	gdmf_feed_release(&feed);
 	http_client_free(http);
+	state_unlock(&lock);
 	if (!any && o->ntenants > 0) {
 		log_error("--tenant: no such tenant in %s", cfg->path);
 		return BRIDGE_EXIT_USAGE;

@@ -46,12 +46,20 @@ class JamfTestCase(ContractChecked, unittest.TestCase):
     """
 
     sim_options = {}
+    contract = True   # False: straight to the simulator (tests that kill bridge mid-request)
 
     @classmethod
     def setUpClass(cls):
         cls.sim_port = reserve_port()
         ensure_test_certs()
-        shared_prism(cls, f"https://127.0.0.1:{cls.sim_port}", DEFAULT_CERT_DIR / "ca.pem")
+        if cls.contract:
+            shared_prism(cls, f"https://127.0.0.1:{cls.sim_port}", DEFAULT_CERT_DIR / "ca.pem")
+
+    def jamf_yaml(self):
+        """The jamf: section's url (through Prism, or straight to the sim with its CA)."""
+        if self.prism is not None:
+            return f"url: \"{self.prism.url}\""
+        return f"url: \"{self.sim.url}\", ca_file: \"{self.sim.ca_file}\""
 
     def setUp(self):
         super().setUp()

@@ -202,7 +202,10 @@ class FaultRule:
     answer with a padded 200 (`oversize_bytes`), an exact `body` (status
     `status` or 200), a JSON error (`status`), or else the normal response;
     add Retry-After when `retry_after` is set; and with `truncate` send only
-    half the body before closing the connection.
+    half the body before closing the connection.  `skip` lets that many
+    matching requests pass untouched first; `delay_after` sleeps after the
+    request was handled, before the answer goes out (the write took effect,
+    the answer is late: a client killed then never learns of it).
     """
 
     path: str = "/"
@@ -215,6 +218,8 @@ class FaultRule:
     oversize_bytes: int = None
     close: bool = False
     body: str = None
+    skip: int = 0
+    delay_after: float = 0
 
     @classmethod
     def from_json(cls, obj):
@@ -241,6 +246,9 @@ class FaultRule:
              "oversize_bytes must be an integer >= 0"),
             (isinstance(rule.close, bool), "close must be a boolean"),
             (rule.body is None or isinstance(rule.body, str), "body must be a string"),
+            (_is_int(rule.skip) and rule.skip >= 0, "skip must be an integer >= 0"),
+            (isinstance(rule.delay_after, (int, float)) and not isinstance(rule.delay_after, bool)
+             and rule.delay_after >= 0, "delay_after must be a number >= 0"),
         ]
         for ok, message in checks:
             if not ok:
@@ -375,6 +383,9 @@ class SimState:
         with self.lock:
             for rule in self.faults:
                 if rule.matches(method, path):
+                    if rule.skip > 0:
+                        rule.skip -= 1
+                        continue
                     if rule.count > 0:
                         rule.count -= 1
                     return rule
@@ -473,6 +484,8 @@ class SimHandler(BaseHTTPRequestHandler):
                 return
 
         response = (fault and fault.replacement()) or self._route(req)
+        if fault and fault.delay_after:
+            time.sleep(fault.delay_after)
         if fault and fault.retry_after is not None:
             extra = [*response.headers, ("Retry-After", str(fault.retry_after))]
             response = dataclasses.replace(response, headers=extra)

@@ -1,0 +1,349 @@
+/*
+ * The plan backend (see enforce.h). The order of every create is: intent on disk, request,
+ * outcome on disk. An answer that never came (connection lost, 5xx after retries) leaves the
+ * intent open, and the next run looks the plans up before it creates anything.
+ */
+#include "enforce.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "decide.h"
+#include "gdmf.h"
+#include "jamf.h"
+#include "jamf_pro.h"
+#include "log.h"
+#include "state.h"
+
+#define FILTER_BYTES 2048
+
+static bool
+same_opt(const char *a, const char *b)
+{
+	return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
+}
+
+/* Whether a Jamf plan state is final. */
+static bool
+plan_final(const char *state)
+{
+	return state != NULL && (strcmp(state, "PlanCompleted") == 0 ||
+	    strcmp(state, "PlanFailed") == 0 || strcmp(state, "PlanCanceled") == 0 ||
+	    strcmp(state, "PlanException") == 0);
+}
+
+/* The platform of a plan's device object type. */
+static const char *
+platform_of(const char *object_type)
+{
+	return object_type != NULL && strcmp(object_type, "COMPUTER") == 0 ? "macOS" : "iOS";
+}
+
+/* bridge's plan for this device and target, if the state has one. */
+static const struct state_plan *
+planned(const struct state *st, const char *device, const char *version, const char *build)
+{
+	for (size_t i = 0; i < st->nplans; i++) {
+		const struct state_plan *p = &st->plans[i];
+
+		if (strcmp(p->device_id, device) == 0 && strcmp(p->version, version) == 0 &&
+		    same_opt(p->build, build))
+			return p;
+	}
+	return NULL;
+}
+
+/* Resolve one unfinished plan intent by looking for its plan in Jamf; 0 or -1. */
+static int
+resolve_plan_intent(struct jamf_session *pro, struct state *st, const struct state_intent *in,
+    char *err, size_t errlen)
+{
+	char dev[256], ver[128], filter[FILTER_BYTES];
+	struct jamf_plan *plans = NULL;
+	struct jamf_reply r = {0};
+	const char *found = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	if (jamf_rsql_value(in->plan.device_id, dev, sizeof(dev)) == -1 ||
+	    jamf_rsql_value(in->plan.version, ver, sizeof(ver)) == -1) {
+		snprintf(err, errlen, "intent %ld: device or version too long", in->id);
+		return -1;
+	}
+	snprintf(filter, sizeof(filter), "device.deviceId%%3D%%3D%s%%3BspecificVersion%%3D%%3D%s",
+	    dev, ver);
+	if (jamf_pro_plans_list(pro, filter, &plans, &n, &r) == -1) {
+		snprintf(err, errlen, "looking up the plan of intent %ld: %s", in->id, r.error);
+		goto out;
+	}
+	for (size_t i = 0; i < n && found == NULL; i++)
+		if (same_opt(plans[i].build, in->plan.build) &&
+		    same_opt(plans[i].force_install, in->plan.deadline))
+			found = plans[i].id;
+	log_info("reconcile: the plan for device %s (%s%s%s, by %s) %s%s", in->plan.device_id,
+	    in->plan.version, in->plan.build ? " " : "", in->plan.build ? in->plan.build : "",
+	    in->plan.deadline, found ? "exists: " : "was never created", found ? found : "");
+	if (state_intent_resolve(st, in->id, found, err, errlen) == STATE_OK)
+		rc = 0;
+out:
+	jamf_plans_free(plans, n);
+	jamf_reply_release(&r);
+	return rc;
+}
+
+/* Adopt every unfinished plan Jamf has, so none is created twice; 0 or -1. */
+static int
+adopt_plans(struct jamf_session *pro, struct state *st, time_t now, char *err, size_t errlen)
+{
+	struct jamf_plan *plans = NULL;
+	struct jamf_reply r = {0};
+	size_t n = 0, adopted = 0;
+	int rc = 0;
+
+	if (jamf_pro_plans_list(pro, NULL, &plans, &n, &r) == -1) {
+		snprintf(err, errlen, "reading the plans Jamf Pro has: %s", r.error);
+		jamf_reply_release(&r);
+		return -1;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct jamf_plan *p = &plans[i];
+		struct state_plan rec = {0};
+
+		if (plan_final(p->state) || p->device_id == NULL || p->version == NULL ||
+		    state_find_plan(st, p->id) != NULL)
+			continue;
+		rec.id = p->id;
+		rec.device_id = p->device_id;
+		rec.policy = (char *)(uintptr_t)"";
+		rec.ring = (char *)(uintptr_t)"";
+		rec.platform = (char *)(uintptr_t)platform_of(p->object_type);
+		rec.version = p->version;
+		rec.build = p->build;
+		rec.deadline = p->force_install != NULL ? p->force_install : (char *)(uintptr_t)"";
+		rec.created_at = now;
+		rec.last_state = p->state;
+		rec.last_state_at = now;
+		if (state_put_plan(st, &rec) == -1) {
+			snprintf(err, errlen, "out of memory");
+			rc = -1;
+		}
+		adopted++;
+	}
+	if (rc == 0)
+		log_info("reconcile: %zu unfinished plan%s in Jamf Pro taken into the state", adopted,
+		    adopted == 1 ? "" : "s");
+	jamf_plans_free(plans, n);
+	jamf_reply_release(&r);
+	return rc;
+}
+
+int
+enforce_reconcile_plans(struct jamf_session *pro, struct state *st, time_t now, char *err,
+    size_t errlen)
+{
+	for (size_t i = 0; i < st->nintents; i++) {
+		const struct state_intent *in = &st->intents[i];
+
+		if (in->kind != STATE_KIND_PLAN || !state_intent_unfinished(st, in))
+			continue;
+		if (resolve_plan_intent(pro, st, in, err, errlen) == -1)
+			return -1;
+	}
+	if (st->needs_reconcile) {
+		if (adopt_plans(pro, st, now, err, errlen) == -1)
+			return -1;
+		state_reconciled(st);
+	}
+	return 0;
+}
+
+/* The plans feature must be on (and allow custom versions when a build is sent). */
+static int
+check_toggle(struct jamf_session *pro, bool custom, struct enforce_summary *sum)
+{
+	struct jamf_toggle t;
+	struct jamf_reply r = {0};
+	bool busy = false;
+	int rc = -1;
+
+	if (jamf_pro_toggle_get(pro, &t, &r) == -1 ||
+	    (jamf_reply_release(&r), jamf_pro_toggle_busy(pro, &busy, &r)) == -1)
+		snprintf(sum->error, sizeof(sum->error), "%s", r.error);
+	else if (!t.toggle)
+		snprintf(sum->error, sizeof(sum->error), "the managed software update plans feature "
+		    "is off in Jamf Pro: turn it on (Settings > Computer management > Software "
+		    "updates); bridge doctor checks it");
+	else if (busy)
+		snprintf(sum->error, sizeof(sum->error), "the plans feature toggle is still being "
+		    "switched in Jamf Pro: try again when it has finished");
+	else if (custom && !t.custom_version)
+		snprintf(sum->error, sizeof(sum->error), "custom versions (customVersionEnabled) are "
+		    "off in Jamf Pro, and a BSI plan needs one: ask Jamf Support to enable them");
+	else
+		rc = 0;
+	jamf_reply_release(&r);
+	return rc;
+}
+
+/* The build a plan sends: the BSI's for ENFORCE, none for a base update (SPECIFIC_VERSION). */
+static const char *
+sent_build(const struct decide_action *a)
+{
+	return a->outcome == DECIDE_ENFORCE ? a->target_build : NULL;
+}
+
+static int
+key_cmp(const void *pa, const void *pb)
+{
+	const struct decide_action *a = *(const struct decide_action *const *)pa;
+	const struct decide_action *b = *(const struct decide_action *const *)pb;
+	int c;
+
+	if (a->ring != b->ring)
+		return a->ring < b->ring ? -1 : 1;
+	if ((c = strcmp(a->target_version, b->target_version)) != 0)
+		return c;
+	if ((c = strcmp(sent_build(a) ? sent_build(a) : "", sent_build(b) ? sent_build(b) : "")))
+		return c;
+	if ((c = strcmp(a->deadline, b->deadline)) != 0)
+		return c;
+	return a->device < b->device ? -1 : a->device > b->device;
+}
+
+static bool
+same_batch(const struct decide_action *a, const struct decide_action *b)
+{
+	return a->ring == b->ring && strcmp(a->target_version, b->target_version) == 0 &&
+	    same_opt(sent_build(a), sent_build(b)) && strcmp(a->deadline, b->deadline) == 0;
+}
+
+/* Send one batch: intents, the request, outcomes. 0, or -1 to stop this policy. */
+static int
+send_batch(struct jamf_session *pro, struct state *st, const struct config_policy *policy,
+    const char *ring, const struct decide_action *const *acts, size_t n,
+    const struct jamf_device *devices, time_t now, struct enforce_summary *sum)
+{
+	const struct decide_action *a = acts[0];
+	struct state_plan *recs = calloc(n, sizeof(*recs));
+	const char **ids = calloc(n, sizeof(*ids));
+	long *intents = calloc(n, sizeof(*intents));
+	struct jamf_plan_config pc = {a->target_version, sent_build(a), a->deadline,
+		policy->max_deferrals};
+	struct jamf_plan_ref *refs = NULL;
+	struct jamf_reply r = {0};
+	size_t nrefs = 0;
+	char err[512];
+	int rc = -1;
+
+	if (recs == NULL || ids == NULL || intents == NULL) {
+		snprintf(sum->error, sizeof(sum->error), "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = devices[acts[i]->device].id;
+		recs[i] = (struct state_plan){NULL, (char *)(uintptr_t)ids[i],
+			(char *)(uintptr_t)policy->name, (char *)(uintptr_t)ring,
+			(char *)(uintptr_t)(policy->platform == CONFIG_OS_MACOS ? "macOS" : "iOS"),
+			(char *)(uintptr_t)a->target_version, (char *)(uintptr_t)sent_build(a),
+			(char *)(uintptr_t)a->deadline, now, NULL, 0};
+	}
+	if (state_begin_plans(st, recs, n, intents, err, sizeof(err)) != STATE_OK ||
+	    state_note_ring(st, policy->name, ring, now) == -1) {
+		snprintf(sum->error, sizeof(sum->error), "policy %s: not creating plans: %s",
+		    policy->name, err);
+		goto out;
+	}
+	if (jamf_pro_plans_create(pro, policy->platform == CONFIG_OS_MACOS ? JAMF_COMPUTER :
+	    JAMF_MOBILE, ids, n, n, &pc, &refs, &nrefs, &r) == -1) {
+		bool lost = r.fail == JAMF_FAIL_TRANSPORT || r.fail == JAMF_FAIL_TLS ||
+		    r.fail == JAMF_FAIL_SERVER;
+
+		snprintf(sum->error, sizeof(sum->error), "%s", r.error);
+		if (lost) {
+			/* did Jamf create them? The next run looks before it creates again. */
+			sum->unknown += n;
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			(void)state_intent_failed(st, intents[i], r.error, err, sizeof(err));
+		sum->refused += n;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *plan = NULL;
+
+		for (size_t k = 0; k < nrefs && plan == NULL; k++)
+			if (strcmp(refs[k].device_id, ids[i]) == 0)
+				plan = refs[k].plan_id;
+		if (plan != NULL) {
+			if (state_intent_done(st, intents[i], plan, err, sizeof(err)) != STATE_OK) {
+				snprintf(sum->error, sizeof(sum->error), "%s", err);
+				goto out;
+			}
+			sum->created++;
+		} else {
+			(void)state_intent_failed(st, intents[i], "Jamf Pro created no plan for it",
+			    err, sizeof(err));
+			sum->refused++;
+		}
+	}
+	log_info("policy %s, ring %s: %zu plan%s for %s%s%s by %s", policy->name, ring, nrefs,
+	    nrefs == 1 ? "" : "s", a->target_version, sent_build(a) ? " " : "",
+	    sent_build(a) ? sent_build(a) : "", a->deadline);
+	rc = 0;
+out:
+	jamf_plan_refs_free(refs, nrefs);
+	jamf_reply_release(&r);
+	free(recs);
+	free(ids);
+	free(intents);
+	return rc;
+}
+
+int
+enforce_plans(struct jamf_session *pro, struct state *st, const struct config_policy *policy,
+    const char *const *ring_names, const struct decide_result *decision,
+    const struct jamf_device *devices, time_t now, struct enforce_summary *sum)
+{
+	const struct decide_action **todo;
+	size_t n = 0, batch = policy->batch_size > 0 ? (size_t)policy->batch_size : 100;
+	bool custom = false;
+	int rc = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if ((todo = calloc(decision->n > 0 ? decision->n : 1, sizeof(*todo))) == NULL) {
+		snprintf(sum->error, sizeof(sum->error), "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < decision->n; i++) {
+		const struct decide_action *a = &decision->v[i];
+
+		if (a->outcome != DECIDE_ENFORCE && a->outcome != DECIDE_BASE_UPDATE)
+			continue;
+		if (planned(st, devices[a->device].id, a->target_version, sent_build(a)) != NULL) {
+			sum->existing++;
+			continue;
+		}
+		custom |= sent_build(a) != NULL;
+		todo[n++] = a;
+	}
+	if (n > 0 && check_toggle(pro, custom, sum) == -1) {
+		free(todo);
+		return -1;
+	}
+	qsort(todo, n, sizeof(*todo), key_cmp);
+	for (size_t start = 0; start < n && rc == 0;) {
+		size_t end = start + 1;
+
+		while (end < n && end - start < batch && same_batch(todo[start], todo[end]))
+			end++;
+		rc = send_batch(pro, st, policy, ring_names[todo[start]->ring], &todo[start],
+		    end - start, devices, now, sum);
+		start = end;
+	}
+	free(todo);
+	return rc == 0 && sum->refused == 0 ? 0 : -1;
+}

@@ -1,0 +1,188 @@
+"""bridge sync in plan mode against the simulator: exactly the eligible devices get a plan for
+the right build, a second run sends nothing, and a run killed after any write request is
+finished by the next run without a duplicate."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+from bridgelib import bridge
+from simlib import JAMF_CLIENT_ID, JAMF_CLIENT_SECRET
+from test_jamf import JamfTestCase
+from test_plan import EXPECTED
+
+PLANS = "/api/v1/managed-software-updates/plans"
+ENV = {"JAMF_SECRET": JAMF_CLIENT_SECRET}
+
+
+class SyncTestCase(JamfTestCase):
+    sim_options = {"fleet_computers": 300}
+
+    def policy_file(self, batch_size=50, scope="All Managed Clients"):
+        path = self.dir / "bridge.yaml"
+        path.write_text(
+            "state_dir: state\n"
+            "http: {retries: 1, retry_max_time: 30s}\n"
+            f"gdmf: {{url: \"{self.sim.url}/v2/pmv\", ca_file: \"{self.sim.ca_file}\"}}\n"
+            f"jamf: {{{self.jamf_yaml()}, client_id: {JAMF_CLIENT_ID}, "
+            "client_secret: env:JAMF_SECRET}\n"
+            "policies:\n"
+            "  - name: macs\n"
+            "    platform: macOS\n"
+            "    mode: plan\n"
+            f"    scope: {{groups: [\"{scope}\"]}}\n"
+            "    models: {exclude: '^VMA'}\n"
+            f"    batch_size: {batch_size}\n"
+            "    deadline: {days_after_posting: 3, time: \"18:00\"}\n")
+        return path
+
+    def sync(self, *args, path=None):
+        return bridge("sync", "-c", str(path or self.policy_file()), *args, env=ENV)
+
+    def writes(self):
+        return [(q["method"], q["path"]) for q in self.sim.requests()
+                if q["method"] not in ("GET", "HEAD")]
+
+    def plans_by_device(self):
+        """{device id: [(specificVersion, buildVersion)]} of every plan in the simulator."""
+        out = {}
+        for p in self.sim.jamf_state()["plans"]:
+            config = p["config"]
+            out.setdefault(p["deviceId"], []).append((config.get("specificVersion"),
+                                                      config.get("buildVersion")))
+        return out
+
+    def expected_plans(self):
+        """What an uninterrupted run creates: {device id: [(version, build or None)]}."""
+        want = {}
+        for d in self.sim.devices("computer"):
+            outcome, version, _extra, build = EXPECTED[d["sim"]["category"]]
+            if outcome == "enforce":
+                want[d["id"]] = [(version, build)]
+            elif outcome == "base_update":
+                want[d["id"]] = [(version, None)]
+        return want
+
+
+class Sync(SyncTestCase):
+    def test_exactly_the_eligible_devices_get_the_right_build(self):
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        got = self.plans_by_device()
+        self.assertEqual(got, self.expected_plans())
+        self.assertRegex(r.stdout, r"plans: \d+ created, 0 already there, 0 refused")
+        posts = [q for q in self.sim.requests(PLANS) if q["method"] == "POST"]
+        for q in posts:
+            body = json.loads(q["body"])
+            self.assertLessEqual(len(body["devices"]), 50)
+            self.assertEqual(body["config"]["updateAction"], "DOWNLOAD_INSTALL_SCHEDULE")
+            if body["config"]["versionType"] == "CUSTOM_VERSION":
+                self.assertNotIn("(", body["config"]["specificVersion"])
+                self.assertIn(body["config"]["buildVersion"], ("25D771280a", "25D771400a"))
+            else:
+                self.assertEqual(body["config"]["versionType"], "SPECIFIC_VERSION")
+                self.assertNotIn("buildVersion", body["config"])
+
+    def test_second_run_sends_no_write_request(self):
+        self.assertEqual(self.sync().returncode, 0)
+        self.sim.reset()
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.writes(), [("POST", "/api/oauth/token")])
+        self.assertRegex(r.stdout, r"plans: 0 created, \d+ already there, 0 refused")
+
+    def test_dry_run_sends_no_write_request(self):
+        r = self.sync("--dry-run")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.writes(), [("POST", "/api/oauth/token")])
+        self.assertEqual(self.sim.jamf_state()["plans"], [])
+
+    def test_custom_versions_off_is_named_with_its_fix(self):
+        self.sim.set_feature_toggle(customVersionEnabled=False)
+        r = self.sync()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("customVersionEnabled", r.stderr)
+        self.assertIn("ask Jamf Support", r.stderr)
+        self.assertEqual([w for w in self.writes() if w[1].startswith(PLANS)], [])
+
+    def test_a_second_run_at_the_same_time_exits_5(self):
+        self.sim.faults([{"path": PLANS, "method": "POST", "delay": 3, "count": 1}])
+        first = subprocess.Popen([os.environ["BRIDGE_BIN"], "sync", "-c", str(self.policy_file())],
+                                 env={**os.environ, **ENV}, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 20
+            while not [q for q in self.sim.requests(PLANS) if q["method"] == "POST"]:
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.05)
+            r = self.sync()
+            self.assertEqual(r.returncode, 5, r.stderr)
+            self.assertIn("bridge.lock", r.stderr)
+        finally:
+            first.wait(60)
+
+
+class KilledRuns(SyncTestCase):
+    """SIGKILL after each plan POST in turn (before and after Jamf acted on it). Not through
+    the contract check: a killed client leaves Prism with broken exchanges by design."""
+
+    sim_options = {"fleet_computers": 120}
+    contract = False
+
+    def killed_run(self, nth, after):
+        """Start sync, kill it while the nth plan POST is in flight; return nothing."""
+        rule = {"path": PLANS, "method": "POST", "skip": nth - 1, "count": 1}
+        if after:
+            rule["delay_after"] = 5   # Jamf created the plans; the answer never arrives
+        else:
+            rule.update(delay=5, close=True)  # the request never reaches Jamf's handler
+        self.sim.faults([rule])
+        proc = subprocess.Popen([os.environ["BRIDGE_BIN"], "sync", "-c", str(self.policy_file(20))],
+                                env={**os.environ, **ENV}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while len([q for q in self.sim.requests(PLANS) if q["method"] == "POST"]) < nth:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                self.fail(f"sync ended before POST {nth} (status {proc.returncode})")
+            time.sleep(0.02)
+        time.sleep(0.3)  # the handler has run (after=True) or is still waiting (after=False)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        self.sim.clear_faults()
+
+    def test_kill_after_each_write_leaves_no_duplicate(self):
+        # how many plan POSTs an uninterrupted run makes
+        want = self.expected_plans()
+        per_target = {}
+        for plans in want.values():
+            per_target[plans[0]] = per_target.get(plans[0], 0) + 1
+        posts = sum((n + 19) // 20 for n in per_target.values())
+        self.assertGreaterEqual(posts, 3)
+        for nth in range(1, posts + 1):
+            for after, saved in ((False, False), (True, False), (False, True), (True, True)):
+                with self.subTest(post=nth, jamf_acted=after, earlier_state=saved):
+                    self.sim.jamf_reset()
+                    for f in (self.dir / "state").glob("*"):
+                        f.unlink()
+                    if saved:
+                        # an earlier run left a state file: the killed run's open intents
+                        # are resolved by looking each plan up, not by adopting them all
+                        r = self.sync(path=self.policy_file(20, scope="Empty Group"))
+                        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                    self.killed_run(nth, after)
+                    r = self.sync(path=self.policy_file(20))
+                    self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                    self.assertEqual(self.plans_by_device(), want)
+                    # and a third run has nothing left to do
+                    self.sim.reset()
+                    r = self.sync(path=self.policy_file(20))
+                    self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                    self.assertEqual(self.writes(), [("POST", "/api/oauth/token")])
+
+
+if __name__ == "__main__":
+    unittest.main()
