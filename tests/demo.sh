@@ -10,6 +10,7 @@ rm -f "$ready"
 
 python3 "$root/tests/sim/sim.py" --port 18443 --cert-dir "$root/build/test-certs" \
     --gdmf "$root/tests/fixtures/gdmf/pmv-2026-03-17.json" --gdmf-shift-dates \
+    --fleet-computers 500 --fleet-mobile 200 \
     --ready-file "$ready" --exit-with-parent 2>"$root/build/demo/sim.log" &
 sim=$!
 trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null || true' EXIT INT TERM
@@ -35,9 +36,19 @@ echo
 echo "== bridge doctor --send-test-alert -c config/demo.yaml (the simulated Jamf Pro)"
 "$bin" doctor --send-test-alert -c "$root/config/demo.yaml"
 echo
+echo "== bridge plan -c config/demo.yaml (what sync will do; nothing is sent)"
+"$bin" plan -c "$root/config/demo.yaml" | grep -E '^(tenant|  counts)'
+echo
+echo "== bridge sync -c config/demo.yaml (plans created in the simulated Jamf Pro)"
+rm -rf "$root/build/demo/state"
+"$bin" sync -c "$root/config/demo.yaml" | grep -E '^(tenant|  counts|  plans)'
+echo
+echo "== bridge sync again: nothing left to do"
+"$bin" sync -c "$root/config/demo.yaml" | grep -E '^  plans'
+echo
 echo "== bridge version"
 "$bin" version
-for cmd in sync status; do
+for cmd in status; do
 	if "$bin" help "$cmd" | grep -q 'not built yet'; then
 		echo
 		echo "demo: 'bridge $cmd' is not built yet in this version; the demo grows with it."
