@@ -17,6 +17,7 @@
 #include "jamf_pro.h"
 #include "log.h"
 #include "state.h"
+#include "template.h"
 
 #define FILTER_BYTES 2048
 
@@ -220,18 +221,44 @@ same_batch(const struct decide_action *a, const struct decide_action *b)
 	    same_opt(sent_build(a), sent_build(b)) && strcmp(a->deadline, b->deadline) == 0;
 }
 
+int
+enforce_render_plan(const struct template *tpl, const struct config_policy *policy,
+    const char *ring, const struct decide_action *a, char **out, char *err, size_t errlen)
+{
+	char deferrals[32];
+	const char *build = sent_build(a);
+	const struct template_var vars[] = {
+		{"policy", TEMPLATE_STRING, policy->name},
+		{"ring", TEMPLATE_STRING, ring},
+		{"platform", TEMPLATE_STRING, policy->platform == CONFIG_OS_MACOS ? "macOS" : "iOS"},
+		{"version", TEMPLATE_STRING, a->target_version},
+		{"extra", TEMPLATE_STRING, build != NULL && a->bsi != NULL ? a->bsi->extra : NULL},
+		{"build", TEMPLATE_STRING, build},
+		{"version_type", TEMPLATE_STRING, build != NULL ? "CUSTOM_VERSION" :
+		    "SPECIFIC_VERSION"},
+		{"deadline", TEMPLATE_STRING, a->deadline},
+		{"max_deferrals", TEMPLATE_NUMBER, deferrals},
+		{"details_url", TEMPLATE_STRING, policy->details_url},
+	};
+
+	snprintf(deferrals, sizeof(deferrals), "%ld", policy->max_deferrals);
+	return template_render(tpl, vars, sizeof(vars) / sizeof(vars[0]), TEMPLATE_DROP_NULLS, out,
+	    err, errlen);
+}
+
 /* Send one batch: intents, the request, outcomes. 0, or -1 to stop this policy. */
 static int
 send_batch(struct jamf_session *pro, struct state *st, const struct config_policy *policy,
-    const char *ring, const struct decide_action *const *acts, size_t n,
-    const struct jamf_device *devices, time_t now, struct enforce_summary *sum)
+    const struct template *tpl, const char *ring, const struct decide_action *const *acts,
+    size_t n, const struct jamf_device *devices, time_t now, struct enforce_summary *sum)
 {
 	const struct decide_action *a = acts[0];
+	char *config = NULL;
 	struct state_plan *recs = calloc(n, sizeof(*recs));
 	const char **ids = calloc(n, sizeof(*ids));
 	long *intents = calloc(n, sizeof(*intents));
 	struct jamf_plan_config pc = {a->target_version, sent_build(a), a->deadline,
-		policy->max_deferrals};
+		policy->max_deferrals, NULL};
 	struct jamf_plan_ref *refs = NULL;
 	struct jamf_reply r = {0};
 	size_t nrefs = 0;
@@ -242,6 +269,10 @@ send_batch(struct jamf_session *pro, struct state *st, const struct config_polic
 		snprintf(sum->error, sizeof(sum->error), "out of memory");
 		goto out;
 	}
+	if (enforce_render_plan(tpl, policy, ring, a, &config, sum->error,
+	    sizeof(sum->error)) == -1)
+		goto out;
+	pc.json = config;
 	for (size_t i = 0; i < n; i++) {
 		ids[i] = devices[acts[i]->device].id;
 		recs[i] = (struct state_plan){NULL, (char *)(uintptr_t)ids[i],
@@ -297,6 +328,7 @@ send_batch(struct jamf_session *pro, struct state *st, const struct config_polic
 out:
 	jamf_plan_refs_free(refs, nrefs);
 	jamf_reply_release(&r);
+	free(config);
 	free(recs);
 	free(ids);
 	free(intents);
@@ -310,12 +342,19 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
 {
 	const struct decide_action **todo;
 	size_t n = 0, batch = policy->batch_size > 0 ? (size_t)policy->batch_size : 100;
+	struct template tpl;
+	char path[4096];
 	bool custom = false;
 	int rc = 0;
 
 	memset(sum, 0, sizeof(*sum));
+	if (template_load(&tpl, policy->templates.plan != NULL ? policy->templates.plan :
+	    template_default_path(TEMPLATE_PLAN, path, sizeof(path)), sum->error,
+	    sizeof(sum->error)) == -1)
+		return -1;
 	if ((todo = calloc(decision->n > 0 ? decision->n : 1, sizeof(*todo))) == NULL) {
 		snprintf(sum->error, sizeof(sum->error), "out of memory");
+		template_release(&tpl);
 		return -1;
 	}
 	for (size_t i = 0; i < decision->n; i++) {
@@ -332,6 +371,7 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
 	}
 	if (n > 0 && check_toggle(pro, custom, sum) == -1) {
 		free(todo);
+		template_release(&tpl);
 		return -1;
 	}
 	qsort(todo, n, sizeof(*todo), key_cmp);
@@ -340,10 +380,11 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
 
 		while (end < n && end - start < batch && same_batch(todo[start], todo[end]))
 			end++;
-		rc = send_batch(pro, st, policy, ring_names[todo[start]->ring], &todo[start],
+		rc = send_batch(pro, st, policy, &tpl, ring_names[todo[start]->ring], &todo[start],
 		    end - start, devices, now, sum);
 		start = end;
 	}
 	free(todo);
+	template_release(&tpl);
 	return rc == 0 && sum->refused == 0 ? 0 : -1;
 }

@@ -16,6 +16,8 @@ struct decide_result;
 struct jamf_device;
 struct jamf_session;
 struct state;
+struct template;
+struct decide_action;
 
 #define ENFORCE_ERROR_BYTES 768
 
@@ -45,5 +47,12 @@ int enforce_reconcile_plans(struct jamf_session *pro, struct state *st, time_t n
 int enforce_plans(struct jamf_session *pro, struct state *st, const struct config_policy *policy,
     const char *const *ring_names, const struct decide_result *decision,
     const struct jamf_device *devices, time_t now, struct enforce_summary *sum);
+
+/*
+ * Render the plan template for one action (ring names its ring): the config object of the
+ * plan request, as JSON in *out (free it). 0, or -1 with err naming the template and line.
+ */
+int enforce_render_plan(const struct template *tpl, const struct config_policy *policy,
+    const char *ring, const struct decide_action *a, char **out, char *err, size_t errlen);
 
 #endif

@@ -450,7 +450,17 @@ jamf_pro_toggle_busy(struct jamf_session *s, bool *busy, struct jamf_reply *r)
 static cJSON *
 plan_config_json(const struct jamf_plan_config *cfg)
 {
-	cJSON *c = cJSON_CreateObject();
+	cJSON *c;
+
+	if (cfg->json != NULL) {
+		c = cJSON_Parse(cfg->json);
+		if (!cJSON_IsObject(c)) {
+			cJSON_Delete(c);
+			return NULL;
+		}
+		return c;
+	}
+	c = cJSON_CreateObject();
 
 	if (c == NULL ||
 	    cJSON_AddStringToObject(c, "updateAction", "DOWNLOAD_INSTALL_SCHEDULE") == NULL ||

@@ -62,6 +62,8 @@ struct jamf_plan_config {
 	const char *build;         /* buildVersion, e.g. "25D771280a"; NULL: SPECIFIC_VERSION */
 	const char *force_install; /* forceInstallLocalDateTime "yyyy-mm-ddThh:mm:ss" */
 	long max_deferrals;
+	const char *json;          /* the whole config as JSON (a rendered plan template); when
+	                              set it is sent as it is and the fields above are unused */
 };
 
 /* A created plan: which device it is for. */

@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from bridgelib import bridge
+from bridgelib import ROOT, bridge
 from simlib import JAMF_CLIENT_ID, JAMF_CLIENT_SECRET
 from test_jamf import JamfTestCase
 from test_plan import EXPECTED
@@ -21,7 +21,7 @@ ENV = {"JAMF_SECRET": JAMF_CLIENT_SECRET}
 class SyncTestCase(JamfTestCase):
     sim_options = {"fleet_computers": 300}
 
-    def policy_file(self, batch_size=50, scope="All Managed Clients"):
+    def policy_file(self, batch_size=50, scope="All Managed Clients", extra=""):
         path = self.dir / "bridge.yaml"
         path.write_text(
             "state_dir: state\n"
@@ -36,7 +36,7 @@ class SyncTestCase(JamfTestCase):
             f"    scope: {{groups: [\"{scope}\"]}}\n"
             "    models: {exclude: '^VMA'}\n"
             f"    batch_size: {batch_size}\n"
-            "    deadline: {days_after_posting: 3, time: \"18:00\"}\n")
+            "    deadline: {days_after_posting: 3, time: \"18:00\"}\n" + extra)
         return path
 
     def sync(self, *args, path=None):
@@ -85,6 +85,16 @@ class Sync(SyncTestCase):
             else:
                 self.assertEqual(body["config"]["versionType"], "SPECIFIC_VERSION")
                 self.assertNotIn("buildVersion", body["config"])
+
+    def test_a_policy_s_own_plan_template_is_what_is_sent(self):
+        (self.dir / "plan.json").write_text(
+            (ROOT / "templates" / "plan.json").read_text().replace("{{max_deferrals}}", "7"))
+        r = self.sync(path=self.policy_file(extra="    templates: {plan: plan.json}\n"))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        posts = [q for q in self.sim.requests(PLANS) if q["method"] == "POST"]
+        self.assertTrue(posts)
+        for q in posts:
+            self.assertEqual(json.loads(q["body"])["config"]["maxDeferrals"], 7)
 
     def test_second_run_sends_no_write_request(self):
         self.assertEqual(self.sync().returncode, 0)
