@@ -83,9 +83,11 @@ static const struct cli_command_info commands[] = {
 	    "policies) and every group the policies name. Exit 0 only when every check passed,\n"
 	    "else 1. With --tenant, only those tenants.\n"
 	    "  --send-test-alert  also send a test message to every webhook\n"},
-	{"render", CLI_RENDER, false, OPT_POLICY | OPT_DEVICE, "--policy NAME [--device ID]",
+	{"render", CLI_RENDER, true, OPT_POLICY | OPT_DEVICE, "--policy NAME [--device ID]",
 	    "print the exact declaration or plan JSON for a policy",
-	    "Print exactly what would be sent to Jamf for one policy (and one device).\n"
+	    "Print exactly what would be sent to Jamf for one policy and one device (by default\n"
+	    "the first device the policy would send something to): the plan request body, or\n"
+	    "the declaration payload and the blueprint body. Sends no write request.\n"
 	    "  --policy NAME  the policy (required)\n"
 	    "  --device ID    the Jamf id of one device\n"},
 	{"version", CLI_VERSION, true, 0, "", "print the version of bridge and its libraries",

@@ -189,9 +189,8 @@ check_toggle(struct jamf_session *pro, bool custom, struct enforce_summary *sum)
 	return rc;
 }
 
-/* The build a plan sends: the BSI's for ENFORCE, none for a base update (SPECIFIC_VERSION). */
-static const char *
-sent_build(const struct decide_action *a)
+const char *
+enforce_sent_build(const struct decide_action *a)
 {
 	return a->outcome == DECIDE_ENFORCE ? a->target_build : NULL;
 }
@@ -207,7 +206,7 @@ key_cmp(const void *pa, const void *pb)
 		return a->ring < b->ring ? -1 : 1;
 	if ((c = strcmp(a->target_version, b->target_version)) != 0)
 		return c;
-	if ((c = strcmp(sent_build(a) ? sent_build(a) : "", sent_build(b) ? sent_build(b) : "")))
+	if ((c = strcmp(enforce_sent_build(a) ? enforce_sent_build(a) : "", enforce_sent_build(b) ? enforce_sent_build(b) : "")))
 		return c;
 	if ((c = strcmp(a->deadline, b->deadline)) != 0)
 		return c;
@@ -218,32 +217,36 @@ static bool
 same_batch(const struct decide_action *a, const struct decide_action *b)
 {
 	return a->ring == b->ring && strcmp(a->target_version, b->target_version) == 0 &&
-	    same_opt(sent_build(a), sent_build(b)) && strcmp(a->deadline, b->deadline) == 0;
+	    same_opt(enforce_sent_build(a), enforce_sent_build(b)) && strcmp(a->deadline, b->deadline) == 0;
 }
 
 int
-enforce_render_plan(const struct template *tpl, const struct config_policy *policy,
-    const char *ring, const struct decide_action *a, char **out, char *err, size_t errlen)
+enforce_render(const struct template *tpl, const struct config_policy *policy, const char *ring,
+    const struct decide_action *a, const struct template_var *more, size_t nmore, char **out,
+    char *err, size_t errlen)
 {
+	struct template_var vars[16];
 	char deferrals[32];
-	const char *build = sent_build(a);
-	const struct template_var vars[] = {
-		{"policy", TEMPLATE_STRING, policy->name},
-		{"ring", TEMPLATE_STRING, ring},
-		{"platform", TEMPLATE_STRING, policy->platform == CONFIG_OS_MACOS ? "macOS" : "iOS"},
-		{"version", TEMPLATE_STRING, a->target_version},
-		{"extra", TEMPLATE_STRING, build != NULL && a->bsi != NULL ? a->bsi->extra : NULL},
-		{"build", TEMPLATE_STRING, build},
-		{"version_type", TEMPLATE_STRING, build != NULL ? "CUSTOM_VERSION" :
-		    "SPECIFIC_VERSION"},
-		{"deadline", TEMPLATE_STRING, a->deadline},
-		{"max_deferrals", TEMPLATE_NUMBER, deferrals},
-		{"details_url", TEMPLATE_STRING, policy->details_url},
-	};
+	const char *build = enforce_sent_build(a);
+	size_t n = 0;
 
 	snprintf(deferrals, sizeof(deferrals), "%ld", policy->max_deferrals);
-	return template_render(tpl, vars, sizeof(vars) / sizeof(vars[0]), TEMPLATE_DROP_NULLS, out,
-	    err, errlen);
+	vars[n++] = (struct template_var){"policy", TEMPLATE_STRING, policy->name};
+	vars[n++] = (struct template_var){"ring", TEMPLATE_STRING, ring};
+	vars[n++] = (struct template_var){"platform", TEMPLATE_STRING,
+		policy->platform == CONFIG_OS_MACOS ? "macOS" : "iOS"};
+	vars[n++] = (struct template_var){"version", TEMPLATE_STRING, a->target_version};
+	vars[n++] = (struct template_var){"extra", TEMPLATE_STRING,
+		build != NULL && a->bsi != NULL ? a->bsi->extra : NULL};
+	vars[n++] = (struct template_var){"build", TEMPLATE_STRING, build};
+	vars[n++] = (struct template_var){"version_type", TEMPLATE_STRING,
+		build != NULL ? "CUSTOM_VERSION" : "SPECIFIC_VERSION"};
+	vars[n++] = (struct template_var){"deadline", TEMPLATE_STRING, a->deadline};
+	vars[n++] = (struct template_var){"max_deferrals", TEMPLATE_NUMBER, deferrals};
+	vars[n++] = (struct template_var){"details_url", TEMPLATE_STRING, policy->details_url};
+	for (size_t i = 0; i < nmore && n < sizeof(vars) / sizeof(vars[0]); i++)
+		vars[n++] = more[i];
+	return template_render(tpl, vars, n, TEMPLATE_DROP_NULLS, out, err, errlen);
 }
 
 /* Send one batch: intents, the request, outcomes. 0, or -1 to stop this policy. */
@@ -257,7 +260,7 @@ send_batch(struct jamf_session *pro, struct state *st, const struct config_polic
 	struct state_plan *recs = calloc(n, sizeof(*recs));
 	const char **ids = calloc(n, sizeof(*ids));
 	long *intents = calloc(n, sizeof(*intents));
-	struct jamf_plan_config pc = {a->target_version, sent_build(a), a->deadline,
+	struct jamf_plan_config pc = {a->target_version, enforce_sent_build(a), a->deadline,
 		policy->max_deferrals, NULL};
 	struct jamf_plan_ref *refs = NULL;
 	struct jamf_reply r = {0};
@@ -269,7 +272,7 @@ send_batch(struct jamf_session *pro, struct state *st, const struct config_polic
 		snprintf(sum->error, sizeof(sum->error), "out of memory");
 		goto out;
 	}
-	if (enforce_render_plan(tpl, policy, ring, a, &config, sum->error,
+	if (enforce_render(tpl, policy, ring, a, NULL, 0, &config, sum->error,
 	    sizeof(sum->error)) == -1)
 		goto out;
 	pc.json = config;
@@ -278,7 +281,7 @@ send_batch(struct jamf_session *pro, struct state *st, const struct config_polic
 		recs[i] = (struct state_plan){NULL, (char *)(uintptr_t)ids[i],
 			(char *)(uintptr_t)policy->name, (char *)(uintptr_t)ring,
 			(char *)(uintptr_t)(policy->platform == CONFIG_OS_MACOS ? "macOS" : "iOS"),
-			(char *)(uintptr_t)a->target_version, (char *)(uintptr_t)sent_build(a),
+			(char *)(uintptr_t)a->target_version, (char *)(uintptr_t)enforce_sent_build(a),
 			(char *)(uintptr_t)a->deadline, now, NULL, 0};
 	}
 	if (state_begin_plans(st, recs, n, intents, err, sizeof(err)) != STATE_OK ||
@@ -322,8 +325,8 @@ send_batch(struct jamf_session *pro, struct state *st, const struct config_polic
 		}
 	}
 	log_info("policy %s, ring %s: %zu plan%s for %s%s%s by %s", policy->name, ring, nrefs,
-	    nrefs == 1 ? "" : "s", a->target_version, sent_build(a) ? " " : "",
-	    sent_build(a) ? sent_build(a) : "", a->deadline);
+	    nrefs == 1 ? "" : "s", a->target_version, enforce_sent_build(a) ? " " : "",
+	    enforce_sent_build(a) ? enforce_sent_build(a) : "", a->deadline);
 	rc = 0;
 out:
 	jamf_plan_refs_free(refs, nrefs);
@@ -362,11 +365,11 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
 
 		if (a->outcome != DECIDE_ENFORCE && a->outcome != DECIDE_BASE_UPDATE)
 			continue;
-		if (planned(st, devices[a->device].id, a->target_version, sent_build(a)) != NULL) {
+		if (planned(st, devices[a->device].id, a->target_version, enforce_sent_build(a)) != NULL) {
 			sum->existing++;
 			continue;
 		}
-		custom |= sent_build(a) != NULL;
+		custom |= enforce_sent_build(a) != NULL;
 		todo[n++] = a;
 	}
 	if (n > 0 && check_toggle(pro, custom, sum) == -1) {

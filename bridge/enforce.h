@@ -48,11 +48,18 @@ int enforce_plans(struct jamf_session *pro, struct state *st, const struct confi
     const char *const *ring_names, const struct decide_result *decision,
     const struct jamf_device *devices, time_t now, struct enforce_summary *sum);
 
+struct template_var;
+
 /*
- * Render the plan template for one action (ring names its ring): the config object of the
- * plan request, as JSON in *out (free it). 0, or -1 with err naming the template and line.
+ * Render a template (plan config, declaration or blueprint) for one action: the variables of
+ * templates/README.md for the policy, ring and target, plus more (the blueprint's own).
+ * Null members are dropped. *out is JSON (free it); 0, or -1 with err naming file and line.
  */
-int enforce_render_plan(const struct template *tpl, const struct config_policy *policy,
-    const char *ring, const struct decide_action *a, char **out, char *err, size_t errlen);
+int enforce_render(const struct template *tpl, const struct config_policy *policy,
+    const char *ring, const struct decide_action *a, const struct template_var *more,
+    size_t nmore, char **out, char *err, size_t errlen);
+
+/* The build a plan or declaration sends: the BSI's for ENFORCE, none for a base update. */
+const char *enforce_sent_build(const struct decide_action *a);
 
 #endif

@@ -400,6 +400,13 @@ main(int argc, char *argv[])
 		status = sync_run(&cfg, &so);
 		break;
 	}
+	case CLI_RENDER: {
+		struct sync_options so = {true, opts.refresh, opts.json, opts.policy, opts.tenants,
+			opts.ntenants, time(NULL)};
+
+		status = sync_render(&cfg, &so, opts.device);
+		break;
+	}
 	case CLI_DOCTOR:
 		status = doctor_run(&cfg, opts.tenants, opts.ntenants, opts.send_test_alert,
 		    opts.json);

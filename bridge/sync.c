@@ -20,6 +20,8 @@
 #include "json.h"
 #include "log.h"
 #include "state.h"
+#include "template.h"
+#include "jamf_platform.h"
 
 /* One tenant's connection and inventories, read at most once each. */
 struct tenant_run {
@@ -549,4 +551,192 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 	if (auth_failed)
 		return BRIDGE_EXIT_AUTH;
 	return failed ? BRIDGE_EXIT_FAILED : BRIDGE_EXIT_OK;
+}
+
+/* The action render shows: the device asked for, else the first that would send something. */
+static const struct decide_action *
+render_pick(const struct policy_run *pr, const char *device_id)
+{
+	static const enum decide_outcome order[] = {DECIDE_ENFORCE, DECIDE_BASE_UPDATE,
+		DECIDE_RING_WAITING};
+
+	for (size_t i = 0; device_id != NULL && i < pr->result.n; i++)
+		if (strcmp(pr->inv->v[pr->result.v[i].device].id, device_id) == 0)
+			return &pr->result.v[i];
+	if (device_id != NULL)
+		return NULL;
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+		for (size_t i = 0; i < pr->result.n; i++)
+			if (pr->result.v[i].outcome == order[k])
+				return &pr->result.v[i];
+	return NULL;
+}
+
+/* Load a policy's template (its own, or the default) and render it for a; NULL on error. */
+static char *
+render_one(const struct config_policy *p, enum template_which which, const char *own,
+    const char *ring, const struct decide_action *a, const struct template_var *more,
+    size_t nmore, char *err, size_t errlen)
+{
+	struct template tpl;
+	char path[4096], *out = NULL;
+
+	if (template_load(&tpl, own != NULL ? own : template_default_path(which, path,
+	    sizeof(path)), err, errlen) == -1)
+		return NULL;
+	if (enforce_render(&tpl, p, ring, a, more, nmore, &out, err, errlen) == -1)
+		out = NULL;
+	template_release(&tpl);
+	return out;
+}
+
+/* Build what render prints for a (plan body, or declaration and blueprint); NULL on error. */
+static cJSON *
+render_body(const struct config *cfg, const struct policy_run *pr,
+    const struct decide_action *a, char *err, size_t errlen)
+{
+	const struct config_policy *p = pr->policy;
+	const char *ring = ring_name(pr, a->ring);
+	cJSON *root = cJSON_CreateObject();
+	char *text;
+
+	if (p->mode == CONFIG_MODE_PLAN) {
+		cJSON *devices = cJSON_AddArrayToObject(root, "devices"), *d = cJSON_CreateObject();
+
+		cJSON_AddItemToArray(devices, d);
+		cJSON_AddStringToObject(d, "deviceId", pr->inv->v[a->device].id);
+		cJSON_AddStringToObject(d, "objectType", pr->kind == JAMF_COMPUTER ? "COMPUTER" :
+		    "MOBILE_DEVICE");
+		if ((text = render_one(p, TEMPLATE_PLAN, p->templates.plan, ring, a, NULL, 0, err,
+		    errlen)) == NULL)
+			goto fail;
+		cJSON_AddItemToObject(root, "config", cJSON_Parse(text));
+	} else {
+		char name[512];
+		char *decl = render_one(p, TEMPLATE_DECLARATION, p->templates.declaration, ring, a,
+		    NULL, 0, err, errlen);
+		const char *build = enforce_sent_build(a);
+		struct template_var more[4] = {
+			{"blueprint_name", TEMPLATE_STRING, name},
+			{"group_uuid", TEMPLATE_STRING, "<the platform UUID of the group sync keeps>"},
+			{"component", TEMPLATE_STRING, JAMF_PLATFORM_CUSTOM_DECLARATIONS},
+			{"declaration", TEMPLATE_JSON, decl},
+		};
+
+		if (decl == NULL)
+			goto fail;
+		snprintf(name, sizeof(name), "%s %s %s %s %s%s%s%s%s", cfg->name_prefix, p->name,
+		    ring, config_os_name(p->platform), a->target_version,
+		    build && a->bsi->extra ? " " : "", build && a->bsi->extra ? a->bsi->extra : "",
+		    build ? " " : "", build ? build : "");
+		text = render_one(p, TEMPLATE_BLUEPRINT, p->templates.blueprint, ring, a, more, 4,
+		    err, errlen);
+		cJSON_AddItemToObject(root, "declaration", cJSON_Parse(decl));
+		free(decl);
+		if (text == NULL)
+			goto fail;
+		cJSON_AddItemToObject(root, "blueprint", cJSON_Parse(text));
+	}
+	free(text);
+	return root;
+fail:
+	cJSON_Delete(root);
+	return NULL;
+}
+
+int
+sync_render(const struct config *cfg, const struct sync_options *o, const char *device_id)
+{
+	struct http_client *http = http_client_new();
+	const struct config_tenant *t = NULL;
+	const struct config_policy *p = NULL;
+	struct tenant_run tr;
+	struct policy_run pr;
+	struct gdmf_feed feed;
+	enum gdmf_origin origin;
+	struct jamf_reply r = {0};
+	const struct decide_action *a;
+	char err[JAMF_ERROR_BYTES];
+	int status = BRIDGE_EXIT_FAILED;
+
+	memset(&tr, 0, sizeof(tr));
+	memset(&pr, 0, sizeof(pr));
+	for (size_t i = 0; i < cfg->ntenants && p == NULL; i++) {
+		if (!wanted(&cfg->tenants[i], o))
+			continue;
+		for (size_t k = 0; k < cfg->tenants[i].npolicies && p == NULL; k++)
+			if (strcmp(cfg->tenants[i].policies[k].name, o->policy) == 0) {
+				t = &cfg->tenants[i];
+				p = &t->policies[k];
+			}
+	}
+	if (http == NULL || p == NULL) {
+		log_error("--policy %s: no such policy in %s", o->policy, cfg->path);
+		http_client_free(http);
+		return BRIDGE_EXIT_USAGE;
+	}
+	if (gdmf_load(http, cfg, o->refresh, o->now, &feed, &origin) == -1) {
+		http_client_free(http);
+		return BRIDGE_EXIT_FEED;
+	}
+	tr.tenant = t;
+	if (state_load_readonly(&tr.state, t->state_dir, err, sizeof(err)) != STATE_OK) {
+		log_error("%s: %s", t->name, err);
+		goto out;
+	}
+	tr.have_state = true;
+	if (first_seen(&tr, &feed, false, o->now) == -1 ||
+	    jamf_session_init(&tr.pro, JAMF_API_PRO, cfg, t, http, err, sizeof(err)) == -1) {
+		log_error("%s: %s", t->name, err);
+		goto out;
+	}
+	if (jamf_authenticate(&tr.pro, &r) == -1) {
+		log_error("%s: %s", t->name, r.error);
+		status = r.fail == JAMF_FAIL_AUTH ? BRIDGE_EXIT_AUTH : BRIDGE_EXIT_FAILED;
+		goto out;
+	}
+	if (policy_prepare(&tr, p, &feed, o->now, &pr, err, sizeof(err)) == -1) {
+		log_error("%s: policy %s: %s", t->name, p->name, err);
+		goto out;
+	}
+	if ((a = render_pick(&pr, device_id)) == NULL) {
+		if (device_id != NULL)
+			log_error("policy %s: no %s with id %s in Jamf Pro", p->name,
+			    jamf_kind_name(pr.kind), device_id);
+		else
+			log_error("policy %s: no device needs anything now: nothing would be sent",
+			    p->name);
+		goto out;
+	}
+	if (a->outcome != DECIDE_ENFORCE && a->outcome != DECIDE_BASE_UPDATE &&
+	    a->outcome != DECIDE_RING_WAITING) {
+		log_error("policy %s, %s %s: %s (%s): nothing would be sent", p->name,
+		    jamf_kind_name(pr.kind), pr.inv->v[a->device].id, decide_outcome_name(a->outcome),
+		    a->reason);
+		goto out;
+	}
+	{
+		cJSON *body = render_body(cfg, &pr, a, err, sizeof(err));
+		char *text;
+
+		if (body == NULL) {
+			log_error("policy %s: %s", p->name, err);
+			status = BRIDGE_EXIT_USAGE;
+			goto out;
+		}
+		log_info("policy %s, %s %s (%s): %s", p->name, jamf_kind_name(pr.kind),
+		    pr.inv->v[a->device].id, decide_outcome_name(a->outcome), a->reason);
+		if ((text = cJSON_Print(body)) != NULL)
+			printf("%s\n", text);
+		free(text);
+		cJSON_Delete(body);
+		status = BRIDGE_EXIT_OK;
+	}
+out:
+	policy_run_release(&pr);
+	jamf_reply_release(&r);
+	tenant_run_release(&tr);
+	gdmf_feed_release(&feed);
+	http_client_free(http);
+	return status;
 }

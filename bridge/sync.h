@@ -26,4 +26,13 @@ struct sync_options {
 /* Run; returns the exit status (exitcode.h). */
 int sync_run(const struct config *cfg, const struct sync_options *opts);
 
+/*
+ * bridge render: decide for opts->policy as a run would, pick the device (device_id, else the
+ * first one the policy would send something to) and print exactly what would be sent for it:
+ * the plan request body, or the declaration payload and the blueprint body. No write
+ * request. Returns the exit status.
+ */
+int sync_render(const struct config *cfg, const struct sync_options *opts,
+    const char *device_id);
+
 #endif

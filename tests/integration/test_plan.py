@@ -80,6 +80,26 @@ class Plan(JamfTestCase):
         self.assertEqual(writes, [("POST", "/api/oauth/token")])
         self.assertEqual(len(self.sim.requests("/api/v4/computers-inventory")), 1)
 
+    def test_render_prints_exactly_the_plan_request(self):
+        base = [d for d in self.sim.devices("computer") if d["sim"]["category"] == "bsi-base"][0]
+        done = [d for d in self.sim.devices("computer") if d["sim"]["category"] == "on-bsi"][0]
+        r = bridge("render", "--policy", "macs", "--device", base["id"], "-c",
+                   str(self.policy_file()), env={"JAMF_SECRET": JAMF_CLIENT_SECRET})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        body = json.loads(r.stdout)
+        self.assertEqual(body["devices"], [{"deviceId": base["id"], "objectType": "COMPUTER"}])
+        config = body["config"]
+        self.assertEqual((config["versionType"], config["specificVersion"], config["buildVersion"]),
+                         ("CUSTOM_VERSION", "26.3.1", "25D771280a"))
+        self.assertRegex(config["forceInstallLocalDateTime"], r"^\d{4}-\d\d-\d\dT18:00:00$")
+        r = bridge("render", "--policy", "macs", "--device", done["id"], "-c",
+                   str(self.policy_file()), env={"JAMF_SECRET": JAMF_CLIENT_SECRET})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("compliant", r.stderr)
+        self.assertIn("nothing would be sent", r.stderr)
+        writes = [q for q in self.sim.requests() if q["method"] not in ("GET", "HEAD")]
+        self.assertEqual({q["path"] for q in writes}, {"/api/oauth/token"})
+
     def test_missing_group_fails_the_policy(self):
         path = self.policy_file()
         path.write_text(path.read_text().replace("Empty Group", "No Such Group"))
