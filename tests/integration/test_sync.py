@@ -19,7 +19,7 @@ ENV = {"JAMF_SECRET": JAMF_CLIENT_SECRET}
 
 
 class SyncTestCase(JamfTestCase):
-    sim_options = {"fleet_computers": 300}
+    sim_options = {"fleet_computers": 1000}
 
     def policy_file(self, batch_size=50, scope="All Managed Clients", extra=""):
         path = self.dir / "bridge.yaml"
