@@ -336,6 +336,48 @@ tenant_run_release(struct tenant_run *tr)
 	free(tr->first_seen);
 }
 
+/*
+ * Plans bridge made whose target Apple no longer lists (withdrawn) or lists as expired: a
+ * plan cannot be cancelled one by one in Jamf Pro, so they are reported, once per target.
+ * Returns how many plans are concerned.
+ */
+static size_t
+report_withdrawn(const struct tenant_run *tr, const struct gdmf_feed *feed, const char *today)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < tr->state.nplans; i++) {
+		const struct state_plan *p = &tr->state.plans[i];
+		const struct gdmf_entry *live = NULL;
+		bool first = true;
+
+		if (p->build == NULL)
+			continue;  /* a base update targets a release, not a BSI */
+		for (size_t k = 0; k < feed->n && live == NULL; k++) {
+			const struct gdmf_entry *e = &feed->entries[k];
+
+			if (e->list == GDMF_LIST_BSI && e->build != NULL &&
+			    strcmp(e->platform, p->platform) == 0 && strcmp(e->version, p->version) == 0 &&
+			    strcmp(e->build, p->build) == 0 &&
+			    (e->expires == NULL || strcmp(e->expires, today) >= 0))
+				live = e;
+		}
+		if (live != NULL)
+			continue;
+		for (size_t k = 0; k < i && first; k++)
+			first = !(tr->state.plans[k].build != NULL &&
+			    strcmp(tr->state.plans[k].build, p->build) == 0 &&
+			    strcmp(tr->state.plans[k].platform, p->platform) == 0);
+		if (first)
+			log_warn("%s: Apple no longer offers %s %s %s (withdrawn or expired), but "
+			    "bridge's plans for it stay in Jamf Pro: plans cannot be cancelled one by one "
+			    "(only by switching the plans feature off and on)", tr->tenant->name,
+			    p->platform, p->version, p->build);
+		count++;
+	}
+	return count;
+}
+
 /* Whether any enabled policy of t enforces through plans. */
 static bool
 has_plan_policies(const struct config_tenant *t)
@@ -437,6 +479,17 @@ run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_
 		    t->name, err);
 		*failed = true;
 		goto save;
+	}
+	{
+		char today[16];
+		struct tm tm;
+		size_t withdrawn;
+
+		gmtime_r(&o->now, &tm);
+		strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+		withdrawn = report_withdrawn(&tr, feed, today);
+		if (jt != NULL)
+			cJSON_AddNumberToObject(jt, "plans_for_withdrawn_bsis", (double)withdrawn);
 	}
 	for (size_t i = 0; i < t->npolicies; i++) {
 		const struct config_policy *p = &t->policies[i];

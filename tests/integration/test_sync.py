@@ -104,6 +104,17 @@ class Sync(SyncTestCase):
         self.assertEqual(self.writes(), [("POST", "/api/oauth/token")])
         self.assertRegex(r.stdout, r"plans: 0 created, \d+ already there, 0 refused")
 
+    def test_withdrawn_bsi_is_reported_not_retried(self):
+        self.assertEqual(self.sync().returncode, 0)
+        # Apple withdraws the BSIs: the 2025 capture lists none
+        self.sim.set_gdmf((ROOT / "tests" / "fixtures" / "gdmf" / "pmv-2025-10-30.json").read_bytes())
+        self.sim.reset()
+        r = self.sync("--refresh")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("Apple no longer offers macOS 26.3.1 25D771280a", r.stderr)
+        self.assertIn("plans cannot be cancelled one by one", r.stderr)
+        self.assertEqual([w for w in self.writes() if w[1].startswith(PLANS)], [])
+
     def test_dry_run_sends_no_write_request(self):
         r = self.sync("--dry-run")
         self.assertEqual(r.returncode, 0, r.stderr)
