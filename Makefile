@@ -59,8 +59,8 @@ ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 # Modules: one .c/.h per concern; main.c holds only the orchestration.
-MODULES     = alert cli config decide doctor enforce fileio gdmf http jamf jamf_platform \
-              jamf_pro json log match secret state sync template url version
+MODULES     = alert cli config decide doctor enforce enforce_blueprint fileio gdmf http jamf \
+              jamf_platform jamf_pro json log match secret state sync template url version
 OBJS        = $(MODULES:%=$(BUILD)/obj/%.o)
 MAIN_OBJ    = $(BUILD)/obj/main.o
 LIB         = $(BUILD)/libbridge.a

@@ -195,6 +195,7 @@ enforce_sent_build(const struct decide_action *a)
 	return a->outcome == DECIDE_ENFORCE ? a->target_build : NULL;
 }
 
+/* Order actions by ring, target and deadline, so that one target's devices are adjacent. */
 static int
 key_cmp(const void *pa, const void *pb)
 {
@@ -213,8 +214,14 @@ key_cmp(const void *pa, const void *pb)
 	return a->device < b->device ? -1 : a->device > b->device;
 }
 
-static bool
-same_batch(const struct decide_action *a, const struct decide_action *b)
+void
+enforce_sort_actions(const struct decide_action **v, size_t n)
+{
+	qsort(v, n, sizeof(*v), key_cmp);
+}
+
+bool
+enforce_same_target(const struct decide_action *a, const struct decide_action *b)
 {
 	return a->ring == b->ring && strcmp(a->target_version, b->target_version) == 0 &&
 	    same_opt(enforce_sent_build(a), enforce_sent_build(b)) && strcmp(a->deadline, b->deadline) == 0;
@@ -377,11 +384,11 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
 		template_release(&tpl);
 		return -1;
 	}
-	qsort(todo, n, sizeof(*todo), key_cmp);
+	enforce_sort_actions(todo, n);
 	for (size_t start = 0; start < n && rc == 0;) {
 		size_t end = start + 1;
 
-		while (end < n && end - start < batch && same_batch(todo[start], todo[end]))
+		while (end < n && end - start < batch && enforce_same_target(todo[start], todo[end]))
 			end++;
 		rc = send_batch(pro, st, policy, &tpl, ring_names[todo[start]->ring], &todo[start],
 		    end - start, devices, now, sum);

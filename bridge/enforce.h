@@ -15,6 +15,7 @@ struct config_policy;
 struct decide_result;
 struct jamf_device;
 struct jamf_session;
+struct config;
 struct state;
 struct template;
 struct decide_action;
@@ -23,7 +24,9 @@ struct decide_action;
 
 /* What enforcing one policy did. */
 struct enforce_summary {
-	size_t created;        /* plans created now */
+	size_t created;        /* plans (or groups and blueprints) created now */
+	size_t updated;        /* groups whose members changed, blueprints patched */
+	size_t deployed;       /* blueprints deployed */
 	size_t existing;       /* already had bridge's plan for the same target */
 	size_t refused;        /* devices Jamf refused a plan for */
 	size_t unknown;        /* sent, answer lost: the next run reconciles them */
@@ -51,6 +54,22 @@ int enforce_plans(struct jamf_session *pro, struct state *st, const struct confi
 struct template_var;
 
 /*
+ * The blueprint backend (macOS): per ring and target a static group of exactly the devices
+ * that need it and a blueprint holding the custom declaration scoped to it, deployed; the
+ * last deployment of each is read back. Nothing is created before it was looked up by name.
+ * 0, or -1 with sum->error.
+ */
+int enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform,
+    struct state *st, const struct config *cfg, const struct config_policy *policy,
+    const char *const *ring_names, const struct decide_result *decision,
+    const struct jamf_device *devices, size_t ndevices, time_t now,
+    struct enforce_summary *sum);
+
+/* Resolve unfinished group, blueprint and deploy intents by looking them up; 0 or -1. */
+int enforce_reconcile_blueprints(struct jamf_session *pro, struct jamf_session *platform,
+    struct state *st, char *err, size_t errlen);
+
+/*
  * Render a template (plan config, declaration or blueprint) for one action: the variables of
  * templates/README.md for the policy, ring and target, plus more (the blueprint's own).
  * Null members are dropped. *out is JSON (free it); 0, or -1 with err naming file and line.
@@ -61,5 +80,11 @@ int enforce_render(const struct template *tpl, const struct config_policy *polic
 
 /* The build a plan or declaration sends: the BSI's for ENFORCE, none for a base update. */
 const char *enforce_sent_build(const struct decide_action *a);
+
+/* Sort actions by ring, target version, build and deadline; one target's are then adjacent. */
+void enforce_sort_actions(const struct decide_action **v, size_t n);
+
+/* Whether a and b share ring, target version, build and deadline. */
+bool enforce_same_target(const struct decide_action *a, const struct decide_action *b);
 
 #endif

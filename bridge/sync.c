@@ -25,8 +25,11 @@
 
 /* One tenant's connection and inventories, read at most once each. */
 struct tenant_run {
+	const struct config *cfg;
 	const struct config_tenant *tenant;
 	struct jamf_session pro;
+	struct jamf_session platform;  /* for blueprint policies */
+	bool have_platform;
 	struct jamf_inventory inv[2];  /* by enum jamf_kind */
 	bool have_inv[2];
 	struct state state;
@@ -330,6 +333,8 @@ tenant_run_release(struct tenant_run *tr)
 		if (tr->have_inv[k])
 			jamf_inventory_release(&tr->inv[k]);
 	jamf_session_close(&tr->pro);
+	if (tr->have_platform)
+		jamf_session_close(&tr->platform);
 	if (tr->have_state)
 		state_release(&tr->state);
 	free(tr->seen_dates);
@@ -378,14 +383,34 @@ report_withdrawn(const struct tenant_run *tr, const struct gdmf_feed *feed, cons
 	return count;
 }
 
-/* Whether any enabled policy of t enforces through plans. */
+/* Whether any enabled policy of t enforces through that mode. */
 static bool
-has_plan_policies(const struct config_tenant *t)
+has_mode(const struct config_tenant *t, enum config_mode mode)
 {
 	for (size_t i = 0; i < t->npolicies; i++)
-		if (t->policies[i].enabled && t->policies[i].mode == CONFIG_MODE_PLAN)
+		if (t->policies[i].enabled && t->policies[i].mode == mode)
 			return true;
 	return false;
+}
+
+/*
+ * Before creating anything, settle what earlier runs left open: plans are looked up (and
+ * when the state is new or was lost, every unfinished plan in Jamf is adopted); groups,
+ * blueprints and deployments are looked up by name. 0 or -1 with err.
+ */
+static int
+reconcile(struct tenant_run *tr, time_t now, char *err, size_t errlen)
+{
+	if (has_mode(tr->tenant, CONFIG_MODE_PLAN) &&
+	    enforce_reconcile_plans(&tr->pro, &tr->state, now, err, errlen) == -1)
+		return -1;
+	if (tr->have_platform && enforce_reconcile_blueprints(&tr->pro, &tr->platform,
+	    &tr->state, err, errlen) == -1)
+		return -1;
+	/* blueprints and their groups are always looked up by name before they are made */
+	if (tr->state.needs_reconcile && state_unfinished(&tr->state) == 0)
+		state_reconciled(&tr->state);
+	return 0;
 }
 
 /* Carry out one prepared policy (sync); prints and fills jp. Returns false when it failed. */
@@ -397,19 +422,17 @@ enforce_policy(struct tenant_run *tr, const struct policy_run *pr, time_t now, c
 	const char **rings;
 	bool ok;
 
-	if (p->mode == CONFIG_MODE_BLUEPRINT) {
-		log_error("%s: policy %s: blueprint mode is not built yet in this version; nothing "
-		    "sent", tr->tenant->name, p->name);
-		if (jp != NULL)
-			cJSON_AddStringToObject(jp, "error", "blueprint mode is not built yet");
-		return false;
-	}
 	if ((rings = calloc(p->nrings > 0 ? p->nrings : 1, sizeof(char *))) == NULL)
 		return false;
 	rings[0] = "default";
 	for (size_t i = 0; i < p->nrings; i++)
 		rings[i] = p->rings[i].name;
-	ok = enforce_plans(&tr->pro, &tr->state, p, rings, &pr->result, pr->inv->v, now, &sum) == 0;
+	if (p->mode == CONFIG_MODE_BLUEPRINT)
+		ok = enforce_blueprints(&tr->pro, &tr->platform, &tr->state, tr->cfg, p, rings,
+		    &pr->result, pr->inv->v, pr->inv->n, now, &sum) == 0;
+	else
+		ok = enforce_plans(&tr->pro, &tr->state, p, rings, &pr->result, pr->inv->v, now,
+		    &sum) == 0;
 	free(rings);
 	if (!ok)
 		log_error("%s: policy %s: %s", tr->tenant->name, p->name, sum.error);
@@ -417,11 +440,17 @@ enforce_policy(struct tenant_run *tr, const struct policy_run *pr, time_t now, c
 		cJSON *je = cJSON_AddObjectToObject(jp, "enforced");
 
 		cJSON_AddNumberToObject(je, "created", (double)sum.created);
+		cJSON_AddNumberToObject(je, "updated", (double)sum.updated);
+		cJSON_AddNumberToObject(je, "deployed", (double)sum.deployed);
 		cJSON_AddNumberToObject(je, "existing", (double)sum.existing);
 		cJSON_AddNumberToObject(je, "refused", (double)sum.refused);
 		cJSON_AddNumberToObject(je, "unknown", (double)sum.unknown);
 		if (!ok)
 			cJSON_AddStringToObject(je, "error", sum.error);
+	} else if (p->mode == CONFIG_MODE_BLUEPRINT) {
+		printf("  blueprints: %zu created (groups and blueprints), %zu updated, %zu deployed%s\n",
+		    sum.created, sum.updated, sum.deployed, sum.refused ? ", a deployment failed" :
+		    "");
 	} else {
 		printf("  plans: %zu created, %zu already there, %zu refused%s%s\n", sum.created,
 		    sum.existing, sum.refused, sum.unknown ? ", answer lost for " : "",
@@ -442,6 +471,7 @@ run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_
 	char err[JAMF_ERROR_BYTES];
 
 	memset(&tr, 0, sizeof(tr));
+	tr.cfg = cfg;
 	tr.tenant = t;
 	if (jtenants != NULL) {
 		jt = cJSON_CreateObject();
@@ -471,10 +501,18 @@ run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_
 		*failed = true;
 		goto out;
 	}
+	if (!o->dry_run && has_mode(t, CONFIG_MODE_BLUEPRINT)) {
+		if (jamf_session_init(&tr.platform, JAMF_API_PLATFORM, cfg, t, http, err,
+		    sizeof(err)) == -1) {
+			log_error("%s: %s", t->name, err);
+			*failed = true;
+			goto out;
+		}
+		tr.have_platform = true;
+	}
 	/* before creating anything: settle what earlier runs left open */
-	if (!o->dry_run && has_plan_policies(t) &&
-	    (state_unfinished(&tr.state) > 0 || tr.state.needs_reconcile) &&
-	    enforce_reconcile_plans(&tr.pro, &tr.state, o->now, err, sizeof(err)) == -1) {
+	if (!o->dry_run && (state_unfinished(&tr.state) > 0 || tr.state.needs_reconcile) &&
+	    reconcile(&tr, o->now, err, sizeof(err)) == -1) {
 		log_error("%s: reconciling with Jamf Pro: %s; nothing is created until it succeeds",
 		    t->name, err);
 		*failed = true;

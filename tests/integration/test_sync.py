@@ -10,7 +10,8 @@ import time
 import unittest
 
 from bridgelib import ROOT, bridge
-from simlib import JAMF_CLIENT_ID, JAMF_CLIENT_SECRET
+from simlib import (ENVIRONMENT_ID, JAMF_CLIENT_ID, JAMF_CLIENT_SECRET, PLATFORM_CLIENT_ID,
+                    PLATFORM_CLIENT_SECRET)
 from test_jamf import JamfTestCase
 from test_plan import EXPECTED
 
@@ -207,3 +208,131 @@ class KilledRuns(SyncTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BlueprintBase(SyncTestCase):
+    """A blueprint-mode policy file and a view of what bridge made in Jamf."""
+
+    sim_options = {"fleet_computers": 200}
+
+    def policy_file(self, batch_size=50, scope="All Managed Clients", extra=""):
+        path = super().policy_file(batch_size, scope, extra)
+        text = path.read_text().replace("mode: plan", "mode: blueprint")
+        text = text.replace("policies:\n", (
+            f"platform: {{url: \"{self.sim.url}\", ca_file: \"{self.sim.ca_file}\", "
+            f"environment_id: {ENVIRONMENT_ID}, client_id: {PLATFORM_CLIENT_ID}, "
+            "client_secret: env:PLATFORM_SECRET}\n" "policies:\n"))
+        path.write_text(text)
+        return path
+
+    def sync(self, *args, path=None):
+        return bridge("sync", "-c", str(path or self.policy_file()), *args,
+                      env={**ENV, "PLATFORM_SECRET": PLATFORM_CLIENT_SECRET})
+
+    def jamf_objects(self):
+        """{name: (sorted member ids, declaration payload, scoped group uuid)} of bridge's."""
+        state = self.sim.jamf_state()
+        groups = {g["name"]: sorted(g["members"], key=int) for g in state["staticGroups"]
+                  if g["name"].startswith("bridge: ")}
+        uuids = {g["platformId"]: g["name"] for g in state["groups"]}
+        out = {}
+        for b in state["platform"]["blueprints"]:
+            decl = b["steps"][0]["components"][0]["configuration"]["declarations"][0]
+            scope = b["scope"]["deviceGroups"]
+            self.assertEqual(len(scope), 1)
+            out[b["name"]] = (groups.get(uuids.get(scope[0])), decl["payload"],
+                              uuids.get(scope[0]))
+        self.assertEqual(len(groups), len(out))  # one group per blueprint, none left over
+        return out
+
+
+class BlueprintSync(BlueprintBase):
+    """Blueprint mode: per target a static group of exactly its devices and a deployed
+    blueprint with the custom declaration scoped to it; reruns change nothing."""
+
+    def test_groups_hold_exactly_the_eligible_devices(self):
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        got = self.jamf_objects()
+        want = {}
+        for dev, plans in self.expected_plans().items():
+            version, build = plans[0]
+            extra = " (a)" if build else ""
+            name = f"bridge: macs default macOS {version}{extra}{' ' + build if build else ''}"
+            want.setdefault(name, []).append(dev)
+        self.assertEqual(set(got), set(want))
+        for name, (members, payload, group) in got.items():
+            self.assertEqual(group, name)
+            self.assertEqual(members, sorted(want[name], key=int))
+            self.assertNotIn("(", payload["TargetOSVersion"])
+            self.assertRegex(payload["TargetLocalDateTime"], r"^\d{4}-\d\d-\d\dT18:00:00$")
+            if name.endswith("25D771280a"):
+                self.assertEqual(payload["TargetBuildVersion"], "25D771280a")
+            elif name.endswith(" 26.3.1"):
+                self.assertNotIn("TargetBuildVersion", payload)  # the base update
+        deploys = [q for q in self.sim.requests("/blueprints/v1/blueprints/") if q["path"].endswith("/deploy")]
+        self.assertEqual(len(deploys), len(got))
+
+    def test_second_run_sends_no_write_request(self):
+        self.assertEqual(self.sync().returncode, 0)
+        self.sim.reset()
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.writes(), [("POST", "/api/oauth/token"), ("POST", "/auth/token")])
+
+    def test_a_device_that_moved_on_leaves_its_group(self):
+        self.assertEqual(self.sync().returncode, 0)
+        dev = [d for d in self.sim.devices("computer") if d["sim"]["category"] == "bsi-base"][0]
+        self.sim.patch_device("computer", dev["id"], {"operatingSystem": {
+            "supplementalBuildVersion": "25D771280a", "rapidSecurityResponse": "(a)"}})
+        self.sim.reset()
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        puts = [q for q in self.sim.requests("/api/v3/computer-groups/static-groups/") if q["method"] == "PUT"]
+        self.assertEqual(len(puts), 1)
+        self.assertNotIn(dev["id"], json.loads(puts[0]["body"])["assignments"])
+
+
+
+class BlueprintKilled(BlueprintBase):
+    """SIGKILL after each group, blueprint and deploy POST in turn. Not through the contract
+    check: a killed client leaves Prism with broken exchanges by design."""
+
+    contract = False
+
+    def test_kill_after_each_write_leaves_no_duplicate(self):
+        self.assertEqual(self.sync().returncode, 0)
+        want = self.jamf_objects()
+        writes = [q for q in self.sim.requests() if q["method"] == "POST" and "token" not in q["path"]]
+        for nth in range(1, len(writes) + 1):
+            for after in (False, True):
+                with self.subTest(write=nth, path=writes[nth - 1]["path"], jamf_acted=after):
+                    self.sim.jamf_reset()
+                    for f in (self.dir / "state").glob("*"):
+                        f.unlink()
+                    path = writes[nth - 1]["path"]
+                    if path.endswith("/deploy"):
+                        path = "/deploy"  # the id differs per run: count deploys instead
+                    earlier = [w for w in writes[:nth - 1] if w["path"].startswith(path) or
+                               (path == "/deploy" and w["path"].endswith("/deploy"))]
+                    rule = {"path": writes[nth - 1]["path"] if path != "/deploy" else
+                            "/blueprints/v1/blueprints/", "method": "POST", "count": 1,
+                            "skip": len([w for w in writes[:nth - 1] if w["path"].startswith(
+                                "/blueprints/v1/blueprints/")]) if path == "/deploy" else
+                            len(earlier)}
+                    rule.update({"delay_after": 5} if after else {"delay": 5, "close": True})
+                    self.sim.faults([rule])
+                    proc = subprocess.Popen([os.environ["BRIDGE_BIN"], "sync", "-c", str(self.policy_file())],
+                                            env={**os.environ, **ENV, "PLATFORM_SECRET": PLATFORM_CLIENT_SECRET},
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    deadline = time.monotonic() + 30
+                    while len([q for q in self.sim.requests(rule["path"]) if q["method"] == "POST"]) <= rule["skip"]:
+                        self.assertLess(time.monotonic(), deadline)
+                        time.sleep(0.02)
+                    time.sleep(0.3)
+                    proc.send_signal(signal.SIGKILL)
+                    proc.wait(10)
+                    self.sim.clear_faults()
+                    r = self.sync()
+                    self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                    self.assertEqual(self.jamf_objects(), want)
