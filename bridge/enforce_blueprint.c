@@ -264,6 +264,7 @@ ensure_blueprint(struct bp_run *run, const struct decide_action *a, const char *
 				failed(run, "creating blueprint", name, r.error);
 				goto out;
 			}
+			jamf_reply_release(&r);
 			if (state_intent_done(run->st, intent, id, err, sizeof(err)) != STATE_OK) {
 				failed(run, "recording blueprint", name, err);
 				goto out;
@@ -310,6 +311,7 @@ ensure_blueprint(struct bp_run *run, const struct decide_action *a, const char *
 			failed(run, "deploying blueprint", name, r.error);
 			goto out;
 		}
+		jamf_reply_release(&r);
 		if (state_intent_done(run->st, intent, known->id, err, sizeof(err)) != STATE_OK) {
 			failed(run, "recording the deployment of", name, err);
 			goto out;
@@ -323,6 +325,55 @@ out:
 	free(id);
 	free(body);
 	return rc;
+}
+
+/*
+ * A blueprint of the policy whose target no device needs any more (superseded by a later
+ * extra, withdrawn or expired in the feed, or every device moved on): its group is emptied and
+ * it is undeployed, so it stops enforcing. Kept, not deleted: the name is reused if the target
+ * comes back. names[0..n) are the targets of this run.
+ */
+static int
+retire_stale(struct bp_run *run, char (*names)[NAME_BYTES], size_t n)
+{
+	for (size_t i = 0; i < run->st->nblueprints; i++) {
+		struct state_blueprint rec = run->st->blueprints[i];
+		const struct state_group *g;
+		struct jamf_reply r = {0};
+		bool current = false, members = false;
+		long gid;
+
+		if (rec.id == NULL || strcmp(rec.policy, run->policy->name) != 0)
+			continue;
+		for (size_t k = 0; k < n && !current; k++)
+			current = strcmp(names[k], rec.name) == 0;
+		if (current)
+			continue;
+		if ((g = group_by_name(run->st, rec.name)) != NULL) {
+			gid = strtol(g->id, NULL, 10);
+			for (size_t d = 0; d < run->ndevices && !members; d++)
+				for (size_t k = 0; k < run->devices[d].ngroups && !members; k++)
+					members = run->devices[d].groups[k] == gid;
+			if (members) {
+				if (jamf_pro_static_group_set(run->pro, gid, rec.name, NULL, 0, &r) == -1)
+					return failed(run, "emptying group", rec.name, r.error);
+				jamf_reply_release(&r);
+				run->sum->updated++;
+			}
+		}
+		if (rec.deployed) {
+			if (jamf_platform_blueprint_undeploy(run->platform, rec.id, &r) == -1)
+				return failed(run, "undeploying blueprint", rec.name, r.error);
+			jamf_reply_release(&r);
+			log_info("policy %s: blueprint \"%s\" undeployed: no device needs its target "
+			    "any more", run->policy->name, rec.name);
+			/* rec's strings are the stored record's: not to be used after the put */
+			rec.deployed = false;
+			if (state_put_blueprint(run->st, &rec) == -1)
+				return failed(run, "recording blueprint", "(undeployed)", "out of memory");
+		}
+	}
+	return 0;
 }
 
 /* Read back the last deployment of every blueprint of the policy; record and report it. */
@@ -367,8 +418,8 @@ enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform, stru
 		NULL, {0}, {0}, sum};
 	const struct decide_action **todo = NULL;
 	struct jamf_reply r = {0};
-	char path[4096];
-	size_t n = 0;
+	char path[4096], (*names)[NAME_BYTES] = NULL;
+	size_t n = 0, ntargets = 0;
 	long *ids = NULL;
 	int rc = -1;
 
@@ -387,7 +438,8 @@ enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform, stru
 	    sizeof(sum->error)) == -1)
 		goto out;
 	if ((todo = calloc(decision->n ? decision->n : 1, sizeof(*todo))) == NULL ||
-	    (ids = calloc(decision->n ? decision->n : 1, sizeof(long))) == NULL) {
+	    (ids = calloc(decision->n ? decision->n : 1, sizeof(long))) == NULL ||
+	    (names = calloc(decision->n ? decision->n : 1, sizeof(*names))) == NULL) {
 		snprintf(sum->error, sizeof(sum->error), "out of memory");
 		goto out;
 	}
@@ -415,6 +467,7 @@ enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform, stru
 		while (end < n && enforce_same_target(todo[start], todo[end]))
 			ids[nids++] = strtol(devices[todo[end++]->device].id, NULL, 10);
 		target_name(&run, todo[start], name, sizeof(name));
+		memcpy(names[ntargets++], name, sizeof(name));
 		if (ensure_group(&run, name, ids, nids, gid, sizeof(gid)) == -1)
 			goto out;
 		if (jamf_pro_group_find(pro, JAMF_COMPUTER, name, &g, &r) != 0 ||
@@ -433,6 +486,8 @@ enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform, stru
 		rc = -1;
 		start = end;
 	}
+	if (retire_stale(&run, names, ntargets) == -1)
+		goto out;
 	follow_deployments(&run);
 	rc = sum->refused == 0 ? 0 : -1;
 	if (rc == -1 && sum->error[0] == '\0')
@@ -445,6 +500,7 @@ out:
 	free(run.component);
 	free(todo);
 	free(ids);
+	free(names);
 	return rc;
 }
 

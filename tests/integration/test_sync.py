@@ -68,6 +68,15 @@ class SyncTestCase(JamfTestCase):
         return want
 
 
+def superseding_feed():
+    """The 2026-03-17 capture plus a hand-made 26.3.1 (b) on the same base as (a)."""
+    doc = json.loads((ROOT / "tests" / "fixtures" / "gdmf" / "pmv-2026-03-17.json").read_text())
+    macs = doc["PublicBackgroundSecurityImprovements"]["macOS"]
+    a = [e for e in macs if e["Build"] == "25D771280a"][0]
+    macs.append({**a, "ProductVersionExtra": "(b)", "Build": "25D771290b"})
+    return doc
+
+
 class Sync(SyncTestCase):
     def test_exactly_the_eligible_devices_get_the_right_build(self):
         r = self.sync()
@@ -115,6 +124,20 @@ class Sync(SyncTestCase):
         self.assertIn("Apple no longer offers macOS 26.3.1 25D771280a", r.stderr)
         self.assertIn("plans cannot be cancelled one by one", r.stderr)
         self.assertEqual([w for w in self.writes() if w[1].startswith(PLANS)], [])
+
+    def test_superseded_bsi_is_retargeted(self):
+        self.assertEqual(self.sync().returncode, 0)
+        self.sim.set_gdmf(superseding_feed())
+        self.sim.reset()
+        r = self.sync("--refresh")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        posts = [json.loads(q["body"]) for q in self.sim.requests(PLANS) if q["method"] == "POST"]
+        builds = {p["config"].get("buildVersion") for p in posts}
+        self.assertEqual(builds, {"25D771290b"})
+        want = {d for d, plans in self.expected_plans().items() if plans[0][1] == "25D771280a"}
+        on_a = {d["id"] for d in self.sim.devices("computer") if d["sim"]["category"] == "on-bsi"}
+        got = {dev["deviceId"] for p in posts for dev in p["devices"]}
+        self.assertEqual(got, want | on_a)  # those on (a) move on to (b) as well
 
     def test_dry_run_sends_no_write_request(self):
         r = self.sync("--dry-run")
@@ -275,6 +298,29 @@ class BlueprintSync(BlueprintBase):
 
     def test_second_run_sends_no_write_request(self):
         self.assertEqual(self.sync().returncode, 0)
+        self.sim.reset()
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.writes(), [("POST", "/api/oauth/token"), ("POST", "/auth/token")])
+
+    def test_superseded_bsi_moves_devices_to_a_new_blueprint(self):
+        self.assertEqual(self.sync().returncode, 0)
+        old = "bridge: macs default macOS 26.3.1 (a) 25D771280a"
+        self.sim.set_gdmf(superseding_feed())
+        self.sim.reset()
+        r = self.sync("--refresh")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        state = self.sim.jamf_state()
+        groups = {g["name"]: g["members"] for g in state["staticGroups"]}
+        new = "bridge: macs default macOS 26.3.1 (b) 25D771290b"
+        self.assertIn(new, groups)
+        self.assertEqual(groups[old], [])
+        self.assertTrue(groups[new])
+        blueprints = {b["name"]: b for b in state["platform"]["blueprints"]}
+        self.assertEqual(blueprints[old]["deploymentState"]["state"], "NOT_DEPLOYED")
+        undeploys = [q for q in self.sim.requests("/blueprints/v1/blueprints/") if q["path"].endswith("/undeploy")]
+        self.assertEqual(len(undeploys), 1)
+        # and the next run leaves it all alone
         self.sim.reset()
         r = self.sync()
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
