@@ -192,7 +192,11 @@ check_toggle(struct jamf_session *pro, bool custom, struct enforce_summary *sum)
 const char *
 enforce_sent_build(const struct decide_action *a)
 {
-	return a->outcome == DECIDE_ENFORCE ? a->target_build : NULL;
+	/* the BSI itself (also for a ring still waiting), not its base */
+	if (a->bsi == NULL || a->target_build == NULL || a->bsi->build == NULL ||
+	    strcmp(a->target_build, a->bsi->build) != 0)
+		return NULL;
+	return a->target_build;
 }
 
 /* Order actions by ring, target and deadline, so that one target's devices are adjacent. */

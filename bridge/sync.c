@@ -200,6 +200,40 @@ ring_name(const struct policy_run *pr, size_t ring)
 	return pr->policy->nrings > 0 ? pr->policy->rings[ring].name : "default";
 }
 
+/* One line of the counts per ring and target. */
+struct target_count {
+	const struct decide_action *first;
+	size_t n;
+};
+
+/*
+ * Count the actions that send (or wait to send) something per ring and target; *out holds
+ * one entry per (ring, version, build, deadline, outcome). Returns how many, or 0 on OOM.
+ */
+static size_t
+count_targets(const struct policy_run *pr, struct target_count **out)
+{
+	size_t n = 0;
+
+	if ((*out = calloc(pr->result.n ? pr->result.n : 1, sizeof(**out))) == NULL)
+		return 0;
+	for (size_t i = 0; i < pr->result.n; i++) {
+		const struct decide_action *a = &pr->result.v[i];
+		size_t k;
+
+		if (!sends(a->outcome) && a->outcome != DECIDE_RING_WAITING)
+			continue;
+		for (k = 0; k < n; k++)
+			if ((*out)[k].first->outcome == a->outcome &&
+			    enforce_same_target((*out)[k].first, a))
+				break;
+		if (k == n)
+			(*out)[n++].first = a;
+		(*out)[k].n++;
+	}
+	return n;
+}
+
 /* Text: every action that sends something, then the counts. */
 static void
 print_policy_text(const struct config_tenant *t, const struct policy_run *pr, bool real)
@@ -224,6 +258,22 @@ print_policy_text(const struct config_tenant *t, const struct policy_run *pr, bo
 			    a->deadline[0] ? a->deadline : "-", ring_name(pr, a->ring));
 		printf("%s\n", a->reason);
 	}
+	{
+		struct target_count *tc;
+		size_t nt = count_targets(pr, &tc);
+
+		for (size_t k = 0; k < nt; k++) {
+			const struct decide_action *a = tc[k].first;
+
+			printf("  ring %s: %s %s%s%s%s%s by %s: %zu %s%s\n", ring_name(pr, a->ring),
+			    decide_outcome_name(a->outcome), a->target_version,
+			    target_extra(a) ? " " : "", target_extra(a) ? target_extra(a) : "",
+			    enforce_sent_build(a) ? " " : "",
+			    enforce_sent_build(a) ? enforce_sent_build(a) : "", a->deadline, tc[k].n,
+			    jamf_kind_name(pr->kind), tc[k].n == 1 ? "" : "s");
+		}
+		free(tc);
+	}
 	printf("  counts:");
 	for (int o = 0; o < DECIDE_NOUTCOMES; o++)
 		if (pr->result.counts[o] > 0)
@@ -246,6 +296,26 @@ policy_json(const struct config_tenant *t, const struct policy_run *pr)
 	for (int k = 0; k < DECIDE_NOUTCOMES; k++)
 		cJSON_AddNumberToObject(counts, decide_outcome_name((enum decide_outcome)k),
 		    (double)pr->result.counts[k]);
+	{
+		cJSON *targets = cJSON_AddArrayToObject(o, "targets");
+		struct target_count *tc;
+		size_t nt = count_targets(pr, &tc);
+
+		for (size_t k = 0; k < nt; k++) {
+			const struct decide_action *a = tc[k].first;
+			cJSON *jt = cJSON_CreateObject();
+
+			cJSON_AddItemToArray(targets, jt);
+			cJSON_AddStringToObject(jt, "ring", ring_name(pr, a->ring));
+			cJSON_AddStringToObject(jt, "outcome", decide_outcome_name(a->outcome));
+			cJSON_AddStringToObject(jt, "version", a->target_version);
+			json_add_str_or_null(jt, "extra", target_extra(a));
+			json_add_str_or_null(jt, "build", enforce_sent_build(a));
+			cJSON_AddStringToObject(jt, "deadline", a->deadline);
+			cJSON_AddNumberToObject(jt, "devices", (double)tc[k].n);
+		}
+		free(tc);
+	}
 	actions = cJSON_AddArrayToObject(o, "actions");
 	for (size_t i = 0; i < pr->result.n; i++) {
 		const struct decide_action *a = &pr->result.v[i];
