@@ -483,6 +483,11 @@ enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform, stru
 		jamf_group_release(&g);
 		if (rc == -1)
 			goto out;
+		/* the ring has started: later rings count their delay from now */
+		if (state_note_ring(st, policy->name, ring_names[todo[start]->ring], now) == -1) {
+			snprintf(sum->error, sizeof(sum->error), "out of memory");
+			goto out;
+		}
 		rc = -1;
 		start = end;
 	}

@@ -233,6 +233,45 @@ if __name__ == "__main__":
     unittest.main()
 
 
+RINGS = ("    rings:\n"
+         "      - {name: pilot, groups: [\"Ring 1 - Pilot\"]}\n"
+         "      - {name: everyone, delay_days: 0}\n")
+
+
+class Rings(SyncTestCase):
+    """Ring 0 first; ring 1 once ring 0 has started and its delay passed; a success gate
+    stays closed until success rates are measured."""
+
+    sim_options = {"fleet_computers": 300}
+
+    def pilot_ids(self):
+        return set([g for g in self.sim.jamf_state()["groups"]
+                    if g["name"] == "Ring 1 - Pilot"][0]["members"])
+
+    def planned(self):
+        return set(self.plans_by_device())
+
+    def test_pilot_first_then_everyone(self):
+        path = self.policy_file(extra=RINGS)
+        r = self.sync(path=path)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        first = self.planned()
+        self.assertTrue(first)
+        self.assertLessEqual(first, self.pilot_ids())
+        self.assertRegex(r.stdout, r"ring everyone: ring_waiting 26\.3\.1 \(a\) 25D771280a by ")
+        r = self.sync(path=path)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.planned(), set(self.expected_plans()))
+
+    def test_success_gate_keeps_the_next_ring_closed(self):
+        path = self.policy_file(extra=RINGS.replace("delay_days: 0", "delay_days: 0, "
+                                                    "min_success_percent: 90"))
+        for _ in range(2):
+            r = self.sync(path=path)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertLessEqual(self.planned(), self.pilot_ids())
+
+
 class BlueprintBase(SyncTestCase):
     """A blueprint-mode policy file and a view of what bridge made in Jamf."""
 
@@ -302,6 +341,17 @@ class BlueprintSync(BlueprintBase):
         r = self.sync()
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(self.writes(), [("POST", "/api/oauth/token"), ("POST", "/auth/token")])
+
+    def test_rings_pilot_first_then_everyone(self):
+        path = self.policy_file(extra=RINGS)
+        self.assertEqual(self.sync(path=path).returncode, 0)
+        names = set(self.jamf_objects())
+        self.assertTrue(names)
+        self.assertTrue(all(n.startswith("bridge: macs pilot ") for n in names), names)
+        r = self.sync(path=path)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        names = set(self.jamf_objects())
+        self.assertTrue(any(n.startswith("bridge: macs everyone ") for n in names), names)
 
     def test_superseded_bsi_moves_devices_to_a_new_blueprint(self):
         self.assertEqual(self.sync().returncode, 0)
