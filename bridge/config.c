@@ -1690,6 +1690,17 @@ config_present(const struct config_pos *pos)
 	return pos->line > 0;
 }
 
+bool
+config_tenant_selected(const struct config_tenant *t, const char *const *names, size_t n)
+{
+	if (n == 0)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], t->name) == 0)
+			return true;
+	return false;
+}
+
 const char *
 config_os_name(enum config_os os)
 {

@@ -237,6 +237,9 @@ const char *config_mode_name(enum config_mode mode);
 const char *config_alert_kind_name(enum config_alert_kind kind);
 const char *config_base_update_name(enum config_base_update b);
 
+/* Whether tenant t is among names (--tenant); with no names every tenant is. */
+bool config_tenant_selected(const struct config_tenant *t, const char *const *names, size_t n);
+
 /* Whether a section was written in the file. */
 bool config_present(const struct config_pos *pos);
 

@@ -23,6 +23,12 @@ decide_outcome_name(enum decide_outcome o)
 	return o < DECIDE_NOUTCOMES ? names[o] : "?";
 }
 
+bool
+decide_sends(enum decide_outcome o)
+{
+	return o == DECIDE_ENFORCE || o == DECIDE_BASE_UPDATE;
+}
+
 void
 decide_result_release(struct decide_result *r)
 {
@@ -128,13 +134,6 @@ ring_of(const struct decide_policy *p, const struct jamf_device *d)
 	return -1;
 }
 
-/* The feed's platform key for a policy platform. */
-static const char *
-platform_key(enum config_os os)
-{
-	return os == CONFIG_OS_MACOS ? "macOS" : "iOS";
-}
-
 static void
 bsi_of(const struct gdmf_entry *e, struct version_bsi *b)
 {
@@ -185,7 +184,7 @@ stand(const struct decide_input *in, const struct jamf_device *d, const char *to
     struct standing *st)
 {
 	const struct config_policy *pol = in->policy->policy;
-	const char *platform = platform_key(pol->platform);
+	const char *platform = config_os_name(pol->platform);  /* the feed's platform key */
 	struct version_device dev = {d->version, d->build, d->supplemental_build, d->extra,
 		d->model_id};
 

@@ -118,6 +118,9 @@ int decide_policy(const struct decide_input *in, struct decide_result *out);
 
 void decide_result_release(struct decide_result *r);
 
+/* Whether bridge sends something for this outcome: ENFORCE or BASE_UPDATE. */
+bool decide_sends(enum decide_outcome o);
+
 /* "enforce", "base_update", "needs_base", "compliant", ... */
 const char *decide_outcome_name(enum decide_outcome o);
 

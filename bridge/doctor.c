@@ -185,7 +185,7 @@ check_groups(struct doctor *d, const struct config_tenant *t, struct jamf_sessio
 	for (size_t i = 0; i < t->npolicies; i++) {
 		const struct config_policy *p = &t->policies[i];
 		const struct config_strlist *lists[2] = {&p->scope.groups, &p->scope.exclude_groups};
-		enum jamf_kind kind = p->platform == CONFIG_OS_MACOS ? JAMF_COMPUTER : JAMF_MOBILE;
+		enum jamf_kind kind = jamf_pro_kind(p->platform);
 
 		if (!p->enabled)
 			continue;
@@ -372,18 +372,6 @@ print_json(const struct doctor *d, size_t failed)
 	cJSON_Delete(root);
 }
 
-/* Whether tenant t was asked for (no --tenant: every tenant). */
-static bool
-wanted(const struct config_tenant *t, const char *const *tenants, size_t ntenants)
-{
-	if (ntenants == 0)
-		return true;
-	for (size_t i = 0; i < ntenants; i++)
-		if (strcmp(tenants[i], t->name) == 0)
-			return true;
-	return false;
-}
-
 int
 doctor_run(const struct config *cfg, const char *const *tenants, size_t ntenants,
     bool send_test_alert, bool json)
@@ -408,7 +396,7 @@ doctor_run(const struct config *cfg, const char *const *tenants, size_t ntenants
 		}
 	}
 	for (size_t i = 0; i < cfg->ntenants; i++)
-		if (wanted(&cfg->tenants[i], tenants, ntenants))
+		if (config_tenant_selected(&cfg->tenants[i], tenants, ntenants))
 			check_tenant(&d, cfg, &cfg->tenants[i], http);
 	if (send_test_alert)
 		check_alerts(&d, cfg, http);

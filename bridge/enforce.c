@@ -231,6 +231,31 @@ enforce_same_target(const struct decide_action *a, const struct decide_action *b
 	    same_opt(enforce_sent_build(a), enforce_sent_build(b)) && strcmp(a->deadline, b->deadline) == 0;
 }
 
+void
+enforce_target_name(const struct config *cfg, const struct config_policy *policy,
+    const char *ring, const struct decide_action *a, char *buf, size_t size)
+{
+	const char *build = enforce_sent_build(a);
+	const char *extra = build != NULL ? a->bsi->extra : NULL;
+
+	snprintf(buf, size, "%s %s %s %s %s%s%s%s%s", cfg->name_prefix, policy->name, ring,
+	    config_os_name(policy->platform), a->target_version, extra ? " " : "",
+	    extra ? extra : "", build ? " " : "", build ? build : "");
+}
+
+int
+enforce_load_template(const struct config_policy *policy, enum template_which which,
+    struct template *t, char *err, size_t errlen)
+{
+	const char *own = which == TEMPLATE_PLAN ? policy->templates.plan :
+	    which == TEMPLATE_DECLARATION ? policy->templates.declaration :
+	    policy->templates.blueprint;
+	char path[4096];
+
+	return template_load(t, own != NULL ? own : template_default_path(which, path,
+	    sizeof(path)), err, errlen);
+}
+
 int
 enforce_render(const struct template *tpl, const struct config_policy *policy, const char *ring,
     const struct decide_action *a, const struct template_var *more, size_t nmore, char **out,
@@ -245,7 +270,7 @@ enforce_render(const struct template *tpl, const struct config_policy *policy, c
 	vars[n++] = (struct template_var){"policy", TEMPLATE_STRING, policy->name};
 	vars[n++] = (struct template_var){"ring", TEMPLATE_STRING, ring};
 	vars[n++] = (struct template_var){"platform", TEMPLATE_STRING,
-		policy->platform == CONFIG_OS_MACOS ? "macOS" : "iOS"};
+		config_os_name(policy->platform)};
 	vars[n++] = (struct template_var){"version", TEMPLATE_STRING, a->target_version};
 	vars[n++] = (struct template_var){"extra", TEMPLATE_STRING,
 		build != NULL && a->bsi != NULL ? a->bsi->extra : NULL};
@@ -291,7 +316,7 @@ send_batch(struct jamf_session *pro, struct state *st, const struct config_polic
 		ids[i] = devices[acts[i]->device].id;
 		recs[i] = (struct state_plan){NULL, (char *)(uintptr_t)ids[i],
 			(char *)(uintptr_t)policy->name, (char *)(uintptr_t)ring,
-			(char *)(uintptr_t)(policy->platform == CONFIG_OS_MACOS ? "macOS" : "iOS"),
+			(char *)(uintptr_t)config_os_name(policy->platform),
 			(char *)(uintptr_t)a->target_version, (char *)(uintptr_t)enforce_sent_build(a),
 			(char *)(uintptr_t)a->deadline, now, NULL, 0};
 	}
@@ -301,8 +326,8 @@ send_batch(struct jamf_session *pro, struct state *st, const struct config_polic
 		    policy->name, err);
 		goto out;
 	}
-	if (jamf_pro_plans_create(pro, policy->platform == CONFIG_OS_MACOS ? JAMF_COMPUTER :
-	    JAMF_MOBILE, ids, n, n, &pc, &refs, &nrefs, &r) == -1) {
+	if (jamf_pro_plans_create(pro, jamf_pro_kind(policy->platform), ids, n, n, &pc, &refs,
+	    &nrefs, &r) == -1) {
 		bool lost = r.fail == JAMF_FAIL_TRANSPORT || r.fail == JAMF_FAIL_TLS ||
 		    r.fail == JAMF_FAIL_SERVER;
 
@@ -357,13 +382,11 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
 	const struct decide_action **todo;
 	size_t n = 0, batch = policy->batch_size > 0 ? (size_t)policy->batch_size : 100;
 	struct template tpl;
-	char path[4096];
 	bool custom = false;
 	int rc = 0;
 
 	memset(sum, 0, sizeof(*sum));
-	if (template_load(&tpl, policy->templates.plan != NULL ? policy->templates.plan :
-	    template_default_path(TEMPLATE_PLAN, path, sizeof(path)), sum->error,
+	if (enforce_load_template(policy, TEMPLATE_PLAN, &tpl, sum->error,
 	    sizeof(sum->error)) == -1)
 		return -1;
 	if ((todo = calloc(decision->n > 0 ? decision->n : 1, sizeof(*todo))) == NULL) {
@@ -374,7 +397,7 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
 	for (size_t i = 0; i < decision->n; i++) {
 		const struct decide_action *a = &decision->v[i];
 
-		if (a->outcome != DECIDE_ENFORCE && a->outcome != DECIDE_BASE_UPDATE)
+		if (!decide_sends(a->outcome))
 			continue;
 		if (planned(st, devices[a->device].id, a->target_version, enforce_sent_build(a)) != NULL) {
 			sum->existing++;

@@ -11,13 +11,14 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "template.h"
+
 struct config_policy;
 struct decide_result;
 struct jamf_device;
 struct jamf_session;
 struct config;
 struct state;
-struct template;
 struct decide_action;
 
 #define ENFORCE_ERROR_BYTES 768
@@ -51,7 +52,6 @@ int enforce_plans(struct jamf_session *pro, struct state *st, const struct confi
     const char *const *ring_names, const struct decide_result *decision,
     const struct jamf_device *devices, time_t now, struct enforce_summary *sum);
 
-struct template_var;
 
 /*
  * The blueprint backend (macOS): per ring and target a static group of exactly the devices
@@ -80,6 +80,17 @@ int enforce_render(const struct template *tpl, const struct config_policy *polic
 
 /* The build a plan or declaration sends: the BSI's for ENFORCE, none for a base update. */
 const char *enforce_sent_build(const struct decide_action *a);
+
+/*
+ * The name bridge gives the group and blueprint of a target in Jamf, and finds them by:
+ * "<name_prefix> <policy> <ring> <platform> <version>[ <extra> <build>]".
+ */
+void enforce_target_name(const struct config *cfg, const struct config_policy *policy,
+    const char *ring, const struct decide_action *a, char *buf, size_t size);
+
+/* Load the template of that kind the policy uses: its own, else the installed default. */
+int enforce_load_template(const struct config_policy *policy, enum template_which which,
+    struct template *t, char *err, size_t errlen);
 
 /* Sort actions by ring, target version, build and deadline; one target's are then adjacent. */
 void enforce_sort_actions(const struct decide_action **v, size_t n);

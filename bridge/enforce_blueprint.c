@@ -50,19 +50,6 @@ same_opt(const char *a, const char *b)
 	return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
 }
 
-/* The name of the group and blueprint of a target. */
-static void
-target_name(const struct bp_run *run, const struct decide_action *a, char *buf, size_t size)
-{
-	const char *build = enforce_sent_build(a);
-
-	snprintf(buf, size, "%s %s %s %s %s%s%s%s%s", run->cfg->name_prefix, run->policy->name,
-	    run->rings[a->ring], config_os_name(run->policy->platform), a->target_version,
-	    build != NULL && a->bsi->extra != NULL ? " " : "",
-	    build != NULL && a->bsi->extra != NULL ? a->bsi->extra : "", build ? " " : "",
-	    build ? build : "");
-}
-
 static const struct state_group *
 group_by_name(const struct state *st, const char *name)
 {
@@ -418,7 +405,7 @@ enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform, stru
 		NULL, {0}, {0}, sum};
 	const struct decide_action **todo = NULL;
 	struct jamf_reply r = {0};
-	char path[4096], (*names)[NAME_BYTES] = NULL;
+	char (*names)[NAME_BYTES] = NULL;
 	size_t n = 0, ntargets = 0;
 	long *ids = NULL;
 	int rc = -1;
@@ -430,11 +417,9 @@ enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform, stru
 		    policy->name);
 		return -1;
 	}
-	if (template_load(&run.decl, policy->templates.declaration ? policy->templates.declaration :
-	    template_default_path(TEMPLATE_DECLARATION, path, sizeof(path)), sum->error,
+	if (enforce_load_template(policy, TEMPLATE_DECLARATION, &run.decl, sum->error,
 	    sizeof(sum->error)) == -1 ||
-	    template_load(&run.body, policy->templates.blueprint ? policy->templates.blueprint :
-	    template_default_path(TEMPLATE_BLUEPRINT, path, sizeof(path)), sum->error,
+	    enforce_load_template(policy, TEMPLATE_BLUEPRINT, &run.body, sum->error,
 	    sizeof(sum->error)) == -1)
 		goto out;
 	if ((todo = calloc(decision->n ? decision->n : 1, sizeof(*todo))) == NULL ||
@@ -444,8 +429,7 @@ enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform, stru
 		goto out;
 	}
 	for (size_t i = 0; i < decision->n; i++)
-		if (decision->v[i].outcome == DECIDE_ENFORCE ||
-		    decision->v[i].outcome == DECIDE_BASE_UPDATE)
+		if (decide_sends(decision->v[i].outcome))
 			todo[n++] = &decision->v[i];
 	if (n > 0) {
 		int found = jamf_platform_declaration_component(platform, &run.component, &r);
@@ -466,7 +450,8 @@ enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform, stru
 
 		while (end < n && enforce_same_target(todo[start], todo[end]))
 			ids[nids++] = strtol(devices[todo[end++]->device].id, NULL, 10);
-		target_name(&run, todo[start], name, sizeof(name));
+		enforce_target_name(cfg, policy, ring_names[todo[start]->ring], todo[start], name,
+		    sizeof(name));
 		memcpy(names[ntargets++], name, sizeof(name));
 		if (ensure_group(&run, name, ids, nids, gid, sizeof(gid)) == -1)
 			goto out;

@@ -23,6 +23,12 @@ jamf_kind_name(enum jamf_kind kind)
 	return kind == JAMF_COMPUTER ? "computer" : "mobile device";
 }
 
+enum jamf_kind
+jamf_pro_kind(enum config_os os)
+{
+	return os == CONFIG_OS_MACOS ? JAMF_COMPUTER : JAMF_MOBILE;
+}
+
 /* Mark r as a bad reply from path, with a reason. Returns -1 for the caller to return. */
 static int
 bad_reply(struct jamf_session *s, struct jamf_reply *r, const char *path, const char *fmt, ...)
@@ -38,10 +44,8 @@ bad_reply(struct jamf_session *s, struct jamf_reply *r, const char *path, const 
 	va_start(ap, fmt);
 	(void)vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	r->fail = JAMF_FAIL_BAD_REPLY;
-	snprintf(r->error, sizeof(r->error), "%s %.*s: unexpected answer: %s", s->name,
+	return jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "%s %.*s: unexpected answer: %s", s->name,
 	    q != NULL ? (int)(q - path) : (int)strlen(path), path, why);
-	return -1;
 }
 
 static void

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config.h"
 #include "jamf.h"
 
 #define JAMF_PRO_PAGE_SIZE 2000  /* Jamf caps page-size here, silently */
@@ -152,5 +153,8 @@ int jamf_pro_ddm_status(struct jamf_session *s, const char *management_id,
 void jamf_status_items_free(struct jamf_status_item *v, size_t n);
 
 const char *jamf_kind_name(enum jamf_kind kind);
+
+/* The kind of device Jamf Pro manages a platform as: macOS computers, iOS mobile devices. */
+enum jamf_kind jamf_pro_kind(enum config_os os);
 
 #endif

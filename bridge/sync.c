@@ -51,12 +51,6 @@ struct policy_run {
 	struct decide_result result;
 };
 
-static enum jamf_kind
-kind_of(const struct config_policy *p)
-{
-	return p->platform == CONFIG_OS_MACOS ? JAMF_COMPUTER : JAMF_MOBILE;
-}
-
 /* Resolve group names to ids; 0, or -1 with err naming the group that is missing. */
 static int
 resolve_groups(struct jamf_session *s, enum jamf_kind kind, const struct config_strlist *names,
@@ -132,7 +126,7 @@ policy_prepare(struct tenant_run *tr, const struct config_policy *p, const struc
 
 	memset(pr, 0, sizeof(*pr));
 	pr->policy = p;
-	pr->kind = kind_of(p);
+	pr->kind = jamf_pro_kind(p->platform);
 	if (resolve_groups(&tr->pro, pr->kind, &p->scope.groups, &pr->scope, &pr->nscope, err,
 	    errlen) == -1 || resolve_groups(&tr->pro, pr->kind, &p->scope.exclude_groups,
 	    &pr->exclude, &pr->nexclude, err, errlen) == -1)
@@ -177,13 +171,6 @@ policy_prepare(struct tenant_run *tr, const struct config_policy *p, const struc
 	return 0;
 }
 
-/* Whether an outcome is something bridge would send. */
-static bool
-sends(enum decide_outcome o)
-{
-	return o == DECIDE_ENFORCE || o == DECIDE_BASE_UPDATE;
-}
-
 /* The extra of the target when it is the BSI itself (not its base), else NULL. */
 static const char *
 target_extra(const struct decide_action *a)
@@ -221,7 +208,7 @@ count_targets(const struct policy_run *pr, struct target_count **out)
 		const struct decide_action *a = &pr->result.v[i];
 		size_t k;
 
-		if (!sends(a->outcome) && a->outcome != DECIDE_RING_WAITING)
+		if (!decide_sends(a->outcome) && a->outcome != DECIDE_RING_WAITING)
 			continue;
 		for (k = 0; k < n; k++)
 			if ((*out)[k].first->outcome == a->outcome &&
@@ -246,7 +233,7 @@ print_policy_text(const struct config_tenant *t, const struct policy_run *pr, bo
 		const struct decide_action *a = &pr->result.v[i];
 		const struct jamf_device *d = &pr->inv->v[a->device];
 
-		if (!sends(a->outcome) && a->outcome != DECIDE_RING_WAITING &&
+		if (!decide_sends(a->outcome) && a->outcome != DECIDE_RING_WAITING &&
 		    a->outcome != DECIDE_NEEDS_BASE)
 			continue;
 		printf("  %-12s %s %s (%s): ", decide_outcome_name(a->outcome),
@@ -347,18 +334,6 @@ policy_json(const struct config_tenant *t, const struct policy_run *pr)
 		cJSON_AddStringToObject(ja, "reason", a->reason);
 	}
 	return o;
-}
-
-/* Whether tenant t was asked for. */
-static bool
-wanted(const struct config_tenant *t, const struct sync_options *o)
-{
-	if (o->ntenants == 0)
-		return true;
-	for (size_t i = 0; i < o->ntenants; i++)
-		if (strcmp(o->tenants[i], t->name) == 0)
-			return true;
-	return false;
 }
 
 /* The identity under which the state remembers a BSI. */
@@ -688,7 +663,7 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 		jtenants = cJSON_AddArrayToObject(root, "tenants");
 	}
 	for (size_t i = 0; i < cfg->ntenants; i++) {
-		if (!wanted(&cfg->tenants[i], o))
+		if (!config_tenant_selected(&cfg->tenants[i], o->tenants, o->ntenants))
 			continue;
 		any = true;
 		run_tenant(cfg, &cfg->tenants[i], http, &feed, o, jtenants, &failed, &auth_failed);
@@ -735,15 +710,14 @@ render_pick(const struct policy_run *pr, const char *device_id)
 
 /* Load a policy's template (its own, or the default) and render it for a; NULL on error. */
 static char *
-render_one(const struct config_policy *p, enum template_which which, const char *own,
-    const char *ring, const struct decide_action *a, const struct template_var *more,
-    size_t nmore, char *err, size_t errlen)
+render_one(const struct config_policy *p, enum template_which which, const char *ring,
+    const struct decide_action *a, const struct template_var *more, size_t nmore, char *err,
+    size_t errlen)
 {
 	struct template tpl;
-	char path[4096], *out = NULL;
+	char *out = NULL;
 
-	if (template_load(&tpl, own != NULL ? own : template_default_path(which, path,
-	    sizeof(path)), err, errlen) == -1)
+	if (enforce_load_template(p, which, &tpl, err, errlen) == -1)
 		return NULL;
 	if (enforce_render(&tpl, p, ring, a, more, nmore, &out, err, errlen) == -1)
 		out = NULL;
@@ -768,15 +742,13 @@ render_body(const struct config *cfg, const struct policy_run *pr,
 		cJSON_AddStringToObject(d, "deviceId", pr->inv->v[a->device].id);
 		cJSON_AddStringToObject(d, "objectType", pr->kind == JAMF_COMPUTER ? "COMPUTER" :
 		    "MOBILE_DEVICE");
-		if ((text = render_one(p, TEMPLATE_PLAN, p->templates.plan, ring, a, NULL, 0, err,
+		if ((text = render_one(p, TEMPLATE_PLAN, ring, a, NULL, 0, err,
 		    errlen)) == NULL)
 			goto fail;
 		cJSON_AddItemToObject(root, "config", cJSON_Parse(text));
 	} else {
 		char name[512];
-		char *decl = render_one(p, TEMPLATE_DECLARATION, p->templates.declaration, ring, a,
-		    NULL, 0, err, errlen);
-		const char *build = enforce_sent_build(a);
+		char *decl = render_one(p, TEMPLATE_DECLARATION, ring, a, NULL, 0, err, errlen);
 		struct template_var more[4] = {
 			{"blueprint_name", TEMPLATE_STRING, name},
 			{"group_uuid", TEMPLATE_STRING, "<the platform UUID of the group sync keeps>"},
@@ -786,12 +758,8 @@ render_body(const struct config *cfg, const struct policy_run *pr,
 
 		if (decl == NULL)
 			goto fail;
-		snprintf(name, sizeof(name), "%s %s %s %s %s%s%s%s%s", cfg->name_prefix, p->name,
-		    ring, config_os_name(p->platform), a->target_version,
-		    build && a->bsi->extra ? " " : "", build && a->bsi->extra ? a->bsi->extra : "",
-		    build ? " " : "", build ? build : "");
-		text = render_one(p, TEMPLATE_BLUEPRINT, p->templates.blueprint, ring, a, more, 4,
-		    err, errlen);
+		enforce_target_name(cfg, p, ring, a, name, sizeof(name));
+		text = render_one(p, TEMPLATE_BLUEPRINT, ring, a, more, 4, err, errlen);
 		cJSON_AddItemToObject(root, "declaration", cJSON_Parse(decl));
 		free(decl);
 		if (text == NULL)
@@ -823,7 +791,7 @@ sync_render(const struct config *cfg, const struct sync_options *o, const char *
 	memset(&tr, 0, sizeof(tr));
 	memset(&pr, 0, sizeof(pr));
 	for (size_t i = 0; i < cfg->ntenants && p == NULL; i++) {
-		if (!wanted(&cfg->tenants[i], o))
+		if (!config_tenant_selected(&cfg->tenants[i], o->tenants, o->ntenants))
 			continue;
 		for (size_t k = 0; k < cfg->tenants[i].npolicies && p == NULL; k++)
 			if (strcmp(cfg->tenants[i].policies[k].name, o->policy) == 0) {
@@ -869,8 +837,7 @@ sync_render(const struct config *cfg, const struct sync_options *o, const char *
 			    p->name);
 		goto out;
 	}
-	if (a->outcome != DECIDE_ENFORCE && a->outcome != DECIDE_BASE_UPDATE &&
-	    a->outcome != DECIDE_RING_WAITING) {
+	if (!decide_sends(a->outcome) && a->outcome != DECIDE_RING_WAITING) {
 		log_error("policy %s, %s %s: %s (%s): nothing would be sent", p->name,
 		    jamf_kind_name(pr.kind), pr.inv->v[a->device].id, decide_outcome_name(a->outcome),
 		    a->reason);
