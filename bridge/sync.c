@@ -428,6 +428,37 @@ report_withdrawn(const struct tenant_run *tr, const struct gdmf_feed *feed, cons
 	return count;
 }
 
+/*
+ * Open a tenant for a run: its state (read-only for a dry run, which also notes nothing),
+ * when it first saw each BSI, and a signed-in Jamf Pro session. 0, or -1 with the reason in
+ * err and, when signing in failed, Jamf's answer in r.
+ */
+static int
+tenant_open(struct tenant_run *tr, const struct config *cfg, const struct config_tenant *t,
+    struct http_client *http, const struct gdmf_feed *feed, bool dry_run, time_t now,
+    struct jamf_reply *r, char *err, size_t errlen)
+{
+	memset(tr, 0, sizeof(*tr));
+	tr->cfg = cfg;
+	tr->tenant = t;
+	/* bridge plan reads the state without the lock and changes nothing on disk */
+	if ((dry_run ? state_load_readonly(&tr->state, t->state_dir, err, errlen) :
+	    state_load(&tr->state, t->state_dir, err, errlen)) != STATE_OK)
+		return -1;
+	tr->have_state = true;
+	if (first_seen(tr, feed, !dry_run, now) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (jamf_session_init(&tr->pro, JAMF_API_PRO, cfg, t, http, err, errlen) == -1)
+		return -1;
+	if (jamf_authenticate(&tr->pro, r) == -1) {
+		snprintf(err, errlen, "%s", r->error);
+		return -1;
+	}
+	return 0;
+}
+
 /* Whether any enabled policy of t enforces through that mode. */
 static bool
 has_mode(const struct config_tenant *t, enum config_mode mode)
@@ -515,33 +546,17 @@ run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_
 	cJSON *jt = NULL, *jpolicies = NULL;
 	char err[JAMF_ERROR_BYTES];
 
-	memset(&tr, 0, sizeof(tr));
-	tr.cfg = cfg;
-	tr.tenant = t;
 	if (jtenants != NULL) {
 		jt = cJSON_CreateObject();
 		cJSON_AddItemToArray(jtenants, jt);
 		cJSON_AddStringToObject(jt, "name", t->name);
 		jpolicies = cJSON_AddArrayToObject(jt, "policies");
 	}
-	/* bridge plan reads the state without the lock and changes nothing on disk */
-	if ((o->dry_run ? state_load_readonly(&tr.state, t->state_dir, err, sizeof(err)) :
-	    state_load(&tr.state, t->state_dir, err, sizeof(err))) != STATE_OK) {
+	if (tenant_open(&tr, cfg, t, http, feed, o->dry_run, o->now, &r, err,
+	    sizeof(err)) == -1) {
 		log_error("%s: %s", t->name, err);
-		*failed = true;
-		goto out;
-	}
-	tr.have_state = true;
-	if (first_seen(&tr, feed, !o->dry_run, o->now) == -1) {
-		log_error("%s: out of memory", t->name);
-		*failed = true;
-		goto out;
-	}
-	if (jamf_session_init(&tr.pro, JAMF_API_PRO, cfg, t, http, err, sizeof(err)) == -1 ||
-	    jamf_authenticate(&tr.pro, &r) == -1) {
-		log_error("%s: %s", t->name, r.error[0] ? r.error : err);
 		if (jt != NULL)
-			cJSON_AddStringToObject(jt, "error", r.error[0] ? r.error : err);
+			cJSON_AddStringToObject(jt, "error", err);
 		*auth_failed |= r.fail == JAMF_FAIL_AUTH;
 		*failed = true;
 		goto out;
@@ -808,19 +823,8 @@ sync_render(const struct config *cfg, const struct sync_options *o, const char *
 		http_client_free(http);
 		return BRIDGE_EXIT_FEED;
 	}
-	tr.tenant = t;
-	if (state_load_readonly(&tr.state, t->state_dir, err, sizeof(err)) != STATE_OK) {
+	if (tenant_open(&tr, cfg, t, http, &feed, true, o->now, &r, err, sizeof(err)) == -1) {
 		log_error("%s: %s", t->name, err);
-		goto out;
-	}
-	tr.have_state = true;
-	if (first_seen(&tr, &feed, false, o->now) == -1 ||
-	    jamf_session_init(&tr.pro, JAMF_API_PRO, cfg, t, http, err, sizeof(err)) == -1) {
-		log_error("%s: %s", t->name, err);
-		goto out;
-	}
-	if (jamf_authenticate(&tr.pro, &r) == -1) {
-		log_error("%s: %s", t->name, r.error);
 		status = r.fail == JAMF_FAIL_AUTH ? BRIDGE_EXIT_AUTH : BRIDGE_EXIT_FAILED;
 		goto out;
 	}
