@@ -45,10 +45,11 @@ struct cli_command_info {
 
 static const struct cli_command_info commands[] = {
 	{"sync", CLI_SYNC, true, OPT_DRY_RUN | OPT_REFRESH, "[--dry-run] [--refresh]",
-	    "enforce the policies: feed, inventory, decide, enforce, watch, alert",
-	    "Run the whole cycle once: read the GDMF feed, read inventory, decide which device\n"
-	    "needs which BSI by when, create plans or blueprints in Jamf, follow them, and send\n"
-	    "alerts. Meant for cron or a systemd timer.\n"
+	    "enforce the policies: feed, inventory, decide, create plans or blueprints",
+	    "Run the cycle once: read the GDMF feed, read inventory, decide which device needs\n"
+	    "which BSI by when, and create plans or blueprints in Jamf, each exactly once (a\n"
+	    "lock, a state file and an intent journal in state_dir). Meant for cron or a systemd\n"
+	    "timer. Following plans and sending alerts are not built yet.\n"
 	    "  --dry-run    decide and report, but send no write request (same as `bridge plan`)\n"
 	    "  --refresh    fetch the feed even if the cached copy is younger than gdmf.refresh\n"},
 	{"plan", CLI_PLAN, true, OPT_POLICY | OPT_REFRESH, "[--policy NAME] [--refresh]",
@@ -84,7 +85,7 @@ static const struct cli_command_info commands[] = {
 	    "else 1. With --tenant, only those tenants.\n"
 	    "  --send-test-alert  also send a test message to every webhook\n"},
 	{"render", CLI_RENDER, true, OPT_POLICY | OPT_DEVICE, "--policy NAME [--device ID]",
-	    "print the exact declaration or plan JSON for a policy",
+	    "print the exact plan request, or declaration and blueprint, for a device",
 	    "Print exactly what would be sent to Jamf for one policy and one device (by default\n"
 	    "the first device the policy would send something to): the plan request body, or\n"
 	    "the declaration payload and the blueprint body. Sends no write request.\n"
