@@ -33,6 +33,7 @@ void
 decide_result_release(struct decide_result *r)
 {
 	free(r->v);
+	free(r->rollouts);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -94,21 +95,6 @@ decide_deadline(const char *posted, const char *first_seen, long days, long minu
 	if (strftime(out, DECIDE_DEADLINE_BYTES, "%Y-%m-%dT%H:%M:00", &tm) == 0)
 		return -1;
 	return 0;
-}
-
-bool
-decide_ring_open(const struct decide_policy *p, size_t i, time_t now)
-{
-	const struct decide_ring *prev, *ring;
-
-	if (i == 0 || i >= p->nrings)
-		return true;
-	prev = &p->rings[i - 1];
-	ring = &p->rings[i];
-	if (!prev->state.started || now < prev->state.started_at + ring->delay_days * DAY_SECONDS)
-		return false;
-	return ring->min_success_percent < 0 ||
-	    prev->state.success_percent >= (double)ring->min_success_percent;
 }
 
 /* Whether the device is in any of the groups. */
@@ -331,20 +317,167 @@ decide_device(const struct decide_input *in, const char *today, size_t index,
 		}
 		return;
 	}
-	/* ENFORCE or BASE_UPDATE: the ring's gate and the deadline */
-	for (long i = 1; i <= ring && (size_t)i < p->nrings; i++)
+	/* ENFORCE or BASE_UPDATE: the deadline (the ring's gate comes after, in rollout()) */
+	for (long i = 0; i <= ring && (size_t)i < p->nrings; i++)
 		delay += p->rings[i].delay_days;
 	if (decide_deadline(a->bsi->posted, first_seen_of(in, a->bsi),
 	    pol->deadline.days_after_posting + delay, pol->deadline.minute_of_day,
 	    pol->deadline.skip_weekends, in->now, a->deadline) == -1)
 		snprintf(a->deadline, sizeof(a->deadline), "%s", "");
-	if (!decide_ring_open(p, (size_t)ring, in->now)) {
-		size_t len = strlen(a->reason);
+}
 
-		a->outcome = DECIDE_RING_WAITING;
-		snprintf(a->reason + len, sizeof(a->reason) - len, "; ring %s has not opened yet",
-		    p->nrings > 0 ? p->rings[ring].name : "default");
+/* The tally of one ring and feed entry while deciding. */
+struct tally {
+	size_t compliant, wanting;
+	bool open;
+	char waits[DECIDE_REASON_BYTES];
+};
+
+static const char *
+ring_label(const struct decide_policy *p, size_t i)
+{
+	return p->nrings > 0 ? p->rings[i].name : "default";
+}
+
+static time_t
+started_on(const struct decide_policy *p, size_t ring, size_t entry)
+{
+	if (p->nrings == 0 || p->rings[ring].started == NULL)
+		return 0;
+	return p->rings[ring].started[entry];
+}
+
+/* "YYYY-MM-DD" of t. */
+static void
+day_of(time_t t, char buf[16])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	if (strftime(buf, 16, "%Y-%m-%d", &tm) == 0)
+		snprintf(buf, 16, "?");
+}
+
+/* Open ring i for feed entry e, or say in t->waits what it waits for (rules at top). */
+static void
+gate(const struct decide_input *in, size_t i, size_t e, struct tally *tallies)
+{
+	const struct decide_policy *p = in->policy;
+	const struct gdmf_entry *bsi = &in->feed->entries[e];
+	struct tally *t = &tallies[i * in->feed->n + e];
+	const struct tally *prev;
+	const struct decide_ring *ring;
+	const char *pname;
+	time_t pstart, opens, now = in->now;
+	char day[16];
+
+	t->open = true;
+	if (p->nrings == 0 || started_on(p, i, e) != 0)
+		return;
+	ring = &p->rings[i];
+	if (i == 0) {
+		/* the first ring: delay_days after the BSI's rollout began */
+		time_t a = date_midnight(bsi->posted), b = date_midnight(first_seen_of(in, bsi));
+
+		opens = (a > b ? a : b) + ring->delay_days * DAY_SECONDS;
+		if ((a != (time_t)-1 || b != (time_t)-1) && now < opens) {
+			day_of(opens, day);
+			snprintf(t->waits, sizeof(t->waits), "opens %s, %ld day%s after the BSI was "
+			    "posted or first seen", day, ring->delay_days,
+			    ring->delay_days == 1 ? "" : "s");
+			t->open = false;
+		}
+		return;
 	}
+	prev = &tallies[(i - 1) * in->feed->n + e];
+	pname = ring_label(p, i - 1);
+	pstart = started_on(p, i - 1, e);
+	if (!prev->open) {
+		snprintf(t->waits, sizeof(t->waits), "ring %s has not opened yet", pname);
+	} else if (pstart == 0) {
+		if (prev->wanting > 0)
+			snprintf(t->waits, sizeof(t->waits), "ring %s has not started yet", pname);
+	} else if (now < (opens = pstart + ring->delay_days * DAY_SECONDS)) {
+		day_of(opens, day);
+		snprintf(t->waits, sizeof(t->waits), "opens %s, %ld day%s after ring %s started",
+		    day, ring->delay_days, ring->delay_days == 1 ? "" : "s", pname);
+	} else if (ring->min_success_percent >= 0 && prev->wanting > 0 &&
+	    prev->compliant * 100 < (size_t)ring->min_success_percent *
+	    (prev->compliant + prev->wanting)) {
+		snprintf(t->waits, sizeof(t->waits), "ring %s is %zu%% compliant (%zu of %zu), "
+		    "needs %ld%%", pname, prev->compliant * 100 / (prev->compliant + prev->wanting),
+		    prev->compliant, prev->compliant + prev->wanting, ring->min_success_percent);
+	}
+	t->open = t->waits[0] == '\0';
+}
+
+/* Tally every ring and BSI, open the rings, hold the devices of closed ones; 0 or -1 (OOM). */
+static int
+rollout(const struct decide_input *in, struct decide_result *out)
+{
+	const struct decide_policy *p = in->policy;
+	size_t nrings = p->nrings > 0 ? p->nrings : 1, ne = in->feed->n, used = 0;
+	struct tally *tallies;
+
+	if (ne == 0)
+		return 0;
+	if ((tallies = calloc(nrings * ne, sizeof(*tallies))) == NULL)
+		return -1;
+	for (size_t i = 0; i < out->n; i++) {
+		const struct decide_action *a = &out->v[i];
+		struct tally *t;
+
+		if (a->bsi == NULL || (a->outcome != DECIDE_COMPLIANT && !decide_sends(a->outcome)))
+			continue;
+		t = &tallies[a->ring * ne + (size_t)(a->bsi - in->feed->entries)];
+		if (a->outcome == DECIDE_COMPLIANT)
+			t->compliant++;
+		else
+			t->wanting++;
+	}
+	for (size_t e = 0; e < ne; e++)
+		for (size_t r = 0; r < nrings; r++)
+			gate(in, r, e, tallies);
+	for (size_t i = 0; i < out->n; i++) {
+		struct decide_action *a = &out->v[i];
+		const struct tally *t;
+		size_t len;
+
+		if (!decide_sends(a->outcome))
+			continue;
+		t = &tallies[a->ring * ne + (size_t)(a->bsi - in->feed->entries)];
+		if (t->open)
+			continue;
+		out->counts[a->outcome]--;
+		out->counts[DECIDE_RING_WAITING]++;
+		a->outcome = DECIDE_RING_WAITING;
+		len = strlen(a->reason);
+		snprintf(a->reason + len, sizeof(a->reason) - len, "; ring %s waits: %s",
+		    ring_label(p, a->ring), t->waits);
+	}
+	for (size_t k = 0; k < nrings * ne; k++)
+		used += tallies[k].compliant + tallies[k].wanting > 0;
+	if (used > 0 && (out->rollouts = calloc(used, sizeof(*out->rollouts))) == NULL) {
+		free(tallies);
+		return -1;
+	}
+	for (size_t k = 0; k < nrings * ne; k++) {
+		const struct tally *t = &tallies[k];
+		struct decide_rollout *o;
+
+		if (t->compliant + t->wanting == 0)
+			continue;
+		o = &out->rollouts[out->nrollouts++];
+		o->ring = k / ne;
+		o->bsi = &in->feed->entries[k % ne];
+		o->compliant = t->compliant;
+		o->wanting = t->wanting;
+		o->started = started_on(p, k / ne, k % ne);
+		o->open = t->open;
+		memcpy(o->waits, t->waits, sizeof(o->waits));
+	}
+	free(tallies);
+	return 0;
 }
 
 int
@@ -366,5 +499,9 @@ decide_policy(const struct decide_input *in, struct decide_result *out)
 		out->counts[out->v[i].outcome]++;
 	}
 	out->n = in->ndevices;
+	if (rollout(in, out) == -1) {
+		decide_result_release(out);
+		return -1;
+	}
 	return 0;
 }

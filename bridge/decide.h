@@ -20,8 +20,18 @@
  *  6. RING_WAITING   ENFORCE or BASE_UPDATE, but the device's ring has not opened yet.
  *
  * Rings: a device belongs to the first ring whose groups hold it (a ring without groups holds
- * everyone left). Ring 0 is open at once; ring N opens delay_days after ring N-1 started, and,
- * when min_success_percent is set, only once ring N-1 reached it.
+ * everyone left). Each BSI rolls out through the rings on its own: its "target" for a device
+ * is the BSI of ENFORCE, or the BSI a BASE_UPDATE leads to. For a BSI, ring 0 opens
+ * delay_days after the later of its PostingDate and the day bridge first saw it (at once
+ * without a delay), and ring N is open when
+ *   - it has already started on the BSI (bridge sent something for it: once open, it stays
+ *     open; this holds for ring 0 too), or
+ *   - ring N-1 is open, and either it has nothing to do for the BSI (it never started on it and
+ *     none of its devices wants it), or it started on it at least delay_days ago and, when
+ *     min_success_percent is set, at least that share of its devices concerned with the BSI
+ *     are compliant with it. Concerned: compliant with it (inventory shows them at or past it;
+ *     the final word) or wanting it (ENFORCE, BASE_UPDATE or RING_WAITING for it).
+ * A ring that starts in this run counts as started from the next run on.
  *
  * Deadline, device-local "YYYY-MM-DDTHH:MM:SS": the later of the BSI's PostingDate and the day
  * bridge first saw it, plus deadline.days_after_posting, plus the delay_days of every ring up
@@ -58,13 +68,6 @@ enum decide_outcome {
 	DECIDE_NOUTCOMES
 };
 
-/* What bridge remembers of a ring (from the state file). */
-struct decide_ring_state {
-	bool started;
-	time_t started_at;
-	double success_percent;  /* of its devices that completed; < 0: not known yet */
-};
-
 /* A ring with its group names resolved to Jamf Pro group ids by the caller. */
 struct decide_ring {
 	const char *name;
@@ -72,7 +75,9 @@ struct decide_ring {
 	size_t ngroups;
 	long delay_days;
 	long min_success_percent;  /* < 0: no gate */
-	struct decide_ring_state state;
+	const time_t *started;     /* per feed entry: when bridge first sent something for that
+	                              BSI in this ring (from the state file); 0: not yet.
+	                              NULL: never on any */
 };
 
 /* A policy with its group names resolved to ids. Without rings, one open ring is assumed. */
@@ -107,10 +112,23 @@ struct decide_action {
 	char reason[DECIDE_REASON_BYTES];
 };
 
+/* How one BSI rolls out through one ring (one for each ring and BSI it has devices for). */
+struct decide_rollout {
+	size_t ring;
+	const struct gdmf_entry *bsi;
+	size_t compliant;                /* devices of the ring compliant with it */
+	size_t wanting;                  /* ENFORCE, BASE_UPDATE or RING_WAITING for it */
+	time_t started;                  /* 0: not started on it */
+	bool open;
+	char waits[DECIDE_REASON_BYTES]; /* when closed: what it waits for */
+};
+
 struct decide_result {
 	struct decide_action *v;         /* one per device, in input order */
 	size_t n;
 	size_t counts[DECIDE_NOUTCOMES];
+	struct decide_rollout *rollouts; /* by ring, then feed order */
+	size_t nrollouts;
 };
 
 /* Decide for every device of the input. 0, or -1 when out of memory (out left empty). */
@@ -131,8 +149,5 @@ const char *decide_outcome_name(enum decide_outcome o);
  */
 int decide_deadline(const char *posted, const char *first_seen, long days, long minute_of_day,
     bool skip_weekends, time_t now, char out[DECIDE_DEADLINE_BYTES]);
-
-/* Whether the ring at index i of p is open at now (see the rules at the top). */
-bool decide_ring_open(const struct decide_policy *p, size_t i, time_t now);
 
 #endif

@@ -301,7 +301,7 @@ send_batch(struct jamf_session *pro, struct state *st, const struct config_polic
 	struct jamf_plan_ref *refs = NULL;
 	struct jamf_reply r = {0};
 	size_t nrefs = 0;
-	char err[512];
+	char err[512], bsi[GDMF_IDENTITY_BYTES];
 	int rc = -1;
 
 	if (recs == NULL || ids == NULL || intents == NULL) {
@@ -320,8 +320,9 @@ send_batch(struct jamf_session *pro, struct state *st, const struct config_polic
 			(char *)(uintptr_t)a->target_version, (char *)(uintptr_t)enforce_sent_build(a),
 			(char *)(uintptr_t)a->deadline, now, NULL, 0};
 	}
+	gdmf_entry_identity(a->bsi, bsi);
 	if (state_begin_plans(st, recs, n, intents, err, sizeof(err)) != STATE_OK ||
-	    state_note_ring(st, policy->name, ring, now) == -1) {
+	    state_note_ring(st, policy->name, ring, bsi, now) == -1) {
 		snprintf(sum->error, sizeof(sum->error), "policy %s: not creating plans: %s",
 		    policy->name, err);
 		goto out;

@@ -406,6 +406,7 @@ enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform, stru
 	const struct decide_action **todo = NULL;
 	struct jamf_reply r = {0};
 	char (*names)[NAME_BYTES] = NULL;
+	char bsi[GDMF_IDENTITY_BYTES];
 	size_t n = 0, ntargets = 0;
 	long *ids = NULL;
 	int rc = -1;
@@ -468,8 +469,10 @@ enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform, stru
 		jamf_group_release(&g);
 		if (rc == -1)
 			goto out;
-		/* the ring has started: later rings count their delay from now */
-		if (state_note_ring(st, policy->name, ring_names[todo[start]->ring], now) == -1) {
+		/* the ring has started on this BSI: later rings count their delay from now */
+		gdmf_entry_identity(todo[start]->bsi, bsi);
+		if (state_note_ring(st, policy->name, ring_names[todo[start]->ring], bsi, now) ==
+		    -1) {
 			snprintf(sum->error, sizeof(sum->error), "out of memory");
 			goto out;
 		}

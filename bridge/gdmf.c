@@ -50,6 +50,14 @@ gdmf_format_time(time_t t, char *buf, size_t size)
 		snprintf(buf, size, "1970-01-01T00:00:00Z");
 }
 
+void
+gdmf_entry_identity(const struct gdmf_entry *e, char buf[GDMF_IDENTITY_BYTES])
+{
+	snprintf(buf, GDMF_IDENTITY_BYTES, "%s %s %s %s on %s", e->platform, e->version,
+	    e->extra != NULL ? e->extra : "-", e->build != NULL ? e->build : "-",
+	    e->prerequisite != NULL ? e->prerequisite : "-");
+}
+
 /* Parse RFC 3339 UTC as written by gdmf_format_time(); (time_t)-1 if malformed. */
 static time_t
 parse_time(const char *s)

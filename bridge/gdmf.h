@@ -70,6 +70,13 @@ void gdmf_feed_release(struct gdmf_feed *feed);
 /* "bsi", "public" or "asset". */
 const char *gdmf_list_name(enum gdmf_list list);
 
+/*
+ * The identity under which bridge's state remembers a BSI (first seen, ring starts):
+ * "macOS 26.3.1 (a) 25D771280a on 25D2128". At most GDMF_IDENTITY_BYTES - 1 characters.
+ */
+#define GDMF_IDENTITY_BYTES 256
+void gdmf_entry_identity(const struct gdmf_entry *e, char buf[GDMF_IDENTITY_BYTES]);
+
 /* Format t as RFC 3339 UTC ("2026-11-23T10:00:00Z"). */
 void gdmf_format_time(time_t t, char *buf, size_t size);
 

@@ -9,7 +9,8 @@
  *
  *   {"format": 1, "bridge": "0.1.0", "saved_at": "2026-11-20T08:00:00Z",
  *    "needs_reconcile": false, "journal_folded": 41,
- *    "bsis": [{"bsi": ..., "first_seen": ...}], "rings": [{"policy", "ring", "started_at"}],
+ *    "bsis": [{"bsi": ..., "first_seen": ...}],
+ *    "rings": [{"policy", "ring", "bsi", "started_at"}],
  *    "plans": [...], "blueprints": [...], "groups": [...],   (members named as in state.h)
  *    "intents": [{"id": 42, "kind": "plan", "begun_at": ..., "plan": {... no "id" yet}}]}
  *
@@ -101,6 +102,7 @@ static const struct field bsi_fields[] = {
 static const struct field ring_fields[] = {
 	FIELD(FIELD_STRING, state_ring, policy),
 	FIELD(FIELD_STRING, state_ring, ring),
+	FIELD(FIELD_STRING, state_ring, bsi),
 	FIELD(FIELD_TIME, state_ring, started_at),
 	{NULL, 0, 0},
 };
@@ -162,7 +164,7 @@ static const struct record_type {
 	int nkeys;            /* the first nkeys fields (strings) identify a record */
 } record_types[RECORD_NKINDS] = {
 	[RECORD_BSI] = {"bsi", "bsis", bsi_fields, sizeof(struct state_bsi), 1},
-	[RECORD_RING] = {"ring", "rings", ring_fields, sizeof(struct state_ring), 2},
+	[RECORD_RING] = {"ring", "rings", ring_fields, sizeof(struct state_ring), 3},
 	[RECORD_PLAN] = {"plan", "plans", plan_fields, sizeof(struct state_plan), 1},
 	[RECORD_BLUEPRINT] = {"blueprint", "blueprints", blueprint_fields,
 	    sizeof(struct state_blueprint), 1},
@@ -420,9 +422,12 @@ record_key(const struct record_type *t, const void *rec, int i)
 	return *CMEMBER(rec, &t->fields[i], char *);
 }
 
-/* Whether rec's key fields are keys[0] (and keys[1], for rings). */
+/* The most key fields a record has (rings: policy, ring, bsi). */
+#define MAX_KEYS 3
+
+/* Whether rec's key fields are keys[0 .. nkeys-1]. */
 static bool
-record_has_keys(const struct record_type *t, const void *rec, const char *const keys[2])
+record_has_keys(const struct record_type *t, const void *rec, const char *const keys[MAX_KEYS])
 {
 	for (int i = 0; i < t->nkeys; i++) {
 		const char *s = record_key(t, rec, i);
@@ -499,12 +504,11 @@ record_append(struct state *st, enum record_kind k)
 	}
 }
 
-/* The record of kind k whose key is key1 (and key2, for rings), or NULL. */
+/* The record of kind k whose key fields are keys (as many as the kind has), or NULL. */
 static void *
-record_find(const struct state *st, enum record_kind k, const char *key1, const char *key2)
+record_find_keys(const struct state *st, enum record_kind k, const char *const keys[MAX_KEYS])
 {
 	const struct record_type *t = &record_types[k];
-	const char *const keys[2] = {key1, key2};
 	size_t n;
 	char *v = record_array(st, k, &n);
 
@@ -514,6 +518,15 @@ record_find(const struct state *st, enum record_kind k, const char *key1, const 
 	return NULL;
 }
 
+/* The record of kind k with a one-field key, or NULL. */
+static void *
+record_find(const struct state *st, enum record_kind k, const char *key)
+{
+	const char *const keys[MAX_KEYS] = {key, NULL, NULL};
+
+	return record_find_keys(st, k, keys);
+}
+
 /* Copy rec into st, replacing the record with its identity; 0, or -1 (logged). */
 static int
 record_put(struct state *st, enum record_kind k, const void *rec)
@@ -521,6 +534,7 @@ record_put(struct state *st, enum record_kind k, const void *rec)
 	const struct record_type *t = &record_types[k];
 	const char *bad = record_invalid(t, rec, true);
 	union any_record copy;
+	const char *keys[MAX_KEYS];
 	void *slot;
 
 	if (bad != NULL) {
@@ -531,8 +545,9 @@ record_put(struct state *st, enum record_kind k, const void *rec)
 	/* copy first: rec's strings may belong to the record it replaces */
 	if (record_copy(t, &copy, rec) == -1)
 		goto oom;
-	slot = record_find(st, k, record_key(t, rec, 0), t->nkeys > 1 ? record_key(t, rec, 1) :
-	    NULL);
+	for (int i = 0; i < MAX_KEYS; i++)
+		keys[i] = i < t->nkeys ? record_key(t, rec, i) : NULL;
+	slot = record_find_keys(st, k, keys);
 	if (slot != NULL)
 		record_free(t, slot);
 	else if ((slot = record_append(st, k)) == NULL) {
@@ -650,7 +665,7 @@ intent_fold(struct state *st, struct state_intent *in, const char *created_id)
 	int rc;
 
 	if (in->kind == STATE_KIND_DEPLOY &&
-	    (b = record_find(st, RECORD_BLUEPRINT, in->blueprint.id, NULL)) != NULL) {
+	    (b = record_find(st, RECORD_BLUEPRINT, in->blueprint.id)) != NULL) {
 		b->deployed = true;
 		in->status = STATE_INTENT_DONE;
 		return 0;
@@ -1606,26 +1621,29 @@ state_note_bsi(struct state *st, const char *bsi, time_t now)
 }
 
 int
-state_note_ring(struct state *st, const char *policy, const char *ring, time_t now)
+state_note_ring(struct state *st, const char *policy, const char *ring, const char *bsi,
+    time_t now)
 {
 	struct state_ring *r;
-	char *p = NULL, *n = NULL;
+	char *p = NULL, *n = NULL, *b = NULL;
 
-	if (state_find_ring(st, policy, ring) != NULL)
+	if (state_find_ring(st, policy, ring, bsi) != NULL)
 		return 0;
-	if (!id_ok(policy) || !id_ok(ring) || now < 0 || now > TIME_LAST) {
-		log_error("state: cannot record a ring: its name is empty or too long");
+	if (!id_ok(policy) || !id_ok(ring) || !id_ok(bsi) || now < 0 || now > TIME_LAST) {
+		log_error("state: cannot record a ring: a name is empty or too long");
 		return -1;
 	}
 	if ((p = strdup(policy)) == NULL || (n = strdup(ring)) == NULL ||
-	    (r = record_append(st, RECORD_RING)) == NULL) {
+	    (b = strdup(bsi)) == NULL || (r = record_append(st, RECORD_RING)) == NULL) {
 		free(p);
 		free(n);
+		free(b);
 		log_error("state: out of memory");
 		return -1;
 	}
 	r->policy = p;
 	r->ring = n;
+	r->bsi = b;
 	r->started_at = now;
 	return 0;
 }
@@ -1633,7 +1651,7 @@ state_note_ring(struct state *st, const char *policy, const char *ring, time_t n
 int
 state_plan_seen(struct state *st, const char *id, const char *jamf_state, time_t now)
 {
-	struct state_plan *p = record_find(st, RECORD_PLAN, id, NULL);
+	struct state_plan *p = record_find(st, RECORD_PLAN, id);
 	char *copy;
 
 	if (p == NULL || !id_ok(jamf_state)) {
@@ -1656,31 +1674,34 @@ state_plan_seen(struct state *st, const char *id, const char *jamf_state, time_t
 const struct state_plan *
 state_find_plan(const struct state *st, const char *id)
 {
-	return record_find(st, RECORD_PLAN, id, NULL);
+	return record_find(st, RECORD_PLAN, id);
 }
 
 const struct state_blueprint *
 state_find_blueprint(const struct state *st, const char *id)
 {
-	return record_find(st, RECORD_BLUEPRINT, id, NULL);
+	return record_find(st, RECORD_BLUEPRINT, id);
 }
 
 const struct state_group *
 state_find_group(const struct state *st, const char *id)
 {
-	return record_find(st, RECORD_GROUP, id, NULL);
+	return record_find(st, RECORD_GROUP, id);
 }
 
 const struct state_bsi *
 state_find_bsi(const struct state *st, const char *bsi)
 {
-	return record_find(st, RECORD_BSI, bsi, NULL);
+	return record_find(st, RECORD_BSI, bsi);
 }
 
 const struct state_ring *
-state_find_ring(const struct state *st, const char *policy, const char *ring)
+state_find_ring(const struct state *st, const char *policy, const char *ring,
+    const char *bsi)
 {
-	return record_find(st, RECORD_RING, policy, ring);
+	const char *const keys[MAX_KEYS] = {policy, ring, bsi};
+
+	return record_find_keys(st, RECORD_RING, keys);
 }
 
 const struct state_intent *

@@ -38,10 +38,11 @@ struct state_bsi {
 	time_t first_seen;
 };
 
-/* When a ring of a policy started (its first create). */
+/* When a ring of a policy started on a BSI (its first create for it). */
 struct state_ring {
 	char *policy;
 	char *ring;
+	char *bsi;           /* the BSI's identity, as in struct state_bsi */
 	time_t started_at;
 };
 
@@ -242,8 +243,9 @@ int state_put_group(struct state *st, const struct state_group *rec);
 /* Remember when bsi was first seen (kept when known); 0 or -1 when out of memory. */
 int state_note_bsi(struct state *st, const char *bsi, time_t now);
 
-/* Remember that ring of policy started at now (kept when known); 0 or -1. */
-int state_note_ring(struct state *st, const char *policy, const char *ring, time_t now);
+/* Remember that ring of policy started on bsi at now (kept when known); 0 or -1. */
+int state_note_ring(struct state *st, const char *policy, const char *ring, const char *bsi,
+    time_t now);
 
 /* Record the Jamf state of plan id; last_state_at moves only when it changed. 0 or -1. */
 int state_plan_seen(struct state *st, const char *id, const char *jamf_state, time_t now);
@@ -254,7 +256,7 @@ const struct state_blueprint *state_find_blueprint(const struct state *st, const
 const struct state_group *state_find_group(const struct state *st, const char *id);
 const struct state_bsi *state_find_bsi(const struct state *st, const char *bsi);
 const struct state_ring *state_find_ring(const struct state *st, const char *policy,
-    const char *ring);
+    const char *ring, const char *bsi);
 const struct state_intent *state_find_intent(const struct state *st, long id);
 
 /* "plan", "blueprint", "group", "deploy". */

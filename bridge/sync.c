@@ -46,6 +46,7 @@ struct policy_run {
 	size_t nscope, nexclude;
 	struct decide_ring *rings;
 	long **ring_groups;
+	time_t *ring_started;          /* [ring * feed entries + entry], from the state file */
 	struct decide_policy dp;
 	const struct jamf_inventory *inv;
 	struct decide_result result;
@@ -93,6 +94,7 @@ policy_run_release(struct policy_run *pr)
 		free(pr->ring_groups[i]);
 	free(pr->ring_groups);
 	free(pr->rings);
+	free(pr->ring_started);
 	decide_result_release(&pr->result);
 }
 
@@ -134,7 +136,8 @@ policy_prepare(struct tenant_run *tr, const struct config_policy *p, const struc
 	if (p->nrings > 0) {
 		pr->rings = calloc(p->nrings, sizeof(*pr->rings));
 		pr->ring_groups = calloc(p->nrings, sizeof(long *));
-		if (pr->rings == NULL || pr->ring_groups == NULL) {
+		pr->ring_started = calloc(p->nrings * (feed->n > 0 ? feed->n : 1), sizeof(time_t));
+		if (pr->rings == NULL || pr->ring_groups == NULL || pr->ring_started == NULL) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
@@ -149,14 +152,17 @@ policy_prepare(struct tenant_run *tr, const struct config_policy *p, const struc
 		r->groups = pr->ring_groups[i];
 		r->delay_days = p->rings[i].delay_days;
 		r->min_success_percent = p->rings[i].min_success_percent;
-		/* when a ring started comes from the state file; its success rate from watching
-		 * plans, which is not built yet: a gate on it stays closed */
-		r->state = (struct decide_ring_state){false, 0, -1};
-		if (tr->have_state) {
-			const struct state_ring *sr = state_find_ring(&tr->state, p->name, r->name);
+		/* when the ring started on each BSI comes from the state file */
+		r->started = &pr->ring_started[i * feed->n];
+		for (size_t e = 0; tr->have_state && e < feed->n; e++) {
+			const struct state_ring *sr;
+			char bsi[GDMF_IDENTITY_BYTES];
 
-			if (sr != NULL)
-				r->state = (struct decide_ring_state){true, sr->started_at, -1};
+			if (feed->entries[e].list != GDMF_LIST_BSI)
+				continue;
+			gdmf_entry_identity(&feed->entries[e], bsi);
+			if ((sr = state_find_ring(&tr->state, p->name, r->name, bsi)) != NULL)
+				pr->ring_started[i * feed->n + e] = sr->started_at;
 		}
 	}
 	pr->dp = (struct decide_policy){p, pr->scope, pr->nscope, pr->exclude, pr->nexclude,
@@ -261,6 +267,20 @@ print_policy_text(const struct config_tenant *t, const struct policy_run *pr, bo
 		}
 		free(tc);
 	}
+	for (size_t k = 0; p->nrings > 0 && k < pr->result.nrollouts; k++) {
+		const struct decide_rollout *ro = &pr->result.rollouts[k];
+		char state[DECIDE_REASON_BYTES + 16] = "open";
+		struct tm tm;
+
+		if (!ro->open)
+			snprintf(state, sizeof(state), "waits (%s)", ro->waits);
+		else if (ro->started != 0 && gmtime_r(&ro->started, &tm) != NULL)
+			strftime(state, sizeof(state), "open since %Y-%m-%d", &tm);
+		printf("  rollout: ring %s, %s %s %s: %s, %zu of %zu compliant\n",
+		    ring_name(pr, ro->ring), ro->bsi->version, ro->bsi->extra ? ro->bsi->extra : "-",
+		    ro->bsi->build ? ro->bsi->build : "-", state, ro->compliant,
+		    ro->compliant + ro->wanting);
+	}
 	printf("  counts:");
 	for (int o = 0; o < DECIDE_NOUTCOMES; o++)
 		if (pr->result.counts[o] > 0)
@@ -303,6 +323,27 @@ policy_json(const struct config_tenant *t, const struct policy_run *pr)
 		}
 		free(tc);
 	}
+	{
+		cJSON *rollouts = cJSON_AddArrayToObject(o, "rollouts");
+
+		for (size_t k = 0; k < pr->result.nrollouts; k++) {
+			const struct decide_rollout *ro = &pr->result.rollouts[k];
+			cJSON *jr = cJSON_CreateObject();
+			char since[32];
+
+			cJSON_AddItemToArray(rollouts, jr);
+			cJSON_AddStringToObject(jr, "ring", ring_name(pr, ro->ring));
+			cJSON_AddStringToObject(jr, "version", ro->bsi->version);
+			json_add_str_or_null(jr, "extra", ro->bsi->extra);
+			json_add_str_or_null(jr, "build", ro->bsi->build);
+			cJSON_AddNumberToObject(jr, "compliant", (double)ro->compliant);
+			cJSON_AddNumberToObject(jr, "wanting", (double)ro->wanting);
+			gdmf_format_time(ro->started, since, sizeof(since));
+			json_add_str_or_null(jr, "started_at", ro->started != 0 ? since : NULL);
+			cJSON_AddBoolToObject(jr, "open", ro->open);
+			json_add_str_or_null(jr, "waits", ro->open ? NULL : ro->waits);
+		}
+	}
 	actions = cJSON_AddArrayToObject(o, "actions");
 	for (size_t i = 0; i < pr->result.n; i++) {
 		const struct decide_action *a = &pr->result.v[i];
@@ -336,15 +377,6 @@ policy_json(const struct config_tenant *t, const struct policy_run *pr)
 	return o;
 }
 
-/* The identity under which the state remembers a BSI. */
-static void
-bsi_identity(const struct gdmf_entry *e, char *buf, size_t size)
-{
-	snprintf(buf, size, "%s %s %s %s on %s", e->platform, e->version,
-	    e->extra != NULL ? e->extra : "-", e->build != NULL ? e->build : "-",
-	    e->prerequisite != NULL ? e->prerequisite : "-");
-}
-
 /* Note (sync) and look up (both) when bridge first saw each BSI; 0 or -1 (out of memory). */
 static int
 first_seen(struct tenant_run *tr, const struct gdmf_feed *feed, bool note, time_t now)
@@ -354,12 +386,12 @@ first_seen(struct tenant_run *tr, const struct gdmf_feed *feed, bool note, time_
 		return -1;
 	for (size_t i = 0; i < feed->n; i++) {
 		const struct state_bsi *b;
-		char id[256];
+		char id[GDMF_IDENTITY_BYTES];
 		struct tm tm;
 
 		if (feed->entries[i].list != GDMF_LIST_BSI)
 			continue;
-		bsi_identity(&feed->entries[i], id, sizeof(id));
+		gdmf_entry_identity(&feed->entries[i], id);
 		if (note && state_note_bsi(&tr->state, id, now) == -1)
 			return -1;
 		if ((b = state_find_bsi(&tr->state, id)) == NULL)

@@ -312,43 +312,191 @@ test_superseded(void **state)
 	world_free(w);
 }
 
+/* The index in w's feed of the entry with that build. */
+static size_t
+entry_of(const struct world *w, const char *build)
+{
+	for (size_t i = 0; i < w->feed.n; i++)
+		if (w->feed.entries[i].build != NULL && strcmp(w->feed.entries[i].build, build) == 0)
+			return i;
+	fail_msg("no entry %s", build);
+	return 0;
+}
+
+static const struct decide_rollout *
+rollout_of(const struct decide_result *r, size_t ring, const char *build)
+{
+	for (size_t i = 0; i < r->nrollouts; i++)
+		if (r->rollouts[i].ring == ring && strcmp(r->rollouts[i].bsi->build, build) == 0)
+			return &r->rollouts[i];
+	fail_msg("no rollout of %s in ring %zu", build, ring);
+	return NULL;
+}
+
+static void
+expect_reason(const struct decide_action *a, const char *part)
+{
+	if (strstr(a->reason, part) == NULL)
+		fail_msg("reason \"%s\" lacks \"%s\"", a->reason, part);
+}
+
 static void
 test_rings(void **state)
 {
 	struct world *w = world_new("pmv-2026-03-17.json");
+	time_t *pilot_started = calloc(w->feed.n, sizeof(time_t));
+	time_t *everyone_started = calloc(w->feed.n, sizeof(time_t));
+	size_t a = entry_of(w, "25D771280a");
 	const struct decide_result *r;
 
 	(void)state;
-	w->rings[0] = (struct decide_ring){"pilot", w->pilot, 1, 0, -1, {false, 0, -1}};
-	w->rings[1] = (struct decide_ring){"everyone", NULL, 0, 2, 90, {false, 0, -1}};
+	assert_non_null(pilot_started);
+	assert_non_null(everyone_started);
+	w->rings[0] = (struct decide_ring){"pilot", w->pilot, 1, 0, -1, pilot_started};
+	w->rings[1] = (struct decide_ring){"everyone", NULL, 0, 2, 90, everyone_started};
 	w->dp.rings = w->rings;
 	w->dp.nrings = 2;
 	add(w, "J413AP", "26.3.1", "25D2128", NULL, NULL, PILOT);
+	add(w, "J413AP", "26.3.1", "25D2128", NULL, NULL, PILOT);
 	add(w, "J413AP", "26.3.1", "25D2128", NULL, NULL, 0);
+	add(w, "J700AP", "26.3.2", "25D2140", NULL, NULL, 0);  /* 26.3.2 (a): no pilot device */
 	r = run(w, "2026-03-18T12:00");
 	expect(&r->v[0], DECIDE_ENFORCE, NULL, NULL);
 	assert_int_equal(r->v[0].ring, 0);
 	assert_string_equal(r->v[0].deadline, "2026-03-20T18:00:00");
-	expect(&r->v[1], DECIDE_RING_WAITING, NULL, NULL);  /* the pilot has not started */
-	assert_int_equal(r->v[1].ring, 1);
-	assert_string_equal(r->v[1].deadline, "2026-03-22T18:00:00");  /* +2 days of delay */
+	expect(&r->v[2], DECIDE_RING_WAITING, NULL, NULL);
+	expect_reason(&r->v[2], "ring everyone waits: ring pilot has not started yet");
+	assert_int_equal(r->v[2].ring, 1);
+	assert_string_equal(r->v[2].deadline, "2026-03-22T18:00:00");  /* +2 days of delay */
+	/* the pilot has nothing to do for 26.3.2 (a): that BSI goes to everyone at once */
+	expect(&r->v[3], DECIDE_ENFORCE, "26.3.2", "25D771400a");
+	assert_int_equal(r->counts[DECIDE_ENFORCE], 3);
+	assert_int_equal(r->counts[DECIDE_RING_WAITING], 1);
+	assert_int_equal(r->nrollouts, 3);
+	assert_true(rollout_of(r, 0, "25D771280a")->open);
+	assert_int_equal(rollout_of(r, 0, "25D771280a")->wanting, 2);
+	assert_false(rollout_of(r, 1, "25D771280a")->open);
+	assert_true(rollout_of(r, 1, "25D771400a")->open);
 
-	/* the pilot started on the 18th: the second ring waits its 2 days, then the gate */
-	w->rings[0].state = (struct decide_ring_state){true, at("2026-03-18T12:00"), 95};
+	/* the pilot started on the 18th: everyone waits its 2 days, then for 90% */
+	pilot_started[a] = at("2026-03-18T12:00");
 	r = run(w, "2026-03-19T12:00");
-	expect(&r->v[1], DECIDE_RING_WAITING, NULL, NULL);
+	expect(&r->v[2], DECIDE_RING_WAITING, NULL, NULL);
+	expect_reason(&r->v[2], "opens 2026-03-20, 2 days after ring pilot started");
 	r = run(w, "2026-03-20T12:00");
-	expect(&r->v[1], DECIDE_ENFORCE, "26.3.1", "25D771280a");
-	w->rings[0].state.success_percent = 50;
+	expect(&r->v[2], DECIDE_RING_WAITING, NULL, NULL);
+	expect_reason(&r->v[2], "ring pilot is 0% compliant (0 of 2), needs 90%");
+	/* inventory is the final word: one pilot Mac on the BSI is 50% */
+	w->devices[0].supplemental_build = (char *)(uintptr_t)"25D771280a";
+	w->devices[0].extra = (char *)(uintptr_t)"(a)";
 	r = run(w, "2026-03-20T12:00");
-	expect(&r->v[1], DECIDE_RING_WAITING, NULL, NULL);
-	w->rings[0].state.success_percent = -1;  /* not known yet: gate closed */
-	r = run(w, "2026-03-25T12:00");
-	expect(&r->v[1], DECIDE_RING_WAITING, NULL, NULL);
-	w->rings[1].min_success_percent = -1;    /* no gate */
+	expect(&r->v[0], DECIDE_COMPLIANT, NULL, NULL);
+	expect_reason(&r->v[2], "ring pilot is 50% compliant (1 of 2), needs 90%");
+	assert_int_equal(rollout_of(r, 0, "25D771280a")->compliant, 1);
+	/* without a gate the delay is enough */
+	w->rings[1].min_success_percent = -1;
+	r = run(w, "2026-03-20T12:00");
+	expect(&r->v[2], DECIDE_ENFORCE, "26.3.1", "25D771280a");
+	w->rings[1].min_success_percent = 90;
+	/* both pilot Macs on it: 100% */
+	w->devices[1].supplemental_build = (char *)(uintptr_t)"25D771280a";
+	w->devices[1].extra = (char *)(uintptr_t)"(a)";
+	r = run(w, "2026-03-20T12:00");
+	expect(&r->v[2], DECIDE_ENFORCE, "26.3.1", "25D771280a");
+	assert_true(rollout_of(r, 1, "25D771280a")->open);
+	/* once everyone started, it stays open, whatever the pilot does later */
+	everyone_started[a] = at("2026-03-20T12:00");
+	w->devices[1].supplemental_build = NULL;
+	w->devices[1].extra = NULL;
+	r = run(w, "2026-03-21T12:00");
+	expect(&r->v[1], DECIDE_ENFORCE, NULL, NULL);
+	expect(&r->v[2], DECIDE_ENFORCE, "26.3.1", "25D771280a");
+	/* a device that joins the pilot later is not held back by anything */
+	world_free(w);
+	free(pilot_started);
+	free(everyone_started);
+}
+
+/* The first ring's own delay counts from the later of posted and first seen. */
+static void
+test_first_ring_delay(void **state)
+{
+	struct world *w = world_new("pmv-2026-03-17.json");
+	time_t *started = calloc(w->feed.n, sizeof(time_t));
+	const char **seen = calloc(w->feed.n, sizeof(char *));
+	size_t a = entry_of(w, "25D771280a");
+	struct decide_input in;
+
+	(void)state;
+	assert_non_null(started);
+	assert_non_null(seen);
+	w->rings[0] = (struct decide_ring){"pilot", w->pilot, 1, 1, -1, started};
+	w->dp.rings = w->rings;
+	w->dp.nrings = 1;
+	add(w, "J413AP", "26.3.1", "25D2128", NULL, NULL, PILOT);
+	/* posted 2026-03-17: opens the 18th, and the deadline moves by the delay too */
+	expect_reason(&run(w, "2026-03-17T12:00")->v[0],
+	    "ring pilot waits: opens 2026-03-18, 1 day after the BSI was posted or first seen");
+	expect(&run(w, "2026-03-18T00:00")->v[0], DECIDE_ENFORCE, NULL, NULL);
+	assert_string_equal(w->result.v[0].deadline, "2026-03-21T18:00:00");
+	/* first seen later than posted: counts from then */
+	seen[a] = "2026-03-19";
+	in = (struct decide_input){&w->dp, &w->feed, seen, w->devices, w->n, at("2026-03-19T12:00")};
+	decide_result_release(&w->result);
+	assert_int_equal(decide_policy(&in, &w->result), 0);
+	expect(&w->result.v[0], DECIDE_RING_WAITING, NULL, NULL);
+	/* started: open whatever the dates say */
+	started[a] = at("2026-03-19T12:00");
+	decide_result_release(&w->result);
+	assert_int_equal(decide_policy(&in, &w->result), 0);
+	expect(&w->result.v[0], DECIDE_ENFORCE, NULL, NULL);
+	world_free(w);
+	free(started);
+	free(seen);
+}
+
+/* Three rings: a closed middle ring keeps the last one closed too. */
+static void
+test_rings_chain(void **state)
+{
+	struct world *w = world_new("pmv-2026-03-17.json");
+	struct decide_ring rings[3];
+	time_t *started[3];
+	long second[1] = {PILOT + 1};
+	size_t a = entry_of(w, "25D771280a");
+	const struct decide_result *r;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		assert_non_null(started[i] = calloc(w->feed.n, sizeof(time_t)));
+	rings[0] = (struct decide_ring){"pilot", w->pilot, 1, 0, -1, started[0]};
+	rings[1] = (struct decide_ring){"early", second, 1, 1, -1, started[1]};
+	rings[2] = (struct decide_ring){"everyone", NULL, 0, 1, -1, started[2]};
+	w->dp.rings = rings;
+	w->dp.nrings = 3;
+	add(w, "J413AP", "26.3.1", "25D2128", NULL, NULL, PILOT);
+	add(w, "J413AP", "26.3.1", "25D2128", NULL, NULL, PILOT + 1);
+	add(w, "J413AP", "26.3.1", "25D2128", NULL, NULL, 0);
+	started[0][a] = at("2026-03-18T12:00");
 	r = run(w, "2026-03-25T12:00");
 	expect(&r->v[1], DECIDE_ENFORCE, NULL, NULL);
+	expect(&r->v[2], DECIDE_RING_WAITING, NULL, NULL);
+	expect_reason(&r->v[2], "ring early has not started yet");
+	/* the middle ring's devices all done before it started: it has nothing to do */
+	w->devices[1].supplemental_build = (char *)(uintptr_t)"25D771280a";
+	w->devices[1].extra = (char *)(uintptr_t)"(a)";
+	r = run(w, "2026-03-25T12:00");
+	expect(&r->v[2], DECIDE_ENFORCE, NULL, NULL);
+	/* the pilot not started: both later rings wait */
+	started[0][a] = 0;
+	w->devices[1].supplemental_build = NULL;
+	w->devices[1].extra = NULL;
+	r = run(w, "2026-03-25T12:00");
+	expect_reason(&r->v[1], "ring pilot has not started yet");
+	expect_reason(&r->v[2], "ring early has not opened yet");
 	world_free(w);
+	for (int i = 0; i < 3; i++)
+		free(started[i]);
 }
 
 int
@@ -361,6 +509,8 @@ main(void)
 		cmocka_unit_test(test_ios),
 		cmocka_unit_test(test_superseded),
 		cmocka_unit_test(test_rings),
+		cmocka_unit_test(test_rings_chain),
+		cmocka_unit_test(test_first_ring_delay),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -251,9 +251,10 @@ test_round_trip(void **unused)
 	assert_int_equal(state_put_group(&st, &g), 0);
 	assert_int_equal(state_note_bsi(&st, "macOS 26.3.1 (a) 25D771280a", T0), 0);
 	assert_int_equal(state_note_bsi(&st, "macOS 26.3.1 (a) 25D771280a", T0 + 999), 0);
-	assert_int_equal(state_note_ring(&st, "macs", "pilot", T0 + 4), 0);
-	assert_int_equal(state_note_ring(&st, "macs", "pilot", T0 + 999), 0);
-	assert_int_equal(state_note_ring(&st, "macs", "broad", T0 + 86400), 0);
+	assert_int_equal(state_note_ring(&st, "macs", "pilot", "macOS 26.3.1 (a) 25D771280a on 25D2128", T0 + 4), 0);
+	assert_int_equal(state_note_ring(&st, "macs", "pilot", "macOS 26.3.1 (a) 25D771280a on 25D2128", T0 + 999), 0);
+	assert_int_equal(state_note_ring(&st, "macs", "broad", "macOS 26.3.1 (a) 25D771280a on 25D2128", T0 + 86400), 0);
+	assert_int_equal(state_note_ring(&st, "macs", "pilot", "macOS 26.3.2 (a) 25D771400a on 25D2140", T0 + 7), 0);
 	assert_int_equal(state_begin_plans(&st, &open_plan, 1, &id, err, sizeof(err)), STATE_OK);
 	save(&st);
 	state_release(&st);
@@ -305,10 +306,13 @@ test_round_trip(void **unused)
 	/* first seen and ring starts keep the first time */
 	assert_int_equal(st.nbsis, 1);
 	assert_int_equal(state_find_bsi(&st, "macOS 26.3.1 (a) 25D771280a")->first_seen, T0);
-	assert_int_equal(st.nrings, 2);
-	assert_int_equal(state_find_ring(&st, "macs", "pilot")->started_at, T0 + 4);
-	assert_int_equal(state_find_ring(&st, "macs", "broad")->started_at, T0 + 86400);
-	assert_null(state_find_ring(&st, "iphones", "pilot"));
+	assert_int_equal(st.nrings, 3);
+	assert_int_equal(state_find_ring(&st, "macs", "pilot", "macOS 26.3.1 (a) 25D771280a on 25D2128")->started_at, T0 + 4);
+	assert_int_equal(state_find_ring(&st, "macs", "broad", "macOS 26.3.1 (a) 25D771280a on 25D2128")->started_at, T0 + 86400);
+	/* each BSI has its own start in each ring */
+	assert_int_equal(state_find_ring(&st, "macs", "pilot", "macOS 26.3.2 (a) 25D771400a on 25D2140")->started_at, T0 + 7);
+	assert_null(state_find_ring(&st, "macs", "broad", "macOS 26.3.2 (a) 25D771400a on 25D2140"));
+	assert_null(state_find_ring(&st, "iphones", "pilot", "macOS 26.3.1 (a) 25D771280a on 25D2128"));
 
 	/* the open intent is kept, whole, and is now unfinished */
 	assert_int_equal(st.nintents, 1);
