@@ -585,6 +585,8 @@ static const struct field platform_fields[] = {
 	{FIELD("client_secret", FT_SECRET, struct config_platform, client_secret),
 	    .flags = F_REQUIRED},
 	{FIELD("token_path", FT_URLPATH, struct config_platform, token_path), .def = "/auth/token"},
+	{FIELD("deploy_wait", FT_DURATION, struct config_platform, deploy_wait), .min = 0,
+	    .max = 3600, .def = "60s"},
 };
 static const struct schema platform_schema = {"platform", sizeof(struct config_platform),
 	FIELDS(platform_fields)};

@@ -99,6 +99,7 @@ struct config_platform {
 	struct secret client_id;
 	struct secret client_secret;
 	char *token_path;
+	long deploy_wait;       /* seconds a run follows the deployments it started */
 };
 
 struct config_alert {

@@ -56,13 +56,15 @@ int enforce_plans(struct jamf_session *pro, struct state *st, const struct confi
 /*
  * The blueprint backend (macOS): per ring and target a static group of exactly the devices
  * that need it and a blueprint holding the custom declaration scoped to it, deployed; the
- * last deployment of each is read back. Nothing is created before it was looked up by name.
+ * last deployment of each is read back, and those still running are read again every few
+ * seconds for up to deploy_wait seconds, until SUCCEEDED or FAILED (the next run follows
+ * what is still running then). Nothing is created before it was looked up by name.
  * 0, or -1 with sum->error.
  */
 int enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform,
     struct state *st, const struct config *cfg, const struct config_policy *policy,
     const char *const *ring_names, const struct decide_result *decision,
-    const struct jamf_device *devices, size_t ndevices, time_t now,
+    const struct jamf_device *devices, size_t ndevices, time_t now, long deploy_wait,
     struct enforce_summary *sum);
 
 /* Resolve unfinished group, blueprint and deploy intents by looking them up; 0 or -1. */

@@ -4,7 +4,8 @@
  *   - a static computer group holding exactly the devices that need that target now,
  *   - a blueprint scoped to that group's platform UUID, holding the custom declaration
  *     com.apple.configuration.softwareupdate.enforcement.specific (rendered from templates),
- *   - deployed, and its last deployment state read back on every run.
+ *   - deployed, and its deployment followed: read back on every run, and within the run
+ *     that deployed it, until SUCCEEDED or FAILED (up to platform.deploy_wait).
  * Before anything is created it is looked up by name, in the state and then in Jamf, and every
  * create goes through the intent journal: a rerun after a kill creates nothing twice. A run
  * whose targets are already in place sends no write request.
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "decide.h"
@@ -38,6 +40,7 @@ struct bp_run {
 	const struct jamf_device *devices;
 	size_t ndevices;
 	time_t now;
+	long deploy_wait;          /* seconds to follow deployments (platform.deploy_wait) */
 	char *component;           /* the custom-declaration component the tenant offers */
 	struct template decl;
 	struct template body;
@@ -363,35 +366,97 @@ retire_stale(struct bp_run *run, char (*names)[NAME_BYTES], size_t n)
 	return 0;
 }
 
-/* Read back the last deployment of every blueprint of the policy; record and report it. */
+/* Whether a deployment state is final: SUCCEEDED or FAILED. */
+static bool
+deployment_final(const char *state)
+{
+	return state != NULL && (strcmp(state, "SUCCEEDED") == 0 || strcmp(state, "FAILED") == 0);
+}
+
+/* Read the last deployment of blueprint record i of the state; 0, or -1 (left as it was). */
+static int
+read_deployment(struct bp_run *run, size_t i)
+{
+	struct state_blueprint rec = run->st->blueprints[i];
+	struct jamf_blueprint b;
+	struct jamf_reply r = {0};
+
+	if (jamf_platform_blueprint_get(run->platform, rec.id, &b, &r) != 0) {
+		log_warn("policy %s: reading the deployment of blueprint \"%s\": %s",
+		    run->policy->name, rec.name, r.fail != JAMF_OK ? r.error : "not found");
+		jamf_reply_release(&r);
+		return -1;
+	}
+	jamf_reply_release(&r);
+	if (!same_opt(rec.last_state, b.last_deployment)) {
+		if (b.last_deployment != NULL && strcmp(b.last_deployment, "FAILED") == 0)
+			log_error("policy %s: the deployment of blueprint \"%s\" FAILED in Jamf",
+			    run->policy->name, rec.name);
+		else
+			log_info("policy %s: blueprint \"%s\": deployment %s", run->policy->name,
+			    rec.name, b.last_deployment != NULL ? b.last_deployment : "-");
+		rec.last_state = b.last_deployment;
+		(void)state_put_blueprint(run->st, &rec);
+	}
+	jamf_blueprint_release(&b);
+	return 0;
+}
+
+static double
+monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#define DEPLOY_POLL_MAX_SECONDS 8L  /* reads start 1 s apart and double up to this */
+
+/*
+ * Follow the policy's blueprints: read each one's last deployment, then read again those
+ * deployed and still PENDING or DEPLOYING, 1, 2, 4, 8, 8... seconds apart, for up to
+ * deploy_wait seconds.
+ * A FAILED one counts as refused.
+ */
 static void
 follow_deployments(struct bp_run *run)
 {
-	for (size_t i = 0; i < run->st->nblueprints; i++) {
-		struct state_blueprint rec = run->st->blueprints[i];
-		struct jamf_blueprint b;
-		struct jamf_reply r = {0};
+	double until = monotonic() + (double)run->deploy_wait;
+	long pause = 1;
+	size_t running;
 
-		if (rec.id == NULL || strcmp(rec.policy, run->policy->name) != 0)
-			continue;
-		if (jamf_platform_blueprint_get(run->platform, rec.id, &b, &r) != 0) {
-			jamf_reply_release(&r);
-			continue;
+	for (bool first = true;; first = false) {
+		running = 0;
+		for (size_t i = 0; i < run->st->nblueprints; i++) {
+			const struct state_blueprint *rec = &run->st->blueprints[i];
+
+			if (rec->id == NULL || strcmp(rec->policy, run->policy->name) != 0)
+				continue;
+			if (!first && (!rec->deployed || deployment_final(rec->last_state)))
+				continue;
+			if (read_deployment(run, i) == 0 && rec->deployed &&
+			    !deployment_final(run->st->blueprints[i].last_state))
+				running++;
 		}
-		jamf_reply_release(&r);
-		if (!same_opt(rec.last_state, b.last_deployment)) {
-			if (b.last_deployment != NULL && strcmp(b.last_deployment, "FAILED") == 0)
-				log_error("policy %s: the deployment of blueprint \"%s\" FAILED in Jamf",
-				    run->policy->name, rec.name);
-			else
-				log_info("policy %s: blueprint \"%s\": deployment %s", run->policy->name,
-				    rec.name, b.last_deployment != NULL ? b.last_deployment : "-");
-			rec.last_state = b.last_deployment;
-			(void)state_put_blueprint(run->st, &rec);
-		}
-		if (b.last_deployment != NULL && strcmp(b.last_deployment, "FAILED") == 0)
+		if (running == 0 || monotonic() + (double)pause > until)
+			break;
+		log_info("policy %s: waiting for %zu deployment%s", run->policy->name, running,
+		    running == 1 ? "" : "s");
+		nanosleep(&(struct timespec){(time_t)pause, 0}, NULL);
+		if ((pause *= 2) > DEPLOY_POLL_MAX_SECONDS)
+			pause = DEPLOY_POLL_MAX_SECONDS;
+	}
+	if (running > 0)
+		log_info("policy %s: %zu deployment%s still running; the next run follows %s",
+		    run->policy->name, running, running == 1 ? " is" : "s are",
+		    running == 1 ? "it" : "them");
+	for (size_t i = 0; i < run->st->nblueprints; i++) {
+		const struct state_blueprint *rec = &run->st->blueprints[i];
+
+		if (rec->id != NULL && strcmp(rec->policy, run->policy->name) == 0 &&
+		    rec->deployed && rec->last_state != NULL && strcmp(rec->last_state, "FAILED") == 0)
 			run->sum->refused++;
-		jamf_blueprint_release(&b);
 	}
 }
 
@@ -399,10 +464,10 @@ int
 enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform, struct state *st,
     const struct config *cfg, const struct config_policy *policy, const char *const *ring_names,
     const struct decide_result *decision, const struct jamf_device *devices, size_t ndevices,
-    time_t now, struct enforce_summary *sum)
+    time_t now, long deploy_wait, struct enforce_summary *sum)
 {
 	struct bp_run run = {pro, platform, st, cfg, policy, ring_names, devices, ndevices, now,
-		NULL, {0}, {0}, sum};
+		deploy_wait, NULL, {0}, {0}, sum};
 	const struct decide_action **todo = NULL;
 	struct jamf_reply r = {0};
 	char (*names)[NAME_BYTES] = NULL;

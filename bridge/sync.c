@@ -537,7 +537,8 @@ enforce_policy(struct tenant_run *tr, const struct policy_run *pr, time_t now, c
 		rings[i] = p->rings[i].name;
 	if (p->mode == CONFIG_MODE_BLUEPRINT)
 		ok = enforce_blueprints(&tr->pro, &tr->platform, &tr->state, tr->cfg, p, rings,
-		    &pr->result, pr->inv->v, pr->inv->n, now, &sum) == 0;
+		    &pr->result, pr->inv->v, pr->inv->n, now, tr->tenant->platform.deploy_wait,
+		    &sum) == 0;
 	else
 		ok = enforce_plans(&tr->pro, &tr->state, p, rings, &pr->result, pr->inv->v, now,
 		    &sum) == 0;

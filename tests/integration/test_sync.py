@@ -288,6 +288,12 @@ class BlueprintBase(SyncTestCase):
     """A blueprint-mode policy file and a view of what bridge made in Jamf."""
 
     sim_options = {"fleet_computers": 200}
+    deploy_wait = "60s"
+
+    def setUp(self):
+        super().setUp()
+        # deployments take a second here, not the minutes they can take in Jamf
+        self.sim.jamf_settings(deploy_step=0.5)
 
     def policy_file(self, batch_size=50, scope="All Managed Clients", extra=""):
         path = super().policy_file(batch_size, scope, extra)
@@ -295,9 +301,16 @@ class BlueprintBase(SyncTestCase):
         text = text.replace("policies:\n", (
             f"platform: {{url: \"{self.sim.url}\", ca_file: \"{self.sim.ca_file}\", "
             f"environment_id: {ENVIRONMENT_ID}, client_id: {PLATFORM_CLIENT_ID}, "
-            "client_secret: env:PLATFORM_SECRET}\n" "policies:\n"))
+            f"client_secret: env:PLATFORM_SECRET, deploy_wait: {self.deploy_wait}}}\n"
+            "policies:\n"))
         path.write_text(text)
         return path
+
+    def deployments(self):
+        """{blueprint name: last deployment state} as bridge's state file records it."""
+        found = list(self.dir.glob("state/**/state.json"))
+        self.assertEqual(len(found), 1, found)
+        return {b["name"]: b["last_state"] for b in json.loads(found[0].read_text())["blueprints"]}
 
     def sync(self, *args, path=None):
         return bridge("sync", "-c", str(path or self.policy_file()), *args,
@@ -405,6 +418,58 @@ class BlueprintSync(BlueprintBase):
         self.assertEqual(len(puts), 1)
         self.assertNotIn(dev["id"], json.loads(puts[0]["body"])["assignments"])
 
+
+
+class Deployments(BlueprintBase):
+    """A deployment is followed within the run that started it, and by later runs."""
+
+    sim_options = {"fleet_computers": 100}
+
+    def test_a_run_follows_its_deployments_to_succeeded(self):
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        states = self.deployments()
+        self.assertTrue(states)
+        self.assertEqual(set(states.values()), {"SUCCEEDED"}, states)
+        self.assertIn("deployment SUCCEEDED", r.stderr)
+
+    def test_a_failed_deployment_fails_the_run(self):
+        # a user's declaration that puts the extra into TargetOSVersion, which devices refuse
+        (self.dir / "decl.json").write_text(
+            '{"TargetOSVersion": "{{version}} {{extra}}", "TargetBuildVersion": "{{build}}",'
+            ' "TargetLocalDateTime": "{{deadline}}"}')
+        path = self.policy_file(extra="    templates: {declaration: decl.json}\n")
+        r = self.sync(path=path)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        states = self.deployments()
+        failed = {n for n, s in states.items() if s == "FAILED"}
+        self.assertTrue(any("(a)" in n for n in failed), states)
+        for name in failed:
+            self.assertIn(f'the deployment of blueprint "{name}" FAILED in Jamf', r.stderr)
+        # the next run says so again, and creates nothing new
+        self.sim.reset()
+        r = self.sync(path=path)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual(self.writes(), [("POST", "/api/oauth/token"), ("POST", "/auth/token")])
+
+
+class DeploymentsLater(BlueprintBase):
+    """deploy_wait: 0s: the run does not wait; the next one reads the outcome."""
+
+    sim_options = {"fleet_computers": 100}
+    deploy_wait = "0s"
+
+    def test_the_next_run_follows_a_deployment(self):
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn("SUCCEEDED", set(self.deployments().values()))
+        self.assertNotIn("waiting for", r.stderr)
+        time.sleep(1.5)
+        self.sim.reset()
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(set(self.deployments().values()), {"SUCCEEDED"})
+        self.assertEqual(self.writes(), [("POST", "/api/oauth/token"), ("POST", "/auth/token")])
 
 
 class BlueprintKilled(BlueprintBase):
