@@ -4,10 +4,11 @@
     python3 tests/contract/make-spec.py [--full PATH] [--subset PATH] [--out PATH] [--check]
 
 The contract is the project's subset (tests/fixtures/jamf/jamf-pro-11.30.1-subset.json) plus the
-mobile-device read endpoints bridge uses (MOBILE_PATHS), which the subset lacks.  Those path items
-are copied verbatim from the official full schema, with every component they reference,
-transitively.  The full schema is read only here, once, when the contract is (re)built; the output
-is committed, and tests never read the full schema.
+mobile-device endpoints bridge uses (MOBILE_PATHS), which the subset lacks: reads, and now also the
+static mobile device group writes (POST, PATCH, DELETE).  Those path items are copied verbatim from
+the official full schema, with every component they reference, transitively.  The full schema is
+read only here, once, when the contract is (re)built; the output is committed, and tests never read
+the full schema.
 
 One transformation is applied to the whole document, so that Prism routes bridge's real request
 paths: the server base path is folded into the paths.  The Jamf schema says servers [{"url":
@@ -32,13 +33,17 @@ DEFAULT_FULL = (REPO_ROOT.parent / "shared" / "reference" / "jamf" / "openapi"
                 / "jamf-pro-11.30.1-full.json")
 DEFAULT_OUT = HERE / "jamf-pro-contract.json"
 
-# Mobile-device reads bridge makes, which the subset does not have (v1 group endpoints are
-# deprecated in 11.30.1 but still served; both generations are in the contract).
+# Mobile-device calls bridge makes, which the subset does not have (v1 group endpoints are
+# deprecated in 11.30.1 but still served; both generations are in the contract).  Reads, plus the
+# static group path items, whose POST (create), PATCH (rename, add/remove devices) and DELETE are
+# writes bridge makes; each path item is copied whole, with every method the schema gives it.
 MOBILE_PATHS = (
     "/v2/mobile-devices/detail",
     "/v2/mobile-devices/{id}/detail",
     "/v1/mobile-device-groups",
     "/v2/mobile-device-groups",
+    "/v2/mobile-device-groups/static-groups",
+    "/v2/mobile-device-groups/static-groups/{id}",
     "/v1/mobile-device-groups/smart-group-membership/{id}",
     "/v2/mobile-device-groups/smart-group-membership/{id}",
     "/v1/mobile-device-groups/static-group-membership/{id}",

@@ -32,6 +32,12 @@ component is no longer offered.  Changing a deployed blueprint makes it
 OUT_OF_DATE until redeployed.  POST .../undeploy -> 202; NOT_DEPLOYED one step
 later.
 
+Device groups are the Jamf Pro fleet's groups of both kinds, computer and
+mobile (deviceType COMPUTER / MOBILE), with the same UUIDs as Jamf Pro's
+groupPlatformId, static groups made through Jamf Pro included; a blueprint
+scoped to a mobile group reaches its iPhones and iPads as one scoped to a
+computer group reaches Macs (iOS targets come from the feed's iOS entries).
+
 After a successful deployment each device in scope receives the
 declarations within report_spread seconds (deterministic per device) and
 reports: failed if the target is older than what it runs, else succeeded; a

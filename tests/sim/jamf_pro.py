@@ -1,7 +1,8 @@
 """Simulated Jamf Pro API (the parts bridge uses), served under /api and /oidc.
 
 Bodies follow tests/fixtures/jamf/jamf-pro-11.30.1-subset.json (and, for
-mobile devices, the full 11.30.1 schema): same field names, types and enums.
+mobile devices and mobile device groups, the full 11.30.1 schema, as copied
+into tests/contract/jamf-pro-contract.json): same field names, types and enums.
 Errors use Jamf's body {"httpStatus": N, "errors": [{"code", "field",
 "description", "id"}]}; "field" is null only in 401/403 bodies, as Jamf sends
 them (those statuses are not in the schema), a string everywhere else.
@@ -19,6 +20,35 @@ needs "Read Managed Software Updates" plus the device type's read privilege.
 Every response under /api and /oidc sets the sticky-session cookie
 APBALANCEID, and every recorded request says whether it came back
 ("sticky_cookie" in /_sim/requests).
+
+Groups
+------
+Computer and mobile device groups are read through every list bridge uses
+(/v1/computer-groups, /v3/computer-groups/..., /v1 and /v2
+/mobile-device-groups/..., /v2/groups with platform ids).  Static groups of
+both kinds can be written:
+
+    /v3/computer-groups/static-groups        POST 201; on /{id}: GET 200, PUT 202,
+                                             DELETE 204.  StaticComputerGroupAssignment
+                                             {name, assignments: [computer ids]}; PUT
+                                             replaces the name and (if given) the members
+    /v2/mobile-device-groups/static-groups   POST 201; on /{id}: GET 200, PATCH 200,
+                                             DELETE 204.  StaticGroupAssignment {groupName,
+                                             groupDescription, siteId ("-1": the sim has
+                                             no sites), assignments: [{mobileDeviceId,
+                                             selected}]}: selected true adds the device,
+                                             false removes it; PATCH changes only the
+                                             fields given (groupName optional there)
+
+Both: a name of 1..255 characters (400), unique among the groups of its kind
+ignoring case (422 DUPLICATE_FIELD, the schema's status for a duplicate
+name); unknown device ids 400 INVALID_ID; unknown group 404.  POST answers
+HrefResponse {id, href}; with ?platform=true the id is the group's platform
+UUID.  A new group gets the next Jamf Pro id of its kind and a platform id
+(groupPlatformId), so it is listed in /v2/groups and the Platform's
+device-groups API and a blueprint can be scoped to it; device inventory
+(group memberships) follows it.  The privileges are the schema's: Create /
+Read / Update / Delete Static Computer Groups or Static Mobile Device Groups.
 
 Managed software update plans
 -----------------------------
@@ -110,6 +140,8 @@ PRIVILEGES = [
     "Read Smart Computer Groups", "Read Static Computer Groups",
     "Create Static Computer Groups", "Update Static Computer Groups", "Delete Static Computer Groups",
     "Read Smart Mobile Device Groups", "Read Static Mobile Device Groups",
+    "Create Static Mobile Device Groups", "Update Static Mobile Device Groups",
+    "Delete Static Mobile Device Groups",
     "Read Managed Software Updates", "Create Managed Software Updates", "Update Managed Software Updates",
     "Send Computer Remote Command to Download and Install OS X Update",
     "Send Mobile Device Remote Command to Download and Install iOS Update",
@@ -1067,20 +1099,37 @@ def pro_static_group(req, world, session):
     return {"id": str(group.id), "name": group.name, "siteId": "-1"}
 
 
+def _group_name(world, kind, name, field, current=None):
+    """A new group name: 400 unless a string of 1..255 characters, 422 if another group of kind has it."""
+    if not isinstance(name, str) or not name.strip():
+        raise bad_request(field, f"{field} is required")
+    if len(name) > 255:
+        raise bad_request(field, f"{field} must be at most 255 characters")
+    for group in world.fleet.group_list(kind):
+        if group.name.casefold() == name.casefold() and group is not current:
+            raise ApiProblem(422, "DUPLICATE_FIELD", f"A group named {name!r} already exists", field)
+    return name
+
+
+def _known_devices(world, kind, device_ids, field):
+    """400 INVALID_ID for the first id that names no device of kind."""
+    for device_id in device_ids:
+        if world.device(kind, device_id) is None:
+            noun = "Computer" if kind == COMPUTER else "Mobile device"
+            raise bad_request(field, f"{noun} {device_id} does not exist", code="INVALID_ID")
+
+
+def _id_order(device_ids):
+    """Device ids (strings) in numeric order, as group members are kept."""
+    return sorted(device_ids, key=lambda i: int(i) if i.isdigit() else 0)
+
+
 def _static_body(world, req, current=None):
     """Validated (name, assignments or None) of a StaticComputerGroupAssignment body."""
     body = json_body(req, "StaticComputerGroupAssignment")
     if not isinstance(body, dict):
         raise bad_request("", "Body must be a StaticComputerGroupAssignment object")
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise bad_request("name", "name is required")
-    if len(name) > 255:
-        raise bad_request("name", "name must be at most 255 characters")
-    for group in world.fleet.group_list(COMPUTER):
-        if group.name.casefold() == name.casefold() and group is not current:
-            raise bad_request("name", f"A computer group named {name!r} already exists",
-                              code="DUPLICATE_FIELD")
+    name = _group_name(world, COMPUTER, body.get("name"), "name", current)
     assignments = body.get("assignments")
     if assignments is None:
         return name, None
@@ -1088,21 +1137,36 @@ def _static_body(world, req, current=None):
         raise bad_request("assignments", "assignments must be an array of computer ids (strings)")
     if len(set(assignments)) != len(assignments):
         raise bad_request("assignments", "assignments must not repeat an id")
-    for device_id in assignments:
-        if device_id not in world.fleet.computers:
-            raise bad_request("assignments", f"Computer {device_id} does not exist", code="INVALID_ID")
-    return name, sorted(assignments, key=lambda i: int(i) if i.isdigit() else 0)
+    _known_devices(world, COMPUTER, assignments, "assignments")
+    return name, _id_order(assignments)
+
+
+def _create_static_group(req, world, kind, name, members, description, path):
+    """Add a static group of kind; 201 HrefResponse.
+
+    ?platform=true (both create endpoints have it) answers the group's platform
+    UUID instead of its Jamf Pro id (decision: href then names /api/v2/groups/{uuid},
+    the path that reads a group by that id).
+    """
+    platform = (params_of(req).get("platform") or ["false"])[-1].lower()
+    if platform not in ("true", "false"):
+        raise bad_request("platform", f"platform must be true or false, not {platform!r}")
+    group_id = world.fleet.next_group_id[kind]
+    world.fleet.next_group_id[kind] += 1
+    group = fleetlib.Group(kind, group_id, name, False, _id_order(members), description)
+    world.fleet.groups[(kind, group_id)] = group
+    if platform == "true":
+        return json_response({"id": group.platform_id,
+                              "href": f"{base_url(req)}/api/v2/groups/{group.platform_id}"}, 201)
+    return json_response({"id": str(group_id), "href": f"{base_url(req)}/api{path}/{group_id}"}, 201)
 
 
 @pro_route("POST", r"/v3/computer-groups/static-groups", privileges=["Create Static Computer Groups"])
 def pro_create_static_group(req, world, session):
     """Create a static computer group: 201 {id, href}."""
     name, assignments = _static_body(world, req)
-    group_id = world.fleet.next_group_id[COMPUTER]
-    world.fleet.next_group_id[COMPUTER] += 1
-    world.fleet.groups[(COMPUTER, group_id)] = fleetlib.Group(COMPUTER, group_id, name, False,
-                                                              assignments or [])
-    return json_response({"id": str(group_id), "href": f"/v3/computer-groups/static-groups/{group_id}"}, 201)
+    return _create_static_group(req, world, COMPUTER, name, assignments or [], "",
+                                "/v3/computer-groups/static-groups")
 
 
 @pro_route("PUT", r"/v3/computer-groups/static-groups/(?P<id>[^/]+)",
@@ -1121,9 +1185,14 @@ def pro_update_static_group(req, world, session):
 @pro_route("DELETE", r"/v3/computer-groups/static-groups/(?P<id>[^/]+)",
            privileges=["Delete Static Computer Groups"])
 def pro_delete_static_group(req, world, session):
-    """Delete a static group: 204."""
-    group = _group(world, COMPUTER, req.params["id"], smart=False)
-    del world.fleet.groups[(COMPUTER, group.id)]
+    """Delete a static computer group: 204."""
+    return _delete_static_group(world, COMPUTER, req.params["id"])
+
+
+def _delete_static_group(world, kind, group_id):
+    """Remove a static group of kind (404 if there is none with that id): 204."""
+    group = _group(world, kind, group_id, smart=False)
+    del world.fleet.groups[(kind, group.id)]
     return Response(204)
 
 
@@ -1169,14 +1238,18 @@ def pro_mobile_groups(req, world, session):
             if session.has(GROUP_READ[(MOBILE, g.smart)])]
 
 
+def _mobile_group_json(group):
+    """SmartGroup / StaticGroup: a mobile group with its membership count."""
+    return {"groupId": str(group.id), "groupName": group.name, "groupDescription": group.description,
+            "siteId": "-1", "count": len(group.members)}
+
+
 def _mobile_group_list(req, world, smart):
     """SmartGroupSearchResults / StaticGroupSearchResults of mobile groups."""
     groups = [g for g in world.fleet.group_list(MOBILE) if g.smart == smart]
     fields = {"groupId": lambda g: g.id, "groupName": lambda g: g.name,
               "groupDescription": lambda g: g.description, "siteId": lambda g: "-1"}
-    return listing(groups, req, fields, fields, "groupId:asc",
-                   lambda g: {"groupId": str(g.id), "groupName": g.name, "groupDescription": g.description,
-                              "siteId": "-1", "count": len(g.members)})
+    return listing(groups, req, fields, fields, "groupId:asc", _mobile_group_json)
 
 
 @pro_route("GET", r"/v2/mobile-device-groups/smart-groups", privileges=["Read Smart Mobile Device Groups"])
@@ -1189,6 +1262,80 @@ def pro_mobile_smart_groups(req, world, session):
 def pro_mobile_static_groups(req, world, session):
     """Paged static mobile device groups."""
     return _mobile_group_list(req, world, False)
+
+
+MOBILE_STATIC = "/v2/mobile-device-groups/static-groups"
+
+
+def _mobile_static_body(world, req, current=None):
+    """Validated {groupName?, groupDescription?, add: [ids], remove: [ids]} of a StaticGroupAssignment.
+
+    groupName is required on create (current None) and optional on PATCH,
+    which changes only the fields given.  Each assignment is {mobileDeviceId
+    (string), selected (boolean)}: selected true adds the device, false
+    removes it; an id may appear once, and must name a mobile device (400).
+    """
+    body = json_body(req, "StaticGroupAssignment")
+    if not isinstance(body, dict):
+        raise bad_request("", "Body must be a StaticGroupAssignment object")
+    out = {"add": [], "remove": []}
+    if current is None or "groupName" in body:
+        out["groupName"] = _group_name(world, MOBILE, body.get("groupName"), "groupName", current)
+    if "groupDescription" in body:
+        if not isinstance(body["groupDescription"], str):
+            raise bad_request("groupDescription", "groupDescription must be a string")
+        out["groupDescription"] = body["groupDescription"]
+    if "siteId" in body and body["siteId"] != "-1":  # the sim has no sites; "-1" is none
+        raise bad_request("siteId", f"Site {body['siteId']!r} does not exist", code="INVALID_ID")
+    assignments = body.get("assignments", [])
+    if not isinstance(assignments, list):
+        raise bad_request("assignments", "assignments must be an array of {mobileDeviceId, selected}")
+    for index, item in enumerate(assignments):
+        field = f"assignments[{index}]"
+        if not isinstance(item, dict) or not isinstance(item.get("mobileDeviceId"), str) \
+                or not item["mobileDeviceId"]:
+            raise bad_request(f"{field}.mobileDeviceId", "mobileDeviceId must be a mobile device id (string)")
+        if not isinstance(item.get("selected"), bool):
+            raise bad_request(f"{field}.selected", "selected must be true or false")
+        out["add" if item["selected"] else "remove"].append(item["mobileDeviceId"])
+    device_ids = out["add"] + out["remove"]
+    if len(set(device_ids)) != len(device_ids):
+        raise bad_request("assignments", "assignments must not repeat a mobileDeviceId")
+    _known_devices(world, MOBILE, device_ids, "assignments")
+    return out
+
+
+@pro_route("POST", MOBILE_STATIC, privileges=["Create Static Mobile Device Groups"])
+def pro_create_mobile_static_group(req, world, session):
+    """Create a static mobile device group from the selected devices: 201 {id, href}."""
+    body = _mobile_static_body(world, req)
+    return _create_static_group(req, world, MOBILE, body["groupName"], body["add"],
+                                body.get("groupDescription", ""), MOBILE_STATIC)
+
+
+@pro_route("GET", MOBILE_STATIC + r"/(?P<id>[^/]+)", privileges=["Read Static Mobile Device Groups"])
+def pro_mobile_static_group(req, world, session):
+    """StaticGroup: one static mobile device group with its membership count."""
+    return _mobile_group_json(_group(world, MOBILE, req.params["id"], smart=False))
+
+
+@pro_route("PATCH", MOBILE_STATIC + r"/(?P<id>[^/]+)", privileges=["Update Static Mobile Device Groups"])
+def pro_update_mobile_static_group(req, world, session):
+    """Rename and add/remove devices: 200 StaticGroupAssignment with every member selected."""
+    group = _group(world, MOBILE, req.params["id"], smart=False)
+    body = _mobile_static_body(world, req, current=group)
+    group.name = body.get("groupName", group.name)
+    group.description = body.get("groupDescription", group.description)
+    members = [i for i in group.members if i not in body["remove"]]
+    group.members = _id_order(members + [i for i in body["add"] if i not in members])
+    return {"groupId": str(group.id), "groupName": group.name, "groupDescription": group.description,
+            "siteId": "-1", "assignments": [{"mobileDeviceId": i, "selected": True} for i in group.members]}
+
+
+@pro_route("DELETE", MOBILE_STATIC + r"/(?P<id>[^/]+)", privileges=["Delete Static Mobile Device Groups"])
+def pro_delete_mobile_static_group(req, world, session):
+    """Delete a static mobile device group: 204."""
+    return _delete_static_group(world, MOBILE, req.params["id"])
 
 
 def _mobile_members(req, world, smart):

@@ -1,8 +1,10 @@
 """Self-test of the Jamf Pro and Jamf Platform simulation (jamf_pro.py, jamf_platform.py, fleet.py).
 
-Every JSON answer from a Jamf Pro path of the subset schema is checked against
-tests/fixtures/jamf/jamf-pro-11.30.1-subset.json by a small validator below
-(types, required, enums, nullable, $ref), so the sim cannot drift from it.
+Every JSON answer from a Jamf Pro path of the contract is checked against
+tests/contract/jamf-pro-contract.json (the subset schema
+tests/fixtures/jamf/jamf-pro-11.30.1-subset.json plus the mobile device paths
+copied from the full schema) by a small validator below (types, required,
+enums, nullable, $ref), so the sim cannot drift from it.
 
 Run from the repository root:
     python3 tests/integration/run.py -k sim
@@ -28,6 +30,7 @@ from simlib import (ENVIRONMENT_ID, JAMF_CLIENT_ID, JAMF_CLIENT_SECRET, JAMF_PAS
 
 FEED = REPO_ROOT / "tests" / "fixtures" / "gdmf" / "pmv-2026-03-17.json"
 SUBSET = json.loads((REPO_ROOT / "tests" / "fixtures" / "jamf" / "jamf-pro-11.30.1-subset.json").read_text())
+CONTRACT = json.loads((REPO_ROOT / "tests" / "contract" / "jamf-pro-contract.json").read_text())
 MSU = "/api/v1/managed-software-updates"
 PLANS = MSU + "/plans"
 LAB = 'Lab "A", 2nd floor'
@@ -36,13 +39,13 @@ MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
 
 
 # ---------------------------------------------------------------------------
-# A small OpenAPI 3.0 validator for the subset schema
+# A small OpenAPI 3.0 validator for the contract
 # ---------------------------------------------------------------------------
 
 def _resolve(schema):
     """Follow $ref (local only) until a concrete schema."""
     while "$ref" in schema:
-        node = SUBSET
+        node = CONTRACT
         for part in schema["$ref"].lstrip("#/").split("/"):
             node = node[part]
         schema = node
@@ -88,13 +91,13 @@ def schema_errors(value, schema, where="$"):
 
 
 def _operation(method, path):
-    """The subset operation for an /api path, or None (literal templates win over {params})."""
+    """The contract's operation for an /api path, or None (literal templates win over {params})."""
     path = path.partition("?")[0]
     if not path.startswith("/api/"):
         return None
     candidates = []
-    for template, item in SUBSET["paths"].items():
-        pattern = "/api" + re.sub(r"\{[^}]+\}", "[^/]+", template)
+    for template, item in CONTRACT["paths"].items():
+        pattern = re.sub(r"\{[^}]+\}", "[^/]+", template)
         if re.fullmatch(pattern, path) and method.lower() in item:
             candidates.append((template.count("{"), item[method.lower()]))
     return min(candidates, key=lambda c: c[0])[1] if candidates else None
@@ -215,7 +218,7 @@ class JamfTestCase(unittest.TestCase):
     # -- helpers -----------------------------------------------------------
 
     def pro(self, method, path, body=None, expect=None, token=None, headers=None, undefined_ok=False):
-        """A Jamf Pro call whose answer is validated against the subset schema."""
+        """A Jamf Pro call whose answer is validated against the contract."""
         status, reply_headers, data = self.sim.call(method, path, body, headers,
                                                     self.token if token is None else token or None)
         if expect is not None:
@@ -588,10 +591,11 @@ class GroupTests(JamfTestCase):
         query = urllib.parse.quote('name=="bridge-ring-x"')
         _, _, data = self.pro("GET", f"{path}?filter={query}", expect=200)
         self.assertEqual(data["results"][0]["count"], 2)
-        for body, field in (({"assignments": []}, "name"), ({"name": "Ring 1 - Pilot"}, "name"),
-                            ({"name": "y", "assignments": ["99999"]}, "assignments"),
-                            ({"name": "y", "assignments": [1]}, "assignments")):
-            _, _, data = self.pro("POST", path, body, expect=400)
+        for body, field, status in (({"assignments": []}, "name", 400),
+                                    ({"name": "Ring 1 - Pilot"}, "name", 422),  # the schema's duplicate
+                                    ({"name": "y", "assignments": ["99999"]}, "assignments", 400),
+                                    ({"name": "y", "assignments": [1]}, "assignments", 400)):
+            _, _, data = self.pro("POST", path, body, expect=status)
             self.assertEqual(data["errors"][0]["field"], field)
         _, _, data = self.pro("PUT", f"{path}/{group_id}", {"name": "bridge-ring-x", "assignments": ["3"]},
                               expect=202)
@@ -629,6 +633,99 @@ class GroupTests(JamfTestCase):
         status, _, _ = self.sim.call("GET", "/api/v2/mobile-device-groups/smart-group-membership/3",
                                      token=self.token)
         self.assertEqual(status, 404)  # group 3 is static
+
+    def test_mobile_static_groups(self):
+        """StaticGroupAssignment: create, read, PATCH add/remove, /v2/groups, refusals, delete."""
+        path = "/api/v2/mobile-device-groups/static-groups"
+        a, b, c = sorted((d["mobileDeviceId"] for d in self.sim.devices("mobile")), key=int)[:3]
+
+        def assign(device_id, selected=True):
+            return {"mobileDeviceId": device_id, "selected": selected}
+        body = {"groupName": "bridge-ios-ring", "groupDescription": "made by a test", "siteId": "-1",
+                "assignments": [assign(a), assign(b)]}
+        _, _, created = self.pro("POST", path, body, expect=201)
+        group_id = created["id"]
+        self.assertEqual(created["href"], f"{self.sim.url}{path}/{group_id}")
+        _, _, group = self.pro("GET", f"{path}/{group_id}", expect=200)
+        self.assertEqual(group, {"groupId": group_id, "groupName": "bridge-ios-ring",
+                                 "groupDescription": "made by a test", "siteId": "-1", "count": 2})
+        query = urllib.parse.quote('groupName=="bridge-ios-ring"')
+        _, _, listed = self.pro("GET", f"{path}?filter={query}", expect=200)
+        self.assertEqual(listed["results"], [group])
+        # PATCH: c joins, a leaves; the answer lists every member.
+        change = {"groupName": "bridge-ios-ring", "assignments": [assign(c), assign(a, False)]}
+        _, _, patched = self.pro("PATCH", f"{path}/{group_id}", change, expect=200)
+        self.assertEqual(patched, {"groupId": group_id, "groupName": "bridge-ios-ring",
+                                   "groupDescription": "made by a test", "siteId": "-1",
+                                   "assignments": [assign(i) for i in sorted([b, c], key=int)]})
+        _, _, members = self.pro("GET", f"/api/v2/mobile-device-groups/static-group-membership/{group_id}",
+                                 expect=200)
+        self.assertEqual(sorted(m["mobileDeviceId"] for m in members["results"]), sorted([b, c]))
+        _, _, detail = self.pro("GET", f"/api/v2/mobile-devices/{c}/detail", expect=200)
+        self.assertIn("bridge-ios-ring", [g["groupName"] for g in detail["groups"]])
+        # Only the fields given change: a rename keeps the members.
+        _, _, renamed = self.pro("PATCH", f"{path}/{group_id}", {"groupName": "bridge-ios-ring-2"},
+                                 expect=200)
+        self.assertEqual((renamed["groupName"], len(renamed["assignments"])), ("bridge-ios-ring-2", 2))
+        # Listed with a platform id in /v2/groups, as the state dump has it.
+        state = {g["name"]: g for g in self.sim.jamf_state()["groups"]}["bridge-ios-ring-2"]
+        _, _, v2 = self.pro("GET", "/api/v2/groups?filter=" + urllib.parse.quote(
+            'groupName=="bridge-ios-ring-2"'), expect=200)
+        self.assertEqual(v2["results"], [{"groupPlatformId": state["platformId"], "groupJamfProId": group_id,
+                                          "groupName": "bridge-ios-ring-2",
+                                          "groupDescription": "made by a test", "groupType": "MOBILE",
+                                          "smart": False, "membershipCount": 2}])
+        _, _, one = self.pro("GET", "/api/v2/groups/" + state["platformId"], expect=200)
+        self.assertEqual(one["groupJamfProId"], group_id)
+        # ?platform=true answers the platform id.
+        _, _, other = self.pro("POST", path + "?platform=true", {"groupName": "bridge-ios-empty"}, expect=201)
+        by_name = {g["name"]: g for g in self.sim.jamf_state()["groups"]}
+        self.assertEqual(other["id"], by_name["bridge-ios-empty"]["platformId"])
+        # Refusals: duplicate names (any case, smart groups too) 422; bad bodies and devices 400.
+        for method, where, refused in (("POST", path, dict(body, groupName="BRIDGE-IOS-RING-2")),
+                                       ("PATCH", f"{path}/{group_id}", {"groupName": "All Managed iPhones"})):
+            _, _, data = self.pro(method, where, refused, expect=422)
+            self.assertEqual((data["errors"][0]["code"], data["errors"][0]["field"]),
+                             ("DUPLICATE_FIELD", "groupName"))
+        for items, field in (([assign("99999")], "assignments"),
+                             ([assign(a), assign(a, False)], "assignments"),
+                             ([dict(assign(a), mobileDeviceId=int(a))], "assignments[0].mobileDeviceId"),
+                             ([{"mobileDeviceId": a}], "assignments[0].selected")):
+            _, _, data = self.pro("POST", path, {"groupName": "x", "assignments": items}, expect=400)
+            self.assertEqual(data["errors"][0]["field"], field, items)
+        for refused, field in (({"assignments": [assign(a)]}, "groupName"), ({"groupName": ""}, "groupName"),
+                               ({"groupName": "x" * 256}, "groupName"),
+                               ({"groupName": "x", "siteId": "7"}, "siteId")):
+            _, _, data = self.pro("POST", path, refused, expect=400)
+            self.assertEqual(data["errors"][0]["field"], field, refused)
+        _, _, data = self.pro("PATCH", f"{path}/{group_id}", {"assignments": [assign("99999")]}, expect=400)
+        self.assertEqual(data["errors"][0]["code"], "INVALID_ID")
+        self.pro("PATCH", f"{path}/99999", {"groupName": "y"}, expect=404)
+        self.pro("GET", f"{path}/1", expect=404)  # a smart group
+        self.assertEqual(self.pro("GET", f"{path}/{group_id}", expect=200)[2]["count"], 2)  # nothing changed
+        self.pro("DELETE", f"{path}/{group_id}", expect=204)
+        self.pro("GET", f"{path}/{group_id}", expect=404)
+        self.pro("DELETE", f"{path}/{group_id}", expect=404)
+        self.assertNotIn("bridge-ios-ring-2", [g["name"] for g in self.sim.jamf_state()["groups"]])
+
+    def test_mobile_static_group_privileges(self):
+        """Each write needs its own privilege (403 with Jamf's body); reading needs Read Static."""
+        path = "/api/v2/mobile-device-groups/static-groups"
+        writes = [f"{verb} Static Mobile Device Groups" for verb in ("Create", "Update", "Delete")]
+        self.sim.set_clients({"reader": {"secret": "r", "privileges": ["Read Static Mobile Device Groups"]},
+                              "writer": {"secret": "w", "privileges": writes}})
+        reader, writer = self.sim.pro_token("reader", "r"), self.sim.pro_token("writer", "w")
+        _, _, auth = self.pro("GET", "/api/v1/auth", expect=200)  # the default client has them all
+        self.assertLessEqual(set(writes), set(auth["account"]["privilegesBySite"]["-1"]))
+        _, _, data = self.pro("POST", path, {"groupName": "bridge-ios-ring"}, token=reader, expect=403)
+        self.assertEqual(data["errors"][0]["code"], "INVALID_PRIVILEGE")
+        group_id = self.pro("POST", path, {"groupName": "bridge-ios-ring"}, token=writer, expect=201)[2]["id"]
+        self.pro("GET", f"{path}/{group_id}", token=writer, expect=403)
+        self.pro("GET", f"{path}/{group_id}", token=reader, expect=200)
+        self.pro("PATCH", f"{path}/{group_id}", {"groupName": "y"}, token=reader, expect=403)
+        self.pro("PATCH", f"{path}/{group_id}", {"groupName": "y"}, token=writer, expect=200)
+        self.pro("DELETE", f"{path}/{group_id}", token=reader, expect=403)
+        self.pro("DELETE", f"{path}/{group_id}", token=writer, expect=204)
 
 
 class PlanTests(JamfTestCase):
@@ -1128,6 +1225,40 @@ class PlatformTests(JamfTestCase):
         self.assertEqual(listed["totalCount"], 0)
         self.call("DELETE", path, expect=204)
         self.call("GET", path, expect=404)
+
+    def test_blueprint_on_mobile_static_group(self):
+        """A static mobile group made through Jamf Pro is a Platform device group a blueprint reaches."""
+        phones = [d for d in self.sim.devices("mobile", "bsi-base")
+                  if d["hardware"]["modelIdentifier"].startswith("iPhone")][:2]
+        ids = sorted((d["mobileDeviceId"] for d in phones), key=int)
+        self.assertEqual(len(ids), 2)
+        self.pro("POST", "/api/v2/mobile-device-groups/static-groups",
+                 {"groupName": "bridge-ios-bsi", "assignments": [{"mobileDeviceId": i, "selected": True}
+                                                                for i in ids]}, expect=201)
+        group = self.group_id("bridge-ios-bsi")
+        _, _, data = self.call("GET", f"/device-groups/v1/device-groups/{group}", expect=200)
+        self.assertEqual((data["deviceType"], data["groupType"], data["memberCount"]),
+                         ("MOBILE", "STATIC", 2))
+        _, _, members = self.call("GET", f"/device-groups/v1/device-groups/{group}/members", expect=200)
+        mids = [self.sim.device("mobile", i)["general"]["managementId"] for i in ids]
+        self.assertEqual(members["results"], mids)
+        _, _, groups = self.call("GET", f"/device-groups/v1/devices/{mids[0]}/device-groups", expect=200)
+        self.assertIn(group, [g["groupId"] for g in groups["results"]])
+        body = self.blueprint_body(groups=("bridge-ios-bsi",), payload={
+            "TargetOSVersion": "26.3.1", "TargetBuildVersion": "23D771330a",
+            "TargetLocalDateTime": self.local_time(3600)})
+        path = f"/blueprints/v1/blueprints/{self.create(body)}"
+        self.call("POST", path + "/deploy", expect=202)
+        report = self.call("GET", path + "/report", expect=200)[2]
+        self.assertEqual(report, {"succeeded": 0, "pending": 2, "failed": 0})
+        self.sim.advance(40)  # deployed, and every device has reported
+        report = self.call("GET", path + "/report", expect=200)[2]
+        self.assertEqual(report, {"succeeded": 2, "pending": 0, "failed": 0})
+        self.advance(3600 + 200)  # the deadline passes: both iPhones install the BSI
+        for device_id in ids:
+            general = self.sim.device("mobile", device_id)["general"]
+            self.assertEqual((general["osVersion"], general["osSupplementalBuildVersion"],
+                              general["osRapidSecurityResponse"]), ("26.3.1", "23D771330a", "(a)"))
 
     def test_invalid_payload_fails_deployment(self):
         """TargetOSVersion with the extra (or a bad date) makes the deployment FAILED."""
