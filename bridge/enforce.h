@@ -54,8 +54,8 @@ int enforce_plans(struct jamf_session *pro, struct state *st, const struct confi
 
 
 /*
- * The blueprint backend (macOS): per ring and target a static group of exactly the devices
- * that need it and a blueprint holding the custom declaration scoped to it, deployed; the
+ * The blueprint backend (macOS and iOS): per ring and target a static group of exactly the
+ * devices that need it and a blueprint holding the custom declaration scoped to it, deployed; the
  * last deployment of each is read back, and those still running are read again every few
  * seconds for up to deploy_wait seconds, until SUCCEEDED or FAILED (the next run follows
  * what is still running then). Nothing is created before it was looked up by name.

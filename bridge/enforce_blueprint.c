@@ -1,7 +1,8 @@
 /*
  * The blueprint backend. For each (policy, ring, target) bridge keeps, under one name
  * ("<name_prefix> <policy> <ring> <platform> <version> [<extra> <build>]"):
- *   - a static computer group holding exactly the devices that need that target now,
+ *   - a static group (of computers or mobile devices) holding exactly the devices that need
+ *     that target now,
  *   - a blueprint scoped to that group's platform UUID, holding the custom declaration
  *     com.apple.configuration.softwareupdate.enforcement.specific (rendered from templates),
  *   - deployed, and its deployment followed: read back on every run, and within the run
@@ -41,6 +42,7 @@ struct bp_run {
 	size_t ndevices;
 	time_t now;
 	long deploy_wait;          /* seconds to follow deployments (platform.deploy_wait) */
+	enum jamf_kind kind;       /* of the policy's devices and groups */
 	char *component;           /* the custom-declaration component the tenant offers */
 	struct template decl;
 	struct template body;
@@ -83,9 +85,38 @@ failed(struct bp_run *run, const char *what, const char *name, const char *why)
 	return -1;
 }
 
+static int
+cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The devices of the inventory in group gid (ids, sorted); 0, or -1 when out of memory. */
+static int
+group_members(const struct bp_run *run, long gid, long **out, size_t *n)
+{
+	*n = 0;
+	if ((*out = calloc(run->ndevices ? run->ndevices : 1, sizeof(long))) == NULL)
+		return -1;
+	for (size_t i = 0; i < run->ndevices; i++) {
+		const struct jamf_device *d = &run->devices[i];
+
+		for (size_t k = 0; k < d->ngroups; k++)
+			if (d->groups[k] == gid) {
+				(*out)[(*n)++] = strtol(d->id, NULL, 10);
+				break;
+			}
+	}
+	qsort(*out, *n, sizeof(long), cmp_long);
+	return 0;
+}
+
 /*
- * The static group of a target, holding exactly want (device ids): adopted from the state or
- * Jamf by name, else created; its members set when they differ. *id gets its Jamf Pro id.
+ * The static group of a target, holding exactly want (device ids, sorted): adopted from the
+ * state or Jamf by name, else created; its members set when they differ. *id gets its Jamf Pro
+ * id.
  */
 static int
 ensure_group(struct bp_run *run, const char *name, const long *want, size_t nwant, char *id,
@@ -94,16 +125,16 @@ ensure_group(struct bp_run *run, const char *name, const long *want, size_t nwan
 	const struct state_group *known = group_by_name(run->st, name);
 	struct jamf_reply r = {0};
 	char err[512];
-	long gid = -1;
-	size_t have = 0;
-	bool differs = false;
+	long gid = -1, *have;
+	size_t nhave, kept = 0, ndrop = 0;
+	int rc;
 
 	if (known != NULL) {
 		gid = strtol(known->id, NULL, 10);
 	} else {
 		struct jamf_group g;
-		int rc = jamf_pro_group_find(run->pro, JAMF_COMPUTER, name, &g, &r);
 
+		rc = jamf_pro_group_find(run->pro, run->kind, name, &g, &r);
 		if (rc == -1)
 			return failed(run, "looking up group", name, r.error);
 		jamf_reply_release(&r);
@@ -126,7 +157,8 @@ ensure_group(struct bp_run *run, const char *name, const long *want, size_t nwan
 
 			if (state_begin_group(run->st, &rec, &intent, err, sizeof(err)) != STATE_OK)
 				return failed(run, "not creating group", name, err);
-			if (jamf_pro_static_group_create(run->pro, name, want, nwant, &gid, &r) == -1) {
+			if (jamf_pro_static_group_create(run->pro, run->kind, name, want, nwant, &gid,
+			    &r) == -1) {
 				if (r.fail != JAMF_FAIL_TRANSPORT && r.fail != JAMF_FAIL_SERVER)
 					(void)state_intent_failed(run->st, intent, r.error, err,
 					    sizeof(err));
@@ -145,21 +177,22 @@ ensure_group(struct bp_run *run, const char *name, const long *want, size_t nwan
 	}
 	snprintf(id, idsize, "%ld", gid);
 	/* its members now, from inventory (group memberships include static groups) */
-	for (size_t i = 0; i < run->ndevices; i++) {
-		const struct jamf_device *d = &run->devices[i];
-		bool member = false, wanted = false;
-		long did = strtol(d->id, NULL, 10);
-
-		for (size_t k = 0; k < d->ngroups && !member; k++)
-			member = d->groups[k] == gid;
-		for (size_t k = 0; k < nwant && !wanted; k++)
-			wanted = want[k] == did;
-		have += member;
-		differs |= member != wanted;
+	if (group_members(run, gid, &have, &nhave) == -1)
+		return failed(run, "reading the members of group", name, "out of memory");
+	for (size_t i = 0; i < nhave; i++) {
+		if (bsearch(&have[i], want, nwant, sizeof(*want), cmp_long) != NULL)
+			kept++;
+		else
+			have[ndrop++] = have[i];  /* to drop; the array is only read ahead */
 	}
-	if (!differs && have == nwant)
+	if (ndrop == 0 && kept == nwant) {
+		free(have);
 		return 0;
-	if (jamf_pro_static_group_set(run->pro, gid, name, want, nwant, &r) == -1) {
+	}
+	rc = jamf_pro_static_group_set(run->pro, run->kind, gid, name, want, nwant, have, ndrop,
+	    &r);
+	free(have);
+	if (rc == -1) {
 		failed(run, "setting the members of group", name, r.error);
 		jamf_reply_release(&r);
 		return -1;
@@ -330,8 +363,10 @@ retire_stale(struct bp_run *run, char (*names)[NAME_BYTES], size_t n)
 		struct state_blueprint rec = run->st->blueprints[i];
 		const struct state_group *g;
 		struct jamf_reply r = {0};
-		bool current = false, members = false;
-		long gid;
+		bool current = false;
+		long gid, *members;
+		size_t nmembers;
+		int rc;
 
 		if (rec.id == NULL || strcmp(rec.policy, run->policy->name) != 0)
 			continue;
@@ -341,12 +376,18 @@ retire_stale(struct bp_run *run, char (*names)[NAME_BYTES], size_t n)
 			continue;
 		if ((g = group_by_name(run->st, rec.name)) != NULL) {
 			gid = strtol(g->id, NULL, 10);
-			for (size_t d = 0; d < run->ndevices && !members; d++)
-				for (size_t k = 0; k < run->devices[d].ngroups && !members; k++)
-					members = run->devices[d].groups[k] == gid;
-			if (members) {
-				if (jamf_pro_static_group_set(run->pro, gid, rec.name, NULL, 0, &r) == -1)
-					return failed(run, "emptying group", rec.name, r.error);
+			if (group_members(run, gid, &members, &nmembers) == -1)
+				return failed(run, "reading the members of group", rec.name,
+				    "out of memory");
+			rc = nmembers == 0 ? 0 : jamf_pro_static_group_set(run->pro, run->kind, gid,
+			    rec.name, NULL, 0, members, nmembers, &r);
+			free(members);
+			if (rc == -1) {
+				failed(run, "emptying group", rec.name, r.error);
+				jamf_reply_release(&r);
+				return -1;
+			}
+			if (nmembers > 0) {
 				jamf_reply_release(&r);
 				run->sum->updated++;
 			}
@@ -467,7 +508,7 @@ enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform, stru
     time_t now, long deploy_wait, struct enforce_summary *sum)
 {
 	struct bp_run run = {pro, platform, st, cfg, policy, ring_names, devices, ndevices, now,
-		deploy_wait, NULL, {0}, {0}, sum};
+		deploy_wait, jamf_pro_kind(policy->platform), NULL, {0}, {0}, sum};
 	const struct decide_action **todo = NULL;
 	struct jamf_reply r = {0};
 	char (*names)[NAME_BYTES] = NULL;
@@ -477,12 +518,6 @@ enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform, stru
 	int rc = -1;
 
 	memset(sum, 0, sizeof(*sum));
-	if (policy->platform != CONFIG_OS_MACOS) {
-		snprintf(sum->error, sizeof(sum->error), "policy %s: blueprint mode for iOS needs "
-		    "static mobile device groups, which this version does not make yet",
-		    policy->name);
-		return -1;
-	}
 	if (enforce_load_template(policy, TEMPLATE_DECLARATION, &run.decl, sum->error,
 	    sizeof(sum->error)) == -1 ||
 	    enforce_load_template(policy, TEMPLATE_BLUEPRINT, &run.body, sum->error,
@@ -516,12 +551,13 @@ enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform, stru
 
 		while (end < n && enforce_same_target(todo[start], todo[end]))
 			ids[nids++] = strtol(devices[todo[end++]->device].id, NULL, 10);
+		qsort(ids, nids, sizeof(*ids), cmp_long);  /* ensure_group() searches them */
 		enforce_target_name(cfg, policy, ring_names[todo[start]->ring], todo[start], name,
 		    sizeof(name));
 		memcpy(names[ntargets++], name, sizeof(name));
 		if (ensure_group(&run, name, ids, nids, gid, sizeof(gid)) == -1)
 			goto out;
-		if (jamf_pro_group_find(pro, JAMF_COMPUTER, name, &g, &r) != 0 ||
+		if (jamf_pro_group_find(pro, run.kind, name, &g, &r) != 0 ||
 		    g.platform_id == NULL) {
 			if (r.fail == JAMF_OK)
 				jamf_group_release(&g);

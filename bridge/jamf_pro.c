@@ -350,9 +350,42 @@ jamf_pro_smart_members(struct jamf_session *s, enum jamf_kind kind, long group_i
 	return 0;
 }
 
-/* The JSON body of a static group: {name, assignments:[ids]} (an empty list clears it). */
+/* Where static groups of each kind live. */
+static const char *const static_group_path[] = {
+	[JAMF_COMPUTER] = "/api/v3/computer-groups/static-groups",
+	[JAMF_MOBILE] = "/api/v2/mobile-device-groups/static-groups",
+};
+
+/* Add the ids to a, as strings (computers) or as {mobileDeviceId, selected} (mobile). */
+static bool
+add_assignments(cJSON *a, enum jamf_kind kind, const long *ids, size_t n, bool selected)
+{
+	for (size_t i = 0; i < n; i++) {
+		char buf[ID_BYTES];
+		cJSON *item;
+
+		snprintf(buf, sizeof(buf), "%ld", ids[i]);
+		if (kind == JAMF_COMPUTER) {
+			if (!cJSON_AddItemToArray(a, cJSON_CreateString(buf)))
+				return false;
+			continue;
+		}
+		if ((item = cJSON_CreateObject()) == NULL || !cJSON_AddItemToArray(a, item) ||
+		    cJSON_AddStringToObject(item, "mobileDeviceId", buf) == NULL ||
+		    cJSON_AddBoolToObject(item, "selected", selected) == NULL)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The JSON body of a static group. Computers (StaticComputerGroupAssignment): {name,
+ * assignments: [ids]}, the whole list (empty clears it). Mobile devices (StaticGroupAssignment):
+ * {groupName, assignments: [{mobileDeviceId, selected}]}, changes: want selected, drop not.
+ */
 static char *
-static_group_body(const char *name, const long *ids, size_t n)
+static_group_body(enum jamf_kind kind, const char *name, const long *want, size_t nwant,
+    const long *drop, size_t ndrop)
 {
 	cJSON *o = cJSON_CreateObject(), *a = cJSON_CreateArray();
 	char *text = NULL;
@@ -363,15 +396,10 @@ static_group_body(const char *name, const long *ids, size_t n)
 		return NULL;
 	}
 	cJSON_AddItemToObject(o, "assignments", a);
-	if (cJSON_AddStringToObject(o, "name", name) == NULL)
+	if (cJSON_AddStringToObject(o, kind == JAMF_COMPUTER ? "name" : "groupName", name) ==
+	    NULL || !add_assignments(a, kind, want, nwant, true) ||
+	    (kind == JAMF_MOBILE && !add_assignments(a, kind, drop, ndrop, false)))
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		char buf[ID_BYTES];
-
-		snprintf(buf, sizeof(buf), "%ld", ids[i]);
-		if (!cJSON_AddItemToArray(a, cJSON_CreateString(buf)))
-			goto out;
-	}
 	text = json_print(o);
 out:
 	cJSON_Delete(o);
@@ -379,11 +407,11 @@ out:
 }
 
 int
-jamf_pro_static_group_create(struct jamf_session *s, const char *name, const long *ids,
-    size_t n, long *id, struct jamf_reply *r)
+jamf_pro_static_group_create(struct jamf_session *s, enum jamf_kind kind, const char *name,
+    const long *ids, size_t n, long *id, struct jamf_reply *r)
 {
-	char *body = static_group_body(name, ids, n), buf[ID_BYTES];
-	struct jamf_call call = {"POST", "/api/v3/computer-groups/static-groups", NULL, body,
+	char *body = static_group_body(kind, name, ids, n, NULL, 0), buf[ID_BYTES];
+	struct jamf_call call = {"POST", static_group_path[kind], NULL, body,
 		body ? strlen(body) : 0};
 	const char *got;
 	int rc;
@@ -401,14 +429,16 @@ jamf_pro_static_group_create(struct jamf_session *s, const char *name, const lon
 }
 
 int
-jamf_pro_static_group_set(struct jamf_session *s, long id, const char *name, const long *ids,
-    size_t n, struct jamf_reply *r)
+jamf_pro_static_group_set(struct jamf_session *s, enum jamf_kind kind, long id,
+    const char *name, const long *want, size_t nwant, const long *drop, size_t ndrop,
+    struct jamf_reply *r)
 {
-	char path[PATH_BYTES], *body = static_group_body(name, ids, n);
-	struct jamf_call call = {"PUT", path, NULL, body, body ? strlen(body) : 0};
+	char path[PATH_BYTES], *body = static_group_body(kind, name, want, nwant, drop, ndrop);
+	struct jamf_call call = {kind == JAMF_COMPUTER ? "PUT" : "PATCH", path, NULL, body,
+		body ? strlen(body) : 0};
 	int rc;
 
-	snprintf(path, sizeof(path), "/api/v3/computer-groups/static-groups/%ld", id);
+	snprintf(path, sizeof(path), "%s/%ld", static_group_path[kind], id);
 	if (body == NULL)
 		return bad_reply(s, r, path, "out of memory");
 	rc = jamf_request(s, &call, r);

@@ -109,11 +109,17 @@ void jamf_group_release(struct jamf_group *g);
 int jamf_pro_smart_members(struct jamf_session *s, enum jamf_kind kind, long group_id,
     long **ids, size_t *n, struct jamf_reply *r);
 
-/* Static computer groups: create with members (0 with *id) or set the members (0); -1 (r). */
-int jamf_pro_static_group_create(struct jamf_session *s, const char *name, const long *ids,
-    size_t n, long *id, struct jamf_reply *r);
-int jamf_pro_static_group_set(struct jamf_session *s, long id, const char *name,
-    const long *ids, size_t n, struct jamf_reply *r);
+/*
+ * Static groups of computers or mobile devices: create one with members (0 with *id), or make
+ * its members exactly want (0); -1 (r). drop lists the members it has now that want lacks:
+ * the mobile device API adds and removes members one by one (PATCH), while the computer API
+ * replaces the whole list (PUT) and needs no drop.
+ */
+int jamf_pro_static_group_create(struct jamf_session *s, enum jamf_kind kind, const char *name,
+    const long *ids, size_t n, long *id, struct jamf_reply *r);
+int jamf_pro_static_group_set(struct jamf_session *s, enum jamf_kind kind, long id,
+    const char *name, const long *want, size_t nwant, const long *drop, size_t ndrop,
+    struct jamf_reply *r);
 
 /* The plans feature toggle; and whether switching it is still in progress. 0 or -1. */
 int jamf_pro_toggle_get(struct jamf_session *s, struct jamf_toggle *t, struct jamf_reply *r);

@@ -11,8 +11,8 @@
  *   inventory computer|mobile      {"devices", "requests", "first": {...}}
  *   group computer|mobile NAME     {"id", "smart", "platform_id"} or {"found": false}
  *   members computer|mobile ID     {"members": [ids]}
- *   static-create NAME [ID...]     {"id"}
- *   static-set ID NAME [ID...]     {}
+ *   static-create KIND NAME [ID...]                {"id"}
+ *   static-set KIND ID NAME [ID...] [- DROP...]    {}   (DROP: members to remove)
  *   toggle                         {"toggle", "custom_version", "busy"}
  *   plans computer VERSION BUILD|- FORCE BATCH ID...     {"plans": [{"device", "plan"}]}
  *   plans-group computer GROUP VERSION BUILD|- FORCE     {"plans": [...]}
@@ -237,19 +237,26 @@ step(struct probe *p, int argc, char **argv, struct jamf_reply *r)
 		size_t n;
 		long id, *ids;
 
-		NEED(2);
-		ids = long_args(argc, argv, 2, &n);
-		if ((rc = jamf_pro_static_group_create(&p->pro, argv[1], ids, n, &id, r)) == 0)
+		NEED(3);
+		ids = long_args(argc, argv, 3, &n);
+		if ((rc = jamf_pro_static_group_create(&p->pro, kind_of(argv[1]), argv[2], ids, n,
+		    &id, r)) == 0)
 			cJSON_AddNumberToObject(out, "id", (double)id);
 		free(ids);
 	} else if (strcmp(cmd, "static-set") == 0) {
-		size_t n;
-		long *ids;
+		size_t n, ndrop = 0;
+		long *ids, *drop;
+		int dash = 4;
 
-		NEED(3);
-		ids = long_args(argc, argv, 3, &n);
-		rc = jamf_pro_static_group_set(&p->pro, strtol(argv[1], NULL, 10), argv[2], ids, n, r);
+		NEED(4);
+		while (dash < argc && strcmp(argv[dash], "-") != 0)
+			dash++;
+		ids = long_args(dash, argv, 4, &n);
+		drop = long_args(argc, argv, dash + 1, &ndrop);
+		rc = jamf_pro_static_group_set(&p->pro, kind_of(argv[1]), strtol(argv[2], NULL, 10),
+		    argv[3], ids, n, drop, ndrop, r);
 		free(ids);
+		free(drop);
 	} else if (strcmp(cmd, "toggle") == 0) {
 		struct jamf_toggle t;
 		bool busy = false;

@@ -293,7 +293,7 @@ class Errors(JamfTestCase):
 
 
 class Groups(JamfTestCase):
-    sim_options = {"fleet_computers": 60}
+    sim_options = {"fleet_computers": 60, "fleet_mobile": 10}
 
     def test_group_with_quotes_and_comma_is_found(self):
         rc, out, err = probe(self.config(), ["group", "computer", LAB], ["group", "computer", "Lab"])
@@ -314,7 +314,7 @@ class Groups(JamfTestCase):
         self.assertEqual(rc, 0, err)
         gid = out[0]["id"]
         rc, out, err = probe(self.config(), ["members", "computer", gid],
-                             ["static-create", "bridge: test", 1, 2, 3])
+                             ["static-create", "computer", "bridge: test", 1, 2, 3])
         self.assertEqual(rc, 0, err)
         pilot = [g for g in self.sim.jamf_state()["groups"] if g["name"] == "Ring 1 - Pilot"][0]
         self.assertEqual(sorted(out[0]["members"]), sorted(int(m) for m in pilot["members"]))
@@ -322,13 +322,35 @@ class Groups(JamfTestCase):
         created = [g for g in self.sim.jamf_state()["staticGroups"] if g["name"] == "bridge: test"]
         self.assertEqual(created[0]["members"], ["1", "2", "3"])
         # an empty assignment list is sent as [] and clears the group
-        rc, out, err = probe(self.config(), ["static-set", sid, "bridge: test"])
+        rc, out, err = probe(self.config(), ["static-set", "computer", sid, "bridge: test"])
         self.assertEqual(rc, 0, err)
         created = [g for g in self.sim.jamf_state()["staticGroups"] if g["name"] == "bridge: test"]
         self.assertEqual(created[0]["members"], [])
         puts = [r for r in self.sim.requests("/api/v3/computer-groups/static-groups")
                 if r["method"] == "PUT"]
         self.assertEqual(json.loads(puts[-1]["body"])["assignments"], [])
+
+    def test_static_mobile_device_groups(self):
+        ids = [d["mobileDeviceId"] for d in self.sim.devices("mobile")][:4]
+        rc, out, err = probe(self.config(), ["static-create", "mobile", "bridge: ipads", *ids[:3]])
+        self.assertEqual(rc, 0, err)
+        sid = out[0]["id"]
+        posts = [r for r in self.sim.requests("/api/v2/mobile-device-groups/static-groups")
+                 if r["method"] == "POST"]
+        self.assertEqual(json.loads(posts[0]["body"]), {
+            "groupName": "bridge: ipads",
+            "assignments": [{"mobileDeviceId": i, "selected": True} for i in ids[:3]]})
+        # the mobile API changes members one by one: add the fourth, drop the first
+        rc, out, err = probe(self.config(), ["static-set", "mobile", sid, "bridge: ipads",
+                                             *ids[1:4], "-", ids[0]])
+        self.assertEqual(rc, 0, err)
+        group = [g for g in self.sim.jamf_state()["staticGroups"] if g["name"] == "bridge: ipads"]
+        self.assertEqual(group[0]["kind"], "MOBILE")
+        self.assertEqual(sorted(group[0]["members"], key=int), sorted(ids[1:4], key=int))
+        patch = [r for r in self.sim.requests(f"/api/v2/mobile-device-groups/static-groups/{sid}")
+                 if r["method"] == "PATCH"]
+        self.assertIn({"mobileDeviceId": ids[0], "selected": False},
+                      json.loads(patch[0]["body"])["assignments"])
 
 
 class Plans(JamfTestCase):

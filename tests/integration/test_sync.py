@@ -211,6 +211,7 @@ class KilledRuns(SyncTestCase):
             for after, saved in ((False, False), (True, False), (False, True), (True, True)):
                 with self.subTest(post=nth, jamf_acted=after, earlier_state=saved):
                     self.sim.jamf_reset()
+                    self.fast_deployments()
                     for f in (self.dir / "state").glob("*"):
                         f.unlink()
                     if saved:
@@ -292,7 +293,10 @@ class BlueprintBase(SyncTestCase):
 
     def setUp(self):
         super().setUp()
-        # deployments take a second here, not the minutes they can take in Jamf
+        self.fast_deployments()
+
+    def fast_deployments(self):
+        """Deployments take a second here, not the minutes they can take in Jamf."""
         self.sim.jamf_settings(deploy_step=0.5)
 
     def policy_file(self, batch_size=50, scope="All Managed Clients", extra=""):
@@ -420,6 +424,74 @@ class BlueprintSync(BlueprintBase):
 
 
 
+class IOSBlueprint(BlueprintBase):
+    """Blueprint mode for iPhones and iPads: static mobile device groups and blueprints."""
+
+    sim_options = {"fleet_computers": 20, "fleet_mobile": 150}
+    expected = {"bsi-base": ("26.3.1", "(a)", "23D771330a"),
+                "unsupervised": ("26.3.1", "(a)", "23D771330a"),
+                "older-minor": ("26.3.1", None, None)}
+
+    def policy_file(self, batch_size=50, scope="All Managed Clients", extra=""):
+        path = super().policy_file(batch_size, scope, extra)
+        text = path.read_text().replace("platform: macOS", "platform: iOS")
+        text = text.replace('scope: {groups: ["All Managed Clients"]}',
+                            'scope: {groups: ["All Managed iPhones", "All Managed iPads"]}')
+        path.write_text(text.replace("    models: {exclude: '^VMA'}\n", ""))
+        return path
+
+    def test_mobile_groups_hold_exactly_the_eligible_devices(self):
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        want = {}
+        for d in self.sim.devices("mobile"):
+            target = self.expected.get(d["sim"]["category"])
+            if target is None:
+                continue
+            version, extra, build = target
+            name = f"bridge: macs default iOS {version}{' ' + extra + ' ' + build if build else ''}"
+            want.setdefault(name, []).append(d["mobileDeviceId"])
+        self.assertEqual(len(want), 2, want)
+        got = self.jamf_objects()
+        self.assertEqual(set(got), set(want))
+        state = self.sim.jamf_state()
+        kinds = {g["name"]: g["kind"] for g in state["staticGroups"]}
+        for name, (members, payload, group) in got.items():
+            self.assertEqual(kinds[name], "MOBILE")
+            self.assertEqual(group, name)
+            self.assertEqual(members, sorted(want[name], key=int))
+            self.assertEqual(payload["TargetOSVersion"], "26.3.1")
+            if name.endswith("23D771330a"):
+                self.assertEqual(payload["TargetBuildVersion"], "23D771330a")
+            else:
+                self.assertNotIn("TargetBuildVersion", payload)
+        self.assertEqual(set(self.deployments().values()), {"SUCCEEDED"})
+        # the next run changes nothing
+        self.sim.reset()
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.writes(), [("POST", "/api/oauth/token"), ("POST", "/auth/token")])
+
+    def test_a_device_that_moved_on_leaves_its_group(self):
+        self.assertEqual(self.sync().returncode, 0)
+        dev = [d for d in self.sim.devices("mobile") if d["sim"]["category"] == "bsi-base"][0]
+        self.sim.patch_device("mobile", dev["mobileDeviceId"], {"general": {"osSupplementalBuildVersion":
+                                                                "23D771330a",
+                                                                "osRapidSecurityResponse": "(a)"}})
+        self.sim.reset()
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        patches = [q for q in self.sim.requests("/api/v2/mobile-device-groups/static-groups/")
+                   if q["method"] == "PATCH"]
+        self.assertEqual(len(patches), 1)
+        assignments = json.loads(patches[0]["body"])["assignments"]
+        device_id = dev["mobileDeviceId"]
+        self.assertIn({"mobileDeviceId": device_id, "selected": False}, assignments)
+        self.assertNotIn({"mobileDeviceId": device_id, "selected": True}, assignments)
+        groups = {g["name"]: g["members"] for g in self.sim.jamf_state()["staticGroups"]}
+        self.assertNotIn(device_id, groups["bridge: macs default iOS 26.3.1 (a) 23D771330a"])
+
+
 class Deployments(BlueprintBase):
     """A deployment is followed within the run that started it, and by later runs."""
 
@@ -486,6 +558,7 @@ class BlueprintKilled(BlueprintBase):
             for after in (False, True):
                 with self.subTest(write=nth, path=writes[nth - 1]["path"], jamf_acted=after):
                     self.sim.jamf_reset()
+                    self.fast_deployments()
                     for f in (self.dir / "state").glob("*"):
                         f.unlink()
                     path = writes[nth - 1]["path"]
