@@ -48,8 +48,9 @@ static const struct cli_command_info commands[] = {
 	    "enforce the policies: feed, inventory, decide, create plans or blueprints",
 	    "Run the cycle once: read the GDMF feed, read inventory, decide which device needs\n"
 	    "which BSI by when, and create plans or blueprints in Jamf, each exactly once (a\n"
-	    "lock, a state file and an intent journal in state_dir). Meant for cron or a systemd\n"
-	    "timer. Following plans and sending alerts are not built yet.\n"
+	    "lock, a state file and an intent journal in state_dir); then follow what earlier\n"
+	    "runs created and count each plan as done, compliant, in progress, stuck, failed or\n"
+	    "late. Meant for cron or a systemd timer. Alerts are not built yet.\n"
 	    "  --dry-run    decide and report, but send no write request (same as `bridge plan`)\n"
 	    "  --refresh    fetch the feed even if the cached copy is younger than gdmf.refresh\n"},
 	{"plan", CLI_PLAN, true, OPT_POLICY | OPT_REFRESH, "[--policy NAME] [--refresh]",

@@ -318,7 +318,7 @@ send_batch(struct jamf_session *pro, struct state *st, const struct config_polic
 			(char *)(uintptr_t)policy->name, (char *)(uintptr_t)ring,
 			(char *)(uintptr_t)config_os_name(policy->platform),
 			(char *)(uintptr_t)a->target_version, (char *)(uintptr_t)enforce_sent_build(a),
-			(char *)(uintptr_t)a->deadline, now, NULL, 0};
+			(char *)(uintptr_t)a->deadline, now, NULL, 0, NULL};
 	}
 	gdmf_entry_identity(a->bsi, bsi);
 	if (state_begin_plans(st, recs, n, intents, err, sizeof(err)) != STATE_OK ||

@@ -119,6 +119,7 @@ static const struct field plan_fields[] = {
 	FIELD(FIELD_TIME, state_plan, created_at),
 	FIELD(FIELD_STRING_OPT, state_plan, last_state),
 	FIELD(FIELD_TIME_OPT, state_plan, last_state_at),
+	FIELD(FIELD_STRING_OPT, state_plan, last_reason),
 	{NULL, 0, 0},
 };
 
@@ -1649,25 +1650,33 @@ state_note_ring(struct state *st, const char *policy, const char *ring, const ch
 }
 
 int
-state_plan_seen(struct state *st, const char *id, const char *jamf_state, time_t now)
+state_plan_seen(struct state *st, const char *id, const char *jamf_state, const char *reason,
+    time_t now)
 {
 	struct state_plan *p = record_find(st, RECORD_PLAN, id);
-	char *copy;
+	char *copy = NULL, *why = NULL;
 
-	if (p == NULL || !id_ok(jamf_state)) {
+	if (p == NULL || !id_ok(jamf_state) || (reason != NULL && !id_ok(reason))) {
 		log_error("state: no plan \"%s\" to record the state of, or the state is unusable",
 		    id != NULL ? id : "");
 		return -1;
 	}
-	if (p->last_state != NULL && strcmp(p->last_state, jamf_state) == 0)
+	if (p->last_state != NULL && strcmp(p->last_state, jamf_state) == 0 &&
+	    ((p->last_reason == NULL && reason == NULL) || (p->last_reason != NULL &&
+	    reason != NULL && strcmp(p->last_reason, reason) == 0)))
 		return 0;
-	if ((copy = strdup(jamf_state)) == NULL) {
+	if ((copy = strdup(jamf_state)) == NULL || (reason != NULL &&
+	    (why = strdup(reason)) == NULL)) {
+		free(copy);
 		log_error("state: out of memory");
 		return -1;
 	}
+	if (p->last_state == NULL || strcmp(p->last_state, jamf_state) != 0)
+		p->last_state_at = now;
 	free(p->last_state);
+	free(p->last_reason);
 	p->last_state = copy;
-	p->last_state_at = now;
+	p->last_reason = why;
 	return 0;
 }
 

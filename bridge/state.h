@@ -59,6 +59,7 @@ struct state_plan {
 	time_t created_at;
 	char *last_state;    /* Jamf's status.state when last seen; NULL: not seen yet */
 	time_t last_state_at;  /* when last_state was first seen; 0: never */
+	char *last_reason;   /* Jamf's first errorReasons value then; NULL: none */
 };
 
 /* A Jamf Platform blueprint that bridge created, for one policy, ring and target. */
@@ -247,8 +248,12 @@ int state_note_bsi(struct state *st, const char *bsi, time_t now);
 int state_note_ring(struct state *st, const char *policy, const char *ring, const char *bsi,
     time_t now);
 
-/* Record the Jamf state of plan id; last_state_at moves only when it changed. 0 or -1. */
-int state_plan_seen(struct state *st, const char *id, const char *jamf_state, time_t now);
+/*
+ * Record the Jamf state of plan id and its first failure reason (NULL: none);
+ * last_state_at moves only when the state changed. 0 or -1.
+ */
+int state_plan_seen(struct state *st, const char *id, const char *jamf_state,
+    const char *reason, time_t now);
 
 /* Lookups; NULL when unknown. Pointers stay valid until the next change to st. */
 const struct state_plan *state_find_plan(const struct state *st, const char *id);

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "state.h"
 #include "template.h"
+#include "watch.h"
 #include "jamf_platform.h"
 
 /* One tenant's connection and inventories, read at most once each. */
@@ -568,6 +569,40 @@ enforce_policy(struct tenant_run *tr, const struct policy_run *pr, time_t now, c
 	return ok;
 }
 
+/*
+ * How the policy's plans stand (watch.h): a line of counts by class with the top failure
+ * reasons, or "watch" in jp. Returns false when out of memory.
+ */
+static bool
+report_watch(const struct tenant_run *tr, const struct policy_run *pr, time_t now, cJSON *jp)
+{
+	struct watch_tally t;
+
+	if (watch_tally_plans(&tr->state, pr->policy->name, pr->inv->v, pr->inv->n,
+	    &tr->cfg->watch, now, &t) == -1) {
+		log_error("%s: policy %s: out of memory", tr->tenant->name, pr->policy->name);
+		return false;
+	}
+	if (jp != NULL) {
+		cJSON *jw = cJSON_AddObjectToObject(jp, "watch"), *jr;
+
+		for (int c = 0; c < WATCH_NCLASSES; c++)
+			cJSON_AddNumberToObject(jw, watch_class_name((enum watch_class)c),
+			    (double)t.counts[c]);
+		jr = cJSON_AddObjectToObject(jw, "reasons");
+		for (size_t i = 0; i < t.nreasons; i++)
+			cJSON_AddNumberToObject(jr, t.reasons[i].reason, (double)t.reasons[i].n);
+		return true;
+	}
+	printf("  watch: %zu plan%s:", t.plans, t.plans == 1 ? "" : "s");
+	for (int c = 0; c < WATCH_NCLASSES; c++)
+		printf("%s %zu %s", c ? "," : "", t.counts[c], watch_class_name((enum watch_class)c));
+	for (size_t i = 0; i < t.nreasons && i < 5; i++)
+		printf("%s%s %zu", i ? ", " : " (", t.reasons[i].reason, t.reasons[i].n);
+	printf("%s\n", t.nreasons > 0 ? ")" : "");
+	return true;
+}
+
 /* One tenant: state, sign in, reconcile, then every policy. Sets *failed / *auth_failed. */
 static void
 run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_client *http,
@@ -611,6 +646,19 @@ run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_
 		*failed = true;
 		goto save;
 	}
+	/* where the plans of earlier runs stand now (sync only: plan changes nothing) */
+	if (!o->dry_run && has_mode(t, CONFIG_MODE_PLAN)) {
+		size_t read;
+
+		if (watch_follow_plans(&tr.pro, &tr.state, o->now, &read, &r) == -1) {
+			log_error("%s: following plans: %s", t->name, r.error);
+			*failed = true;
+		} else if (read > 0) {
+			log_info("%s: read the state of %zu unfinished plan%s", t->name, read,
+			    read == 1 ? "" : "s");
+		}
+		jamf_reply_release(&r);
+	}
 	{
 		char today[16];
 		struct tm tm;
@@ -646,6 +694,8 @@ run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_
 		else
 			print_policy_text(t, &pr, !o->dry_run);
 		if (!o->dry_run && !enforce_policy(&tr, &pr, o->now, jp))
+			*failed = true;
+		if (!o->dry_run && p->mode == CONFIG_MODE_PLAN && !report_watch(&tr, &pr, o->now, jp))
 			*failed = true;
 		policy_run_release(&pr);
 	}

@@ -763,7 +763,7 @@ test_crash_between_save_and_truncate(void **unused)
 
 	/* the watch updated plan-a since; a replay must not undo that either */
 	load(&st);
-	assert_int_equal(state_plan_seen(&st, "plan-a", "PlanCompleted", T0 + 100), 0);
+	assert_int_equal(state_plan_seen(&st, "plan-a", "PlanCompleted", NULL, T0 + 100), 0);
 	assert_int_equal(state_intent_resolve(&st, idb, "plan-b", err, sizeof(err)), STATE_OK);
 	assert_int_equal(state_begin_plans(&st, &a, 1, &idc, err, sizeof(err)), STATE_OK);
 	assert_true(idc > idb);
@@ -854,7 +854,7 @@ test_invalid_records_refused(void **unused)
 	p.id = (char[]){""};
 	assert_int_equal(state_put_plan(&st, &p), -1);
 	assert_int_equal(state_note_bsi(&st, "", T0), -1);
-	assert_int_equal(state_plan_seen(&st, "nope", "PlanCompleted", T0), -1);
+	assert_int_equal(state_plan_seen(&st, "nope", "PlanCompleted", NULL, T0), -1);
 	assert_int_equal(st.nplans, 0);
 	assert_int_equal(state_intent_done(&st, 12345, "x", err, sizeof(err)), STATE_ERROR);
 	state_release(&st);

@@ -1,0 +1,274 @@
+/* Watching what bridge created (see watch.h). */
+#include "watch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "jamf.h"
+#include "jamf_pro.h"
+#include "log.h"
+#include "reasons.h"
+#include "state.h"
+#include "version.h"
+
+/* Plans per list request: 32 UUIDs keep the URL-encoded filter near 1.3 KiB. */
+#define PLANS_PER_REQUEST 32
+#define FILTER_BYTES 2048
+
+const char *
+watch_class_name(enum watch_class c)
+{
+	static const char *const names[WATCH_NCLASSES] = {"done", "compliant", "in_progress",
+		"stuck", "failed", "late"};
+
+	return c < WATCH_NCLASSES ? names[c] : "?";
+}
+
+bool
+watch_at_target(const struct jamf_device *d, const char *version, const char *build)
+{
+	struct version dv, tv;
+	struct build have, want;
+	const char *sb;
+	int c;
+
+	if (d == NULL || d->version == NULL || version == NULL ||
+	    version_parse(d->version, &dv) == -1 || version_parse(version, &tv) == -1)
+		return false;
+	if ((c = version_compare(&dv, &tv)) != 0)
+		return c > 0;
+	if (build == NULL)
+		return true;  /* a base update: the version is the target */
+	/* the supplemental build says which BSI is installed (it is the build without one) */
+	sb = d->supplemental_build != NULL ? d->supplemental_build : d->build;
+	if (sb == NULL || build_parse(sb, &have) == -1 || build_parse(build, &want) == -1)
+		return false;
+	return build_same_number(&have, &want) && build_compare(&have, &want) >= 0;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" read as UTC, or -1. */
+static time_t
+parse_deadline(const char *s)
+{
+	struct tm tm = {0};
+	char end;
+
+	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon,
+	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &end) != 6)
+		return (time_t)-1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return timegm(&tm);
+}
+
+/* A duration for notes: "3d", "5h", "12m". */
+static void
+span(long seconds, char *buf, size_t size)
+{
+	if (seconds >= 86400)
+		snprintf(buf, size, "%ldd", seconds / 86400);
+	else if (seconds >= 3600)
+		snprintf(buf, size, "%ldh", seconds / 3600);
+	else
+		snprintf(buf, size, "%ldm", seconds / 60);
+}
+
+void
+watch_classify(const struct watch_item *it, const struct config_watch *w, time_t now,
+    struct watch_verdict *out)
+{
+	enum plan_phase phase = plan_phase_of(it->state);
+	bool failed = phase == PLAN_FAILED || phase == PLAN_CANCELED;
+	time_t deadline = parse_deadline(it->deadline);
+	char took[24];
+
+	memset(out, 0, sizeof(*out));
+	out->info = it->reason != NULL ? reason_lookup(it->reason) : NULL;
+	if (watch_at_target(it->device, it->version, it->build)) {
+		out->cls = failed ? WATCH_COMPLIANT : WATCH_DONE;
+		snprintf(out->note, sizeof(out->note), "inventory shows %s (%s)%s%s",
+		    it->device->version, it->device->supplemental_build != NULL ?
+		    it->device->supplemental_build : it->device->build != NULL ?
+		    it->device->build : "-", failed ? "; the plan failed with " : "",
+		    failed ? (it->reason != NULL ? it->reason : it->state) : "");
+		return;
+	}
+	if (failed) {
+		out->cls = WATCH_FAILED;
+		if (it->reason != NULL)
+			snprintf(out->note, sizeof(out->note), "%s: %s", it->reason,
+			    out->info != NULL ? out->info->explanation : "(a reason bridge does not "
+			    "know; see Jamf's plan events)");
+		else
+			snprintf(out->note, sizeof(out->note), "%s", it->state);
+		return;
+	}
+	if (deadline != (time_t)-1 && now > deadline + w->deadline_grace) {
+		out->cls = WATCH_LATE;
+		span(now - deadline, took, sizeof(took));
+		snprintf(out->note, sizeof(out->note), "deadline %s passed %s ago; %s",
+		    it->deadline, took, it->state != NULL ? it->state : "no plan state yet");
+		return;
+	}
+	if (it->state != NULL && phase != PLAN_COMPLETED && it->state_since > 0 &&
+	    now - it->state_since > w->stuck_after) {
+		out->cls = WATCH_STUCK;
+		span(now - it->state_since, took, sizeof(took));
+		snprintf(out->note, sizeof(out->note), "%s for %s", it->state, took);
+		return;
+	}
+	out->cls = WATCH_IN_PROGRESS;
+	if (phase == PLAN_COMPLETED)
+		snprintf(out->note, sizeof(out->note), "%s; inventory does not show the target yet",
+		    it->state);
+	else
+		snprintf(out->note, sizeof(out->note), "%s", it->state != NULL ? it->state :
+		    "not seen in Jamf yet");
+}
+
+/* Whether bridge still has to read plan p: Jamf has not finished it as far as bridge knows. */
+static bool
+unfinished(const struct state_plan *p)
+{
+	enum plan_phase ph = plan_phase_of(p->last_state);
+
+	return p->id != NULL && ph != PLAN_COMPLETED && ph != PLAN_FAILED && ph != PLAN_CANCELED;
+}
+
+/* Read plans ids[0..n) in one list request and record what Jamf says; 0 or -1. */
+static int
+follow_chunk(struct jamf_session *pro, struct state *st, const char *const *ids, size_t n,
+    time_t now, size_t *read, struct jamf_reply *r)
+{
+	char raw[PLANS_PER_REQUEST * 40 + 32], filter[FILTER_BYTES];
+	struct jamf_plan *plans = NULL;
+	size_t len = 0, got = 0;
+
+	len += (size_t)snprintf(raw + len, sizeof(raw) - len, "planUuid=in=(");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(raw + len, sizeof(raw) - len, "%s%s", i ? "," : "", ids[i]);
+	snprintf(raw + len, sizeof(raw) - len, ")");
+	if (jamf_url_encode(raw, filter, sizeof(filter)) == -1) {
+		snprintf(r->error, sizeof(r->error), "reading plans: a plan id is too long");
+		r->fail = JAMF_FAIL_BAD_REPLY;
+		return -1;
+	}
+	if (jamf_pro_plans_list(pro, filter, &plans, &got, r) == -1)
+		return -1;
+	for (size_t i = 0; i < got; i++) {
+		const struct jamf_plan *p = &plans[i];
+
+		if (p->state == NULL || state_find_plan(st, p->id) == NULL)
+			continue;
+		if (state_plan_seen(st, p->id, p->state, p->nreasons > 0 ? p->reasons[0] : NULL,
+		    now) == -1) {
+			jamf_plans_free(plans, got);
+			snprintf(r->error, sizeof(r->error), "recording plan states: out of memory");
+			r->fail = JAMF_FAIL_BAD_REPLY;
+			return -1;
+		}
+		(*read)++;
+	}
+	if (got < n)
+		log_warn("%zu of %zu plans bridge created are not in Jamf any more (the plans "
+		    "feature was reset?)", n - got, n);
+	jamf_plans_free(plans, got);
+	return 0;
+}
+
+int
+watch_follow_plans(struct jamf_session *pro, struct state *st, time_t now, size_t *read,
+    struct jamf_reply *r)
+{
+	const char *ids[PLANS_PER_REQUEST];
+	size_t n = 0;
+
+	*read = 0;
+	for (size_t i = 0; i < st->nplans; i++) {
+		if (!unfinished(&st->plans[i]))
+			continue;
+		ids[n++] = st->plans[i].id;
+		if (n == PLANS_PER_REQUEST) {
+			if (follow_chunk(pro, st, ids, n, now, read, r) == -1)
+				return -1;
+			jamf_reply_release(r);
+			n = 0;
+		}
+	}
+	if (n > 0 && follow_chunk(pro, st, ids, n, now, read, r) == -1)
+		return -1;
+	return 0;
+}
+
+/* An inventory index entry: a device id as a number, and where the device is. */
+struct by_id {
+	long id;
+	size_t at;
+};
+
+static int
+cmp_by_id(const void *a, const void *b)
+{
+	long x = ((const struct by_id *)a)->id, y = ((const struct by_id *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+static int
+cmp_reason_count(const void *a, const void *b)
+{
+	const struct watch_reason_count *x = a, *y = b;
+
+	if (x->n != y->n)
+		return x->n < y->n ? 1 : -1;
+	return strcmp(x->reason, y->reason);
+}
+
+static void
+count_reason(struct watch_tally *t, const char *reason)
+{
+	for (size_t i = 0; i < t->nreasons; i++)
+		if (strcmp(t->reasons[i].reason, reason) == 0) {
+			t->reasons[i].n++;
+			return;
+		}
+	if (t->nreasons < WATCH_MAX_REASONS)
+		t->reasons[t->nreasons++] = (struct watch_reason_count){reason, 1};
+}
+
+int
+watch_tally_plans(const struct state *st, const char *policy,
+    const struct jamf_device *devices, size_t ndevices, const struct config_watch *w,
+    time_t now, struct watch_tally *t)
+{
+	struct by_id *index = calloc(ndevices ? ndevices : 1, sizeof(*index));
+
+	memset(t, 0, sizeof(*t));
+	if (index == NULL)
+		return -1;
+	for (size_t i = 0; i < ndevices; i++)
+		index[i] = (struct by_id){strtol(devices[i].id, NULL, 10), i};
+	qsort(index, ndevices, sizeof(*index), cmp_by_id);
+	for (size_t i = 0; i < st->nplans; i++) {
+		const struct state_plan *p = &st->plans[i];
+		struct by_id key = {strtol(p->device_id, NULL, 10), 0}, *hit;
+		struct watch_item it;
+		struct watch_verdict v;
+
+		if (p->id == NULL || strcmp(p->policy, policy) != 0)
+			continue;
+		hit = bsearch(&key, index, ndevices, sizeof(*index), cmp_by_id);
+		it = (struct watch_item){hit != NULL ? &devices[hit->at] : NULL, p->version, p->build,
+			p->deadline, p->last_state, p->last_reason, p->last_state_at};
+		watch_classify(&it, w, now, &v);
+		t->counts[v.cls]++;
+		t->plans++;
+		if (v.cls == WATCH_FAILED)
+			count_reason(t, p->last_reason != NULL ? p->last_reason : p->last_state);
+	}
+	qsort(t->reasons, t->nreasons, sizeof(*t->reasons), cmp_reason_count);
+	free(index);
+	return 0;
+}

@@ -1,0 +1,101 @@
+/*
+ * Watching what bridge created: where each targeted device stands.
+ *
+ * watch_classify() is pure (plain structs in, a verdict out; the caller passes "now"). The
+ * first rule that holds wins:
+ *  1. DONE          inventory shows the device at or past its target (the final word),
+ *                   and its plan did not fail;
+ *     COMPLIANT     the same, but the plan failed (typically DOWNGRADE_NOT_SUPPORTED: the
+ *                   device was already there). Never a failure, never alerted;
+ *  2. FAILED        the plan failed or was canceled (Jamf's reason, explained by reasons.h);
+ *  3. LATE          deadline + watch.deadline_grace has passed (the deadline is device-local;
+ *                   it is read as UTC, so it is late by up to a time zone's offset);
+ *  4. STUCK         the plan state has not changed for watch.stuck_after;
+ *  5. IN_PROGRESS   anything else: pending, running, or completed in Jamf while inventory does
+ *                   not show the target yet.
+ *
+ * watch_follow_plans() reads bridge's unfinished plans in bulk through the plans list and a
+ * planUuid=in=(...) filter, and records each state and reason in the state.
+ */
+#ifndef BRIDGE_WATCH_H
+#define BRIDGE_WATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+struct config_watch;
+struct jamf_device;
+struct jamf_reply;
+struct jamf_session;
+struct reason_info;
+struct state;
+
+enum watch_class {
+	WATCH_DONE,
+	WATCH_COMPLIANT,
+	WATCH_IN_PROGRESS,
+	WATCH_STUCK,
+	WATCH_FAILED,
+	WATCH_LATE,
+	WATCH_NCLASSES
+};
+
+/* One device bridge targeted, and what Jamf says of it. */
+struct watch_item {
+	const struct jamf_device *device;  /* NULL: no longer in inventory */
+	const char *version;               /* the target version */
+	const char *build;                 /* its build; NULL: a base update */
+	const char *deadline;              /* "YYYY-MM-DDTHH:MM:SS", device-local */
+	const char *state;                 /* Jamf's plan state (or deployment state); NULL */
+	const char *reason;                /* Jamf's first errorReasons value; NULL */
+	time_t state_since;                /* when that state was first seen; 0: unknown */
+};
+
+struct watch_verdict {
+	enum watch_class cls;
+	const struct reason_info *info;    /* FAILED/COMPLIANT with a known reason, else NULL */
+	char note[192];                    /* one line: why */
+};
+
+/* "done", "compliant", "in_progress", "stuck", "failed", "late". */
+const char *watch_class_name(enum watch_class c);
+
+/* Whether the device's inventory shows it at or past version (and build, when not NULL). */
+bool watch_at_target(const struct jamf_device *d, const char *version, const char *build);
+
+void watch_classify(const struct watch_item *it, const struct config_watch *w, time_t now,
+    struct watch_verdict *out);
+
+#define WATCH_MAX_REASONS 64  /* distinct failure reasons a tally keeps */
+
+struct watch_reason_count {
+	const char *reason;   /* Jamf's errorReasons value (the state's string) */
+	size_t n;
+};
+
+/* How the plans of a policy stand: counts by class and the failure reasons, most first. */
+struct watch_tally {
+	size_t counts[WATCH_NCLASSES];
+	size_t plans;
+	struct watch_reason_count reasons[WATCH_MAX_REASONS];
+	size_t nreasons;
+};
+
+/*
+ * Classify every plan the state holds for policy against the inventory devices (ids are
+ * looked up through a sorted index) into *t. 0, or -1 when out of memory.
+ */
+int watch_tally_plans(const struct state *st, const char *policy,
+    const struct jamf_device *devices, size_t ndevices, const struct config_watch *w,
+    time_t now, struct watch_tally *t);
+
+/*
+ * Read, in bulk, every plan of the state that Jamf has not finished (as last seen), and record
+ * its state and first reason (state_plan_seen). Plans Jamf no longer knows are logged and
+ * kept. *read gets how many were read. 0, or -1 with r describing the failure.
+ */
+int watch_follow_plans(struct jamf_session *pro, struct state *st, time_t now, size_t *read,
+    struct jamf_reply *r);
+
+#endif

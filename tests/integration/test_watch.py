@@ -1,0 +1,104 @@
+"""bridge sync follows the plans it created: it reads them in bulk on the next run, and counts
+each as done, compliant, in progress, stuck, failed or late, with Jamf's failure reasons.
+
+The simulator runs on a frozen clock here: plans move only when the test advances it.
+"""
+
+import collections
+import json
+import unittest
+
+from test_sync import SyncTestCase
+
+PLANS = "/api/v1/managed-software-updates/plans"
+ON_BSI = {"operatingSystem": {"supplementalBuildVersion": "25D771280a",
+                              "rapidSecurityResponse": "(a)"}}
+
+
+class Watch(SyncTestCase):
+    sim_options = {"fleet_computers": 200, "frozen_clock": True}
+
+    def sync_json(self, path):
+        r = self.sync("--json", path=path)
+        doc = json.loads(r.stdout)
+        return r, doc["tenants"][0]["policies"][0]
+
+    def state_file(self):
+        found = list(self.dir.glob("state/**/state.json"))
+        self.assertEqual(len(found), 1, found)
+        return found[0]
+
+    def test_outcomes_are_counted_with_jamf_s_reasons(self):
+        path = self.policy_file()
+        r, first = self.sync_json(path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        created = first["enforced"]["created"]
+        self.assertGreater(created, 20)
+        base = sorted((d["id"] for d in self.sim.devices("computer", "bsi-base")), key=int)
+        failing, silent, already = base[:3], base[3:5], base[5]
+        for device_id in failing:
+            self.sim.patch_device("computer", device_id, {"sim": {"installFailure": "disk full"}})
+        for device_id in silent:
+            self.sim.patch_device("computer", device_id, {"sim": {"unresponsive": True}})
+        # installed by hand before Jamf validated the plan: Jamf says DOWNGRADE_NOT_SUPPORTED
+        self.sim.patch_device("computer", already, ON_BSI)
+        self.sim.advance(6 * 86400)
+        # what Jamf says of each plan now
+        sim_plans = {p["planUuid"]: p for p in self.sim.jamf_state()["plans"]}
+        reasons = collections.Counter(p["errorReasons"][0] for p in sim_plans.values()
+                                      if p["state"] == "PlanFailed")
+        by_device = {p["deviceId"]: p for p in sim_plans.values()}
+        self.assertEqual(by_device[already]["errorReasons"], ["DOWNGRADE_NOT_SUPPORTED"])
+        self.sim.reset()
+        r, second = self.sync_json(path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # read in bulk: a few list requests, never one per plan
+        reads = [q for q in self.sim.requests(PLANS) if q["method"] == "GET" and
+                 q["path"] == PLANS]
+        self.assertEqual(len(reads), (created + 31) // 32)
+        self.assertTrue(all("planUuid%3Din%3D%28" in q["query"] for q in reads))
+        watch = second["watch"]
+        failed = {k: v for k, v in reasons.items() if k != "DOWNGRADE_NOT_SUPPORTED"}
+        self.assertEqual(watch["failed"], len(failing) + len(silent))
+        self.assertEqual(watch["reasons"], failed)
+        self.assertIn("NO_DEVICE_STATUS_BY_GRACE_PERIOD", failed)
+        self.assertEqual(watch["compliant"], 1)
+        # every other plan of the first run completed: its device shows the target
+        self.assertEqual(watch["done"], created - len(failing) - len(silent) - 1)
+        # plans made by the second run (BSIs after base updates) are not seen in Jamf yet
+        self.assertEqual(watch["in_progress"], second["enforced"]["created"])
+        self.assertEqual(watch["stuck"] + watch["late"], 0)
+        # the state keeps each plan's last state and reason
+        state = json.loads(self.state_file().read_text())
+        recorded = {p["device_id"]: (p["last_state"], p["last_reason"]) for p in state["plans"]
+                    if p["device_id"] in failing}
+        self.assertEqual({s for s, _ in recorded.values()}, {"PlanFailed"})
+        # the text summary says the same in one line
+        r = self.sync(path=path)
+        self.assertRegex(r.stdout, r"watch: \d+ plans: \d+ done, 1 compliant, \d+ in_progress, "
+                         r"0 stuck, 5 failed, 0 late \(")
+
+    def test_a_plan_that_does_not_move_is_stuck_then_late(self):
+        path = self.policy_file()
+        self.assertEqual(self.sync(path=path).returncode, 0)
+        self.sim.advance(60)          # validated and on their way, not installed yet
+        self.assertEqual(self.sync(path=path).returncode, 0)
+        # four days later by the state's clock: no state changed since
+        state = json.loads(self.state_file().read_text())
+        for p in state["plans"]:
+            self.assertIsNotNone(p["last_state"])
+            p["last_state_at"] = "2020-01-01T00:00:00Z"
+        self.state_file().write_text(json.dumps(state))
+        r, policy = self.sync_json(path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(policy["watch"]["stuck"], len(state["plans"]))
+        # and once their deadlines have passed by more than the grace, they are late
+        for p in state["plans"]:
+            p["deadline"] = "2020-01-01T18:00:00"
+        self.state_file().write_text(json.dumps(state))
+        r, policy = self.sync_json(path)
+        self.assertEqual(policy["watch"]["late"], len(state["plans"]))
+
+
+if __name__ == "__main__":
+    unittest.main()
