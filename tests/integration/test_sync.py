@@ -211,7 +211,6 @@ class KilledRuns(SyncTestCase):
             for after, saved in ((False, False), (True, False), (False, True), (True, True)):
                 with self.subTest(post=nth, jamf_acted=after, earlier_state=saved):
                     self.sim.jamf_reset()
-                    self.fast_deployments()
                     for f in (self.dir / "state").glob("*"):
                         f.unlink()
                     if saved:
