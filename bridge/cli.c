@@ -1,6 +1,6 @@
 /*
- * The command line. One table describes every command and option; parsing, help text and
- * "not built yet" all come from it, so `bridge --help` cannot drift from what is accepted.
+ * The command line. One table describes every command and option; parsing and help text both
+ * come from it, so `bridge --help` cannot drift from what is accepted.
  * Keep bridge.1 in step with the text here.
  */
 #include "cli.h"
@@ -36,7 +36,6 @@ static const struct {
 struct cli_command_info {
 	const char *name;
 	enum cli_command command;
-	bool built;
 	unsigned options;
 	const char *args;     /* synopsis after the name */
 	const char *summary;  /* one line for the command list */
@@ -44,7 +43,7 @@ struct cli_command_info {
 };
 
 static const struct cli_command_info commands[] = {
-	{"sync", CLI_SYNC, true, OPT_DRY_RUN | OPT_REFRESH, "[--dry-run] [--refresh]",
+	{"sync", CLI_SYNC, OPT_DRY_RUN | OPT_REFRESH, "[--dry-run] [--refresh]",
 	    "enforce the policies: feed, inventory, decide, create plans or blueprints",
 	    "Run the cycle once: read the GDMF feed, read inventory, decide which device needs\n"
 	    "which BSI by when, and create plans or blueprints in Jamf, each exactly once (a\n"
@@ -53,30 +52,33 @@ static const struct cli_command_info commands[] = {
 	    "late. Meant for cron or a systemd timer. Alerts are not built yet.\n"
 	    "  --dry-run    decide and report, but send no write request (same as `bridge plan`)\n"
 	    "  --refresh    fetch the feed even if the cached copy is younger than gdmf.refresh\n"},
-	{"plan", CLI_PLAN, true, OPT_POLICY | OPT_REFRESH, "[--policy NAME] [--refresh]",
+	{"plan", CLI_PLAN, OPT_POLICY | OPT_REFRESH, "[--policy NAME] [--refresh]",
 	    "show what sync would do and why, changing nothing",
 	    "Print every action sync would take, with its reason, and counts per policy, ring\n"
 	    "and BSI. Sends no write request to Jamf.\n"
 	    "  --policy NAME  only this policy\n"
 	    "  --refresh      fetch the feed even if the cached copy is fresh\n"},
-	{"feed", CLI_FEED, true, OPT_PLATFORM | OPT_BSI | OPT_REFRESH,
+	{"feed", CLI_FEED, OPT_PLATFORM | OPT_BSI | OPT_REFRESH,
 	    "[--platform P] [--bsi] [--refresh]",
 	    "list the releases and BSIs in Apple's GDMF feed",
 	    "Print the feed's entries as a table (or JSON with --json).\n"
 	    "  --platform P  only platform P (macOS, iOS, visionOS, ...)\n"
 	    "  --bsi         only Background Security Improvements\n"
 	    "  --refresh     fetch the feed even if the cached copy is fresh\n"},
-	{"status", CLI_STATUS, false, OPT_POLICY | OPT_DEVICES, "[--policy NAME] [--devices]",
+	{"status", CLI_STATUS, OPT_POLICY | OPT_DEVICES, "[--policy NAME] [--devices]",
 	    "show what bridge enforces and how each device stands",
-	    "Per policy, BSI and ring: devices by outcome, deadline, oldest stuck plan and top\n"
-	    "failure reasons.\n"
+	    "Per policy, target and ring: the devices bridge targets counted as done,\n"
+	    "compliant, in_progress, stuck, failed or late, the deadline, the plan stuck the\n"
+	    "longest, and the failure reasons with what they mean and how to fix them. Reads\n"
+	    "the state file, inventory and bridge's plans (in bulk); takes no lock and writes\n"
+	    "nothing.\n"
 	    "  --policy NAME  only this policy\n"
 	    "  --devices      one row per device\n"},
-	{"check", CLI_CHECK, true, 0, "",
+	{"check", CLI_CHECK, 0, "",
 	    "validate the policy file, its regexes, secret references and file paths",
 	    "Load the policy file, report every problem as FILE:LINE:COL: message, and print a\n"
 	    "short summary of the tenants, policies and alerts. Talks to no server.\n"},
-	{"doctor", CLI_DOCTOR, true, OPT_SEND_TEST_ALERT, "[--send-test-alert]",
+	{"doctor", CLI_DOCTOR, OPT_SEND_TEST_ALERT, "[--send-test-alert]",
 	    "check credentials, privileges, feature toggles, TLS trust and webhooks",
 	    "Check every endpoint the policy file names and print a checklist with a fix for\n"
 	    "each failing line: TLS trust and token of Jamf Pro (and of the Jamf Platform for\n"
@@ -85,16 +87,16 @@ static const struct cli_command_info commands[] = {
 	    "policies) and every group the policies name. Exit 0 only when every check passed,\n"
 	    "else 1. With --tenant, only those tenants.\n"
 	    "  --send-test-alert  also send a test message to every webhook\n"},
-	{"render", CLI_RENDER, true, OPT_POLICY | OPT_DEVICE, "--policy NAME [--device ID]",
+	{"render", CLI_RENDER, OPT_POLICY | OPT_DEVICE, "--policy NAME [--device ID]",
 	    "print the exact plan request, or declaration and blueprint, for a device",
 	    "Print exactly what would be sent to Jamf for one policy and one device (by default\n"
 	    "the first device the policy would send something to): the plan request body, or\n"
 	    "the declaration payload and the blueprint body. Sends no write request.\n"
 	    "  --policy NAME  the policy (required)\n"
 	    "  --device ID    the Jamf id of one device\n"},
-	{"version", CLI_VERSION, true, 0, "", "print the version of bridge and its libraries",
+	{"version", CLI_VERSION, 0, "", "print the version of bridge and its libraries",
 	    "Print bridge's version and the versions of the libraries it runs with.\n"},
-	{"help", CLI_HELP, true, 0, "[COMMAND]", "show this help, or a command's help",
+	{"help", CLI_HELP, 0, "[COMMAND]", "show this help, or a command's help",
 	    "Show the help for COMMAND, or for bridge as a whole.\n"},
 };
 
@@ -149,14 +151,6 @@ cli_command_name(enum cli_command c)
 	return info != NULL ? info->name : "";
 }
 
-bool
-cli_command_built(enum cli_command c)
-{
-	const struct cli_command_info *info = command_info(c);
-
-	return info != NULL && info->built;
-}
-
 void
 cli_usage(FILE *out)
 {
@@ -172,16 +166,13 @@ cli_help(FILE *out, enum cli_command topic)
 	if (info != NULL && topic != CLI_HELP) {
 		fprintf(out, "usage: bridge [OPTIONS] %s%s%s\n\n%s\n%s", info->name,
 		    info->args[0] ? " " : "", info->args, info->help, global_options_help);
-		if (!info->built)
-			fprintf(out, "\nNote: '%s' is not built yet in this version.\n", info->name);
 		return;
 	}
 	fprintf(out, "usage: bridge [-c FILE] [-v|-q] [--json] COMMAND [ARGS]\n\n"
 	    "bridge enforces Apple's Background Security Improvements on a Jamf Pro fleet.\n\n"
 	    "Commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(out, "  %-8s %s%s\n", commands[i].name, commands[i].summary,
-		    commands[i].built ? "" : " (not built yet)");
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\n%s\n%s\nSee bridge(1) and bridge.yaml(5).\n", global_options_help,
 	    exit_status_help);
 }

@@ -59,7 +59,4 @@ void cli_usage(FILE *out);
 /* The command's name as typed. */
 const char *cli_command_name(enum cli_command c);
 
-/* Whether the command exists in this build (others say so and exit 2). */
-bool cli_command_built(enum cli_command c);
-
 #endif

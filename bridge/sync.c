@@ -21,23 +21,9 @@
 #include "log.h"
 #include "state.h"
 #include "template.h"
+#include "tenant.h"
 #include "watch.h"
 #include "jamf_platform.h"
-
-/* One tenant's connection and inventories, read at most once each. */
-struct tenant_run {
-	const struct config *cfg;
-	const struct config_tenant *tenant;
-	struct jamf_session pro;
-	struct jamf_session platform;  /* for blueprint policies */
-	bool have_platform;
-	struct jamf_inventory inv[2];  /* by enum jamf_kind */
-	bool have_inv[2];
-	struct state state;
-	bool have_state;
-	char (*seen_dates)[16];        /* per feed entry: the day bridge first saw it */
-	const char **first_seen;       /* per feed entry: seen_dates[i] or NULL */
-};
 
 /* One policy's groups, rings and decision. */
 struct policy_run {
@@ -97,27 +83,6 @@ policy_run_release(struct policy_run *pr)
 	free(pr->rings);
 	free(pr->ring_started);
 	decide_result_release(&pr->result);
-}
-
-/* The inventory of a kind for the tenant, read on first use; NULL with err on failure. */
-static const struct jamf_inventory *
-tenant_inventory(struct tenant_run *tr, enum jamf_kind kind, char *err, size_t errlen)
-{
-	if (!tr->have_inv[kind]) {
-		struct jamf_reply r = {0};
-
-		if (jamf_pro_inventory(&tr->pro, kind, NULL, &tr->inv[kind], &r) == -1) {
-			snprintf(err, errlen, "%s", r.error);
-			jamf_reply_release(&r);
-			return NULL;
-		}
-		jamf_reply_release(&r);
-		tr->have_inv[kind] = true;
-		log_info("%s: %zu %ss in Jamf Pro (%ld request%s)", tr->tenant->name,
-		    tr->inv[kind].n, jamf_kind_name(kind), tr->inv[kind].requests,
-		    tr->inv[kind].requests == 1 ? "" : "s");
-	}
-	return &tr->inv[kind];
 }
 
 /* Resolve a policy's groups, read its inventory and decide; 0 or -1 with err. */
@@ -378,47 +343,6 @@ policy_json(const struct config_tenant *t, const struct policy_run *pr)
 	return o;
 }
 
-/* Note (sync) and look up (both) when bridge first saw each BSI; 0 or -1 (out of memory). */
-static int
-first_seen(struct tenant_run *tr, const struct gdmf_feed *feed, bool note, time_t now)
-{
-	if ((tr->seen_dates = calloc(feed->n ? feed->n : 1, sizeof(*tr->seen_dates))) == NULL ||
-	    (tr->first_seen = calloc(feed->n ? feed->n : 1, sizeof(char *))) == NULL)
-		return -1;
-	for (size_t i = 0; i < feed->n; i++) {
-		const struct state_bsi *b;
-		char id[GDMF_IDENTITY_BYTES];
-		struct tm tm;
-
-		if (feed->entries[i].list != GDMF_LIST_BSI)
-			continue;
-		gdmf_entry_identity(&feed->entries[i], id);
-		if (note && state_note_bsi(&tr->state, id, now) == -1)
-			return -1;
-		if ((b = state_find_bsi(&tr->state, id)) == NULL)
-			continue;
-		gmtime_r(&b->first_seen, &tm);
-		if (strftime(tr->seen_dates[i], sizeof(tr->seen_dates[i]), "%Y-%m-%d", &tm) > 0)
-			tr->first_seen[i] = tr->seen_dates[i];
-	}
-	return 0;
-}
-
-static void
-tenant_run_release(struct tenant_run *tr)
-{
-	for (int k = 0; k < 2; k++)
-		if (tr->have_inv[k])
-			jamf_inventory_release(&tr->inv[k]);
-	jamf_session_close(&tr->pro);
-	if (tr->have_platform)
-		jamf_session_close(&tr->platform);
-	if (tr->have_state)
-		state_release(&tr->state);
-	free(tr->seen_dates);
-	free(tr->first_seen);
-}
-
 /*
  * Plans bridge made whose target Apple no longer lists (withdrawn) or lists as expired: a
  * plan cannot be cancelled one by one in Jamf Pro, so they are reported, once per target.
@@ -461,36 +385,6 @@ report_withdrawn(const struct tenant_run *tr, const struct gdmf_feed *feed, cons
 	return count;
 }
 
-/*
- * Open a tenant for a run: its state (read-only for a dry run, which also notes nothing),
- * when it first saw each BSI, and a signed-in Jamf Pro session. 0, or -1 with the reason in
- * err and, when signing in failed, Jamf's answer in r.
- */
-static int
-tenant_open(struct tenant_run *tr, const struct config *cfg, const struct config_tenant *t,
-    struct http_client *http, const struct gdmf_feed *feed, bool dry_run, time_t now,
-    struct jamf_reply *r, char *err, size_t errlen)
-{
-	memset(tr, 0, sizeof(*tr));
-	tr->cfg = cfg;
-	tr->tenant = t;
-	/* bridge plan reads the state without the lock and changes nothing on disk */
-	if ((dry_run ? state_load_readonly(&tr->state, t->state_dir, err, errlen) :
-	    state_load(&tr->state, t->state_dir, err, errlen)) != STATE_OK)
-		return -1;
-	tr->have_state = true;
-	if (first_seen(tr, feed, !dry_run, now) == -1) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if (jamf_session_init(&tr->pro, JAMF_API_PRO, cfg, t, http, err, errlen) == -1)
-		return -1;
-	if (jamf_authenticate(&tr->pro, r) == -1) {
-		snprintf(err, errlen, "%s", r->error);
-		return -1;
-	}
-	return 0;
-}
 
 /* Whether any enabled policy of t enforces through that mode. */
 static bool
@@ -577,12 +471,16 @@ static bool
 report_watch(const struct tenant_run *tr, const struct policy_run *pr, time_t now, cJSON *jp)
 {
 	struct watch_tally t;
+	struct watch_row *rows;
+	size_t n;
 
-	if (watch_tally_plans(&tr->state, pr->policy->name, pr->inv->v, pr->inv->n,
-	    &tr->cfg->watch, now, &t) == -1) {
+	if (watch_rows(&tr->state, pr->policy->name, pr->inv->v, pr->inv->n, &tr->cfg->watch,
+	    now, &rows, &n) == -1) {
 		log_error("%s: policy %s: out of memory", tr->tenant->name, pr->policy->name);
 		return false;
 	}
+	watch_tally(rows, n, &t);
+	free(rows);
 	if (jp != NULL) {
 		cJSON *jw = cJSON_AddObjectToObject(jp, "watch"), *jr;
 
@@ -594,7 +492,8 @@ report_watch(const struct tenant_run *tr, const struct policy_run *pr, time_t no
 			cJSON_AddNumberToObject(jr, t.reasons[i].reason, (double)t.reasons[i].n);
 		return true;
 	}
-	printf("  watch: %zu plan%s:", t.plans, t.plans == 1 ? "" : "s");
+	printf("  watch: %zu %s%s:", t.rows, pr->policy->mode == CONFIG_MODE_PLAN ? "plan" :
+	    "device", t.rows == 1 ? "" : "s");
 	for (int c = 0; c < WATCH_NCLASSES; c++)
 		printf("%s %zu %s", c ? "," : "", t.counts[c], watch_class_name((enum watch_class)c));
 	for (size_t i = 0; i < t.nreasons && i < 5; i++)
@@ -695,7 +594,7 @@ run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_
 			print_policy_text(t, &pr, !o->dry_run);
 		if (!o->dry_run && !enforce_policy(&tr, &pr, o->now, jp))
 			*failed = true;
-		if (!o->dry_run && p->mode == CONFIG_MODE_PLAN && !report_watch(&tr, &pr, o->now, jp))
+		if (!o->dry_run && !report_watch(&tr, &pr, o->now, jp))
 			*failed = true;
 		policy_run_release(&pr);
 	}

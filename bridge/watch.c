@@ -80,7 +80,8 @@ watch_classify(const struct watch_item *it, const struct config_watch *w, time_t
     struct watch_verdict *out)
 {
 	enum plan_phase phase = plan_phase_of(it->state);
-	bool failed = phase == PLAN_FAILED || phase == PLAN_CANCELED;
+	bool failed = phase == PLAN_FAILED || phase == PLAN_CANCELED ||
+	    (it->state != NULL && strcmp(it->state, "FAILED") == 0);  /* a deployment */
 	time_t deadline = parse_deadline(it->deadline);
 	char took[24];
 
@@ -238,14 +239,56 @@ count_reason(struct watch_tally *t, const char *reason)
 		t->reasons[t->nreasons++] = (struct watch_reason_count){reason, 1};
 }
 
+void
+watch_tally(const struct watch_row *rows, size_t n, struct watch_tally *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (size_t i = 0; i < n; i++) {
+		t->counts[rows[i].v.cls]++;
+		t->rows++;
+		if (rows[i].v.cls == WATCH_FAILED)
+			count_reason(t, rows[i].reason != NULL ? rows[i].reason :
+			    rows[i].state != NULL ? rows[i].state : "?");
+	}
+	qsort(t->reasons, t->nreasons, sizeof(*t->reasons), cmp_reason_count);
+}
+
+/* Append a row, growing *rows by doubling; 0 or -1. */
+static int
+add_row(struct watch_row **rows, size_t *n, size_t *cap, const struct watch_row *row)
+{
+	if (*n == *cap) {
+		size_t want = *cap ? *cap * 2 : 64;
+		struct watch_row *grown = realloc(*rows, want * sizeof(**rows));
+
+		if (grown == NULL)
+			return -1;
+		*rows = grown;
+		*cap = want;
+	}
+	(*rows)[(*n)++] = *row;
+	return 0;
+}
+
+static void
+classify_row(struct watch_row *row, const struct config_watch *w, time_t now)
+{
+	struct watch_item it = {row->device, row->version, row->build, row->deadline, row->state,
+		row->reason, row->since};
+
+	watch_classify(&it, w, now, &row->v);
+}
+
 int
-watch_tally_plans(const struct state *st, const char *policy,
-    const struct jamf_device *devices, size_t ndevices, const struct config_watch *w,
-    time_t now, struct watch_tally *t)
+watch_rows(const struct state *st, const char *policy, const struct jamf_device *devices,
+    size_t ndevices, const struct config_watch *w, time_t now, struct watch_row **rows,
+    size_t *n)
 {
 	struct by_id *index = calloc(ndevices ? ndevices : 1, sizeof(*index));
+	size_t cap = 0;
 
-	memset(t, 0, sizeof(*t));
+	*rows = NULL;
+	*n = 0;
 	if (index == NULL)
 		return -1;
 	for (size_t i = 0; i < ndevices; i++)
@@ -254,21 +297,46 @@ watch_tally_plans(const struct state *st, const char *policy,
 	for (size_t i = 0; i < st->nplans; i++) {
 		const struct state_plan *p = &st->plans[i];
 		struct by_id key = {strtol(p->device_id, NULL, 10), 0}, *hit;
-		struct watch_item it;
-		struct watch_verdict v;
+		struct watch_row row;
 
 		if (p->id == NULL || strcmp(p->policy, policy) != 0)
 			continue;
 		hit = bsearch(&key, index, ndevices, sizeof(*index), cmp_by_id);
-		it = (struct watch_item){hit != NULL ? &devices[hit->at] : NULL, p->version, p->build,
-			p->deadline, p->last_state, p->last_reason, p->last_state_at};
-		watch_classify(&it, w, now, &v);
-		t->counts[v.cls]++;
-		t->plans++;
-		if (v.cls == WATCH_FAILED)
-			count_reason(t, p->last_reason != NULL ? p->last_reason : p->last_state);
+		row = (struct watch_row){p->device_id, hit != NULL ? &devices[hit->at] : NULL, p->ring,
+			p->version, p->build, p->deadline, p->last_state, p->last_reason,
+			p->last_state_at, {0}};
+		classify_row(&row, w, now);
+		if (add_row(rows, n, &cap, &row) == -1)
+			goto oom;
 	}
-	qsort(t->reasons, t->nreasons, sizeof(*t->reasons), cmp_reason_count);
+	for (size_t i = 0; i < st->nblueprints; i++) {
+		const struct state_blueprint *b = &st->blueprints[i];
+		long gid;
+
+		if (b->id == NULL || strcmp(b->policy, policy) != 0 || b->group_id == NULL ||
+		    !b->deployed)
+			continue;
+		gid = strtol(b->group_id, NULL, 10);
+		for (size_t d = 0; d < ndevices; d++)
+			for (size_t k = 0; k < devices[d].ngroups; k++) {
+				struct watch_row row;
+
+				if (devices[d].groups[k] != gid)
+					continue;
+				row = (struct watch_row){devices[d].id, &devices[d], b->ring, b->version,
+					b->build, b->deadline, b->last_state, NULL, 0, {0}};
+				classify_row(&row, w, now);
+				if (add_row(rows, n, &cap, &row) == -1)
+					goto oom;
+				break;
+			}
+	}
 	free(index);
 	return 0;
+oom:
+	free(index);
+	free(*rows);
+	*rows = NULL;
+	*n = 0;
+	return -1;
 }

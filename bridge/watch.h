@@ -7,7 +7,8 @@
  *                   and its plan did not fail;
  *     COMPLIANT     the same, but the plan failed (typically DOWNGRADE_NOT_SUPPORTED: the
  *                   device was already there). Never a failure, never alerted;
- *  2. FAILED        the plan failed or was canceled (Jamf's reason, explained by reasons.h);
+ *  2. FAILED        the plan failed or was canceled (Jamf's reason, explained by reasons.h),
+ *                   or the blueprint's deployment FAILED;
  *  3. LATE          deadline + watch.deadline_grace has passed (the deadline is device-local;
  *                   it is read as UTC, so it is late by up to a time zone's offset);
  *  4. STUCK         the plan state has not changed for watch.stuck_after;
@@ -67,6 +68,30 @@ bool watch_at_target(const struct jamf_device *d, const char *version, const cha
 void watch_classify(const struct watch_item *it, const struct config_watch *w, time_t now,
     struct watch_verdict *out);
 
+/* One device bridge targets, from the state, with its verdict. */
+struct watch_row {
+	const char *device_id;
+	const struct jamf_device *device;  /* NULL: no longer in inventory */
+	const char *ring;
+	const char *version;
+	const char *build;                 /* NULL: a base update */
+	const char *deadline;
+	const char *state;                 /* plan state, or blueprint deployment state */
+	const char *reason;
+	time_t since;
+	struct watch_verdict v;
+};
+
+/*
+ * Every device the state says bridge targets for policy, classified: one row per plan, and
+ * for blueprints one per member of its group (members as inventory lists them, state the
+ * last deployment state the state recorded). Inventory devices are looked up through a
+ * sorted index. *rows (free it) and *n; 0, or -1 when out of memory.
+ */
+int watch_rows(const struct state *st, const char *policy, const struct jamf_device *devices,
+    size_t ndevices, const struct config_watch *w, time_t now, struct watch_row **rows,
+    size_t *n);
+
 #define WATCH_MAX_REASONS 64  /* distinct failure reasons a tally keeps */
 
 struct watch_reason_count {
@@ -74,21 +99,16 @@ struct watch_reason_count {
 	size_t n;
 };
 
-/* How the plans of a policy stand: counts by class and the failure reasons, most first. */
+/* Rows counted by class, with the failure reasons, most first. */
 struct watch_tally {
 	size_t counts[WATCH_NCLASSES];
-	size_t plans;
+	size_t rows;
 	struct watch_reason_count reasons[WATCH_MAX_REASONS];
 	size_t nreasons;
 };
 
-/*
- * Classify every plan the state holds for policy against the inventory devices (ids are
- * looked up through a sorted index) into *t. 0, or -1 when out of memory.
- */
-int watch_tally_plans(const struct state *st, const char *policy,
-    const struct jamf_device *devices, size_t ndevices, const struct config_watch *w,
-    time_t now, struct watch_tally *t);
+/* Count rows[0..n) into *t (zeroed first). */
+void watch_tally(const struct watch_row *rows, size_t n, struct watch_tally *t);
 
 /*
  * Read, in bulk, every plan of the state that Jamf has not finished (as last seen), and record

@@ -43,14 +43,20 @@ echo "== bridge sync -c config/demo.yaml (plans created in the simulated Jamf Pr
 rm -rf "$root/build/demo/state"
 "$bin" sync -c "$root/config/demo.yaml" | grep -E '^(tenant|  counts|  plans)'
 echo
-echo "== bridge sync again: nothing left to do"
-"$bin" sync -c "$root/config/demo.yaml" | grep -E '^  plans'
+echo "== a week passes in the simulated Jamf Pro: devices install their updates"
+python3 - "$root/build/test-certs/ca.pem" <<'PY'
+import json, ssl, sys, urllib.request
+req = urllib.request.Request("https://127.0.0.1:18443/_sim/clock",
+                             json.dumps({"advance": 8 * 86400}).encode(),
+                             {"Content-Type": "application/json"}, method="POST")
+urllib.request.urlopen(req, context=ssl.create_default_context(cafile=sys.argv[1])).read()
+PY
+echo
+echo "== bridge sync: follows the plans (and sends the BSIs to the devices now on the base)"
+"$bin" sync -c "$root/config/demo.yaml" | grep -E '^(  plans|  watch)'
+echo
+echo "== bridge status -c config/demo.yaml"
+"$bin" status -c "$root/config/demo.yaml"
 echo
 echo "== bridge version"
 "$bin" version
-for cmd in status; do
-	if "$bin" help "$cmd" | grep -q 'not built yet'; then
-		echo
-		echo "demo: 'bridge $cmd' is not built yet in this version; the demo grows with it."
-	fi
-done

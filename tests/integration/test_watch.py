@@ -8,7 +8,8 @@ import collections
 import json
 import unittest
 
-from test_sync import SyncTestCase
+from bridgelib import bridge
+from test_sync import ENV, SyncTestCase
 
 PLANS = "/api/v1/managed-software-updates/plans"
 ON_BSI = {"operatingSystem": {"supplementalBuildVersion": "25D771280a",
@@ -77,6 +78,50 @@ class Watch(SyncTestCase):
         r = self.sync(path=path)
         self.assertRegex(r.stdout, r"watch: \d+ plans: \d+ done, 1 compliant, \d+ in_progress, "
                          r"0 stuck, 5 failed, 0 late \(")
+
+    def test_status_agrees_with_the_simulator(self):
+        path = self.policy_file()
+        self.assertEqual(self.sync(path=path).returncode, 0)
+        base = sorted((d["id"] for d in self.sim.devices("computer", "bsi-base")), key=int)
+        for device_id in base[:4]:
+            self.sim.patch_device("computer", device_id, {"sim": {"installFailure": "disk full"}})
+        self.sim.patch_device("computer", base[4], ON_BSI)
+        self.sim.advance(6 * 86400)
+        self.sim.reset()
+        r = bridge("status", "--devices", "--json", "-c", str(path), env=ENV)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # status reads and writes nothing else: no lock, no state change, only GETs
+        self.assertEqual([q["method"] for q in self.sim.requests() if q["method"] != "GET"],
+                         ["POST"])  # the token
+        policy = json.loads(r.stdout)["tenants"][0]["policies"][0]
+        rows = {d["id"]: d for d in policy["devices"]}
+        # the simulator's own view of each device and its plan
+        devices = {d["id"]: d for d in self.sim.devices("computer")}
+        plans = self.sim.jamf_state()["plans"]
+        self.assertEqual(set(rows), {p["deviceId"] for p in plans})
+        for p in plans:
+            os_ = devices[p["deviceId"]]["operatingSystem"]
+            build = p["config"].get("buildVersion")
+            at = (os_["supplementalBuildVersion"] == build if build else
+                  os_["version"] == p["config"]["specificVersion"])
+            want = (("compliant" if p["state"] == "PlanFailed" else "done") if at else
+                    "failed" if p["state"] == "PlanFailed" else "in_progress")
+            with self.subTest(device=p["deviceId"]):
+                self.assertEqual(rows[p["deviceId"]]["class"], want, rows[p["deviceId"]])
+                self.assertEqual(rows[p["deviceId"]]["state"], p["state"])
+        self.assertEqual(policy["counts"]["failed"], 4)
+        self.assertEqual(policy["counts"]["compliant"], 1)
+        group = [g for g in policy["groups"] if g["build"] == "25D771280a"][0]
+        reasons = [x for x in group["reasons"]]
+        self.assertEqual(sum(x["devices"] for x in reasons), 4)
+        self.assertTrue(all(x["explanation"] and x["hint"] for x in reasons), reasons)
+        # the text says the same
+        r = bridge("status", "-c", str(path), env=ENV)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"26\.3\.1 25D771280a, ring default, deadline \S+: \d+ devices: "
+                         r"\d+ done, 1 compliant, 0 in_progress, 0 stuck, 4 failed, 0 late")
+        self.assertIn("failed: DECLARATIVE_DEVICE_MANAGEMENT_STATUS_RESPONSE_FAILURE_REASON_RECEIVED x4",
+                      r.stdout)
 
     def test_a_plan_that_does_not_move_is_stuck_then_late(self):
         path = self.policy_file()

@@ -1,0 +1,97 @@
+/* One tenant during a run (see tenant.h). */
+#include "tenant.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "gdmf.h"
+#include "log.h"
+
+/* Note (sync) and look up (both) when bridge first saw each BSI; 0 or -1 (out of memory). */
+static int
+first_seen(struct tenant_run *tr, const struct gdmf_feed *feed, bool note, time_t now)
+{
+	if ((tr->seen_dates = calloc(feed->n ? feed->n : 1, sizeof(*tr->seen_dates))) == NULL ||
+	    (tr->first_seen = calloc(feed->n ? feed->n : 1, sizeof(char *))) == NULL)
+		return -1;
+	for (size_t i = 0; i < feed->n; i++) {
+		const struct state_bsi *b;
+		char id[GDMF_IDENTITY_BYTES];
+		struct tm tm;
+
+		if (feed->entries[i].list != GDMF_LIST_BSI)
+			continue;
+		gdmf_entry_identity(&feed->entries[i], id);
+		if (note && state_note_bsi(&tr->state, id, now) == -1)
+			return -1;
+		if ((b = state_find_bsi(&tr->state, id)) == NULL)
+			continue;
+		gmtime_r(&b->first_seen, &tm);
+		if (strftime(tr->seen_dates[i], sizeof(tr->seen_dates[i]), "%Y-%m-%d", &tm) > 0)
+			tr->first_seen[i] = tr->seen_dates[i];
+	}
+	return 0;
+}
+
+void
+tenant_run_release(struct tenant_run *tr)
+{
+	for (int k = 0; k < 2; k++)
+		if (tr->have_inv[k])
+			jamf_inventory_release(&tr->inv[k]);
+	jamf_session_close(&tr->pro);
+	if (tr->have_platform)
+		jamf_session_close(&tr->platform);
+	if (tr->have_state)
+		state_release(&tr->state);
+	free(tr->seen_dates);
+	free(tr->first_seen);
+}
+
+int
+tenant_open(struct tenant_run *tr, const struct config *cfg, const struct config_tenant *t,
+    struct http_client *http, const struct gdmf_feed *feed, bool readonly, time_t now,
+    struct jamf_reply *r, char *err, size_t errlen)
+{
+	memset(tr, 0, sizeof(*tr));
+	tr->cfg = cfg;
+	tr->tenant = t;
+	/* plan, render and status read the state without the lock and change nothing on disk */
+	if ((readonly ? state_load_readonly(&tr->state, t->state_dir, err, errlen) :
+	    state_load(&tr->state, t->state_dir, err, errlen)) != STATE_OK)
+		return -1;
+	tr->have_state = true;
+	if (feed != NULL && first_seen(tr, feed, !readonly, now) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (jamf_session_init(&tr->pro, JAMF_API_PRO, cfg, t, http, err, errlen) == -1)
+		return -1;
+	if (jamf_authenticate(&tr->pro, r) == -1) {
+		snprintf(err, errlen, "%s", r->error);
+		return -1;
+	}
+	return 0;
+}
+
+const struct jamf_inventory *
+tenant_inventory(struct tenant_run *tr, enum jamf_kind kind, char *err, size_t errlen)
+{
+	if (!tr->have_inv[kind]) {
+		struct jamf_reply r = {0};
+
+		if (jamf_pro_inventory(&tr->pro, kind, NULL, &tr->inv[kind], &r) == -1) {
+			snprintf(err, errlen, "%s", r.error);
+			jamf_reply_release(&r);
+			return NULL;
+		}
+		jamf_reply_release(&r);
+		tr->have_inv[kind] = true;
+		log_info("%s: %zu %ss in Jamf Pro (%ld request%s)", tr->tenant->name,
+		    tr->inv[kind].n, jamf_kind_name(kind), tr->inv[kind].requests,
+		    tr->inv[kind].requests == 1 ? "" : "s");
+	}
+	return &tr->inv[kind];
+}

@@ -1,0 +1,52 @@
+/*
+ * One tenant during a run: its state, when it first saw each BSI, a signed-in Jamf Pro
+ * session (and a Jamf Platform one for blueprint policies), and each kind of inventory, read
+ * at most once. Shared by sync, plan, render and status.
+ */
+#ifndef BRIDGE_TENANT_H
+#define BRIDGE_TENANT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "jamf.h"
+#include "jamf_pro.h"
+#include "state.h"
+
+struct config;
+struct config_tenant;
+struct gdmf_feed;
+struct http_client;
+
+/* One tenant's connection and inventories, read at most once each. */
+struct tenant_run {
+	const struct config *cfg;
+	const struct config_tenant *tenant;
+	struct jamf_session pro;
+	struct jamf_session platform;  /* for blueprint policies */
+	bool have_platform;
+	struct jamf_inventory inv[2];  /* by enum jamf_kind */
+	bool have_inv[2];
+	struct state state;
+	bool have_state;
+	char (*seen_dates)[16];        /* per feed entry: the day bridge first saw it */
+	const char **first_seen;       /* per feed entry: seen_dates[i] or NULL */
+};
+
+/*
+ * Open a tenant for a run: its state (read-only when readonly, which also notes nothing),
+ * when it first saw each BSI of feed (feed may be NULL: none), and a signed-in Jamf Pro
+ * session. 0, or -1 with the reason in err and, when signing in failed, Jamf's answer in r.
+ */
+int tenant_open(struct tenant_run *tr, const struct config *cfg, const struct config_tenant *t,
+    struct http_client *http, const struct gdmf_feed *feed, bool readonly, time_t now,
+    struct jamf_reply *r, char *err, size_t errlen);
+
+/* The inventory of a kind for the tenant, read on first use; NULL with err on failure. */
+const struct jamf_inventory *tenant_inventory(struct tenant_run *tr, enum jamf_kind kind,
+    char *err, size_t errlen);
+
+void tenant_run_release(struct tenant_run *tr);
+
+#endif
