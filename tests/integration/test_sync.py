@@ -409,6 +409,35 @@ class BlueprintSync(BlueprintBase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(self.writes(), [("POST", "/api/oauth/token"), ("POST", "/auth/token")])
 
+    def test_withdrawn_bsi_stops_being_enforced(self):
+        self.assertEqual(self.sync().returncode, 0)
+        before = self.jamf_objects()
+        self.assertTrue(any(n.endswith("25D771280a") for n in before))
+        # Apple withdraws the BSIs: the 2025 capture lists none
+        self.sim.set_gdmf((ROOT / "tests" / "fixtures" / "gdmf" / "pmv-2025-10-30.json").read_bytes())
+        self.sim.reset()
+        r = self.sync("--refresh")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        undeploys = [q for q in self.sim.requests("/blueprints/v1/blueprints/")
+                     if q["path"].endswith("/undeploy")]
+        self.assertEqual(len(undeploys), len(before))
+        time.sleep(1.5)  # Jamf undeploys asynchronously, one deploy_step (0.5 s here)
+        state = self.sim.jamf_state()
+        groups = {g["name"]: g["members"] for g in state["staticGroups"]}
+        blueprints = {b["name"]: b for b in state["platform"]["blueprints"]}
+        for name in before:
+            with self.subTest(blueprint=name):
+                # every group emptied and every blueprint undeployed: nothing enforces it
+                self.assertEqual(groups[name], [])
+                self.assertEqual(blueprints[name]["deploymentState"]["state"], "NOT_DEPLOYED")
+        # nothing new was made, and the next run leaves it all alone
+        self.assertEqual([w for w in self.writes() if w[0] == "POST" and
+                          not w[1].endswith(("/token", "/undeploy"))], [])
+        self.sim.reset()
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.writes(), [("POST", "/api/oauth/token"), ("POST", "/auth/token")])
+
     def test_a_device_that_moved_on_leaves_its_group(self):
         self.assertEqual(self.sync().returncode, 0)
         dev = [d for d in self.sim.devices("computer") if d["sim"]["category"] == "bsi-base"][0]
