@@ -60,20 +60,29 @@ struct template_sample {
 #define FOR_DECL (1u << TEMPLATE_DECLARATION)
 #define FOR_PLAN (1u << TEMPLATE_PLAN)
 #define FOR_BLUEPRINT (1u << TEMPLATE_BLUEPRINT)
-#define FOR_ALL (FOR_DECL | FOR_PLAN | FOR_BLUEPRINT)
+#define FOR_JAMF (FOR_DECL | FOR_PLAN | FOR_BLUEPRINT)
+#define FOR_SLACK (1u << TEMPLATE_ALERT_SLACK)
+#define FOR_TEAMS (1u << TEMPLATE_ALERT_TEAMS)
+#define FOR_JSON (1u << TEMPLATE_ALERT_JSON)
+#define FOR_ALERT (FOR_SLACK | FOR_TEAMS | FOR_JSON)
 
 #define SAMPLE_BLUEPRINT_NAME "bridge: macos-bsi pilot macOS 26.3.1 (a) 25D771280a"
+#define SAMPLE_ALERT_TITLE "bridge: 2 new problems, 1 resolved"
+#define SAMPLE_ALERT_LINE1 "plan failed: policy macos-bsi, ring pilot, 3 devices"
+#define SAMPLE_ALERT_LINE2 "deadline missed: policy macos-bsi, ring pilot, 1 device"
+#define SAMPLE_ALERT_LINE3 "resolved: the GDMF feed is readable again"
 
 static const struct template_sample samples[] = {
-	{"policy", TEMPLATE_STRING, "macos-bsi", FOR_ALL, 0, false},
-	{"ring", TEMPLATE_STRING, "pilot", FOR_ALL, 0, false},
-	{"platform", TEMPLATE_STRING, "macOS", FOR_ALL, 0, false},
-	{"version", TEMPLATE_STRING, "26.3.1", FOR_ALL, FOR_DECL | FOR_PLAN, false},
-	{"extra", TEMPLATE_STRING, "(a)", FOR_ALL, 0, true},
-	{"build", TEMPLATE_STRING, "25D771280a", FOR_ALL, 0, true},
-	{"deadline", TEMPLATE_STRING, "2026-03-20T18:00:00", FOR_ALL, FOR_DECL | FOR_PLAN, false},
-	{"details_url", TEMPLATE_STRING, "https://intranet.example.com/patching", FOR_ALL, 0, true},
-	{"max_deferrals", TEMPLATE_NUMBER, "3", FOR_ALL, 0, false},
+	{"policy", TEMPLATE_STRING, "macos-bsi", FOR_JAMF, 0, false},
+	{"ring", TEMPLATE_STRING, "pilot", FOR_JAMF, 0, false},
+	{"platform", TEMPLATE_STRING, "macOS", FOR_JAMF, 0, false},
+	{"version", TEMPLATE_STRING, "26.3.1", FOR_JAMF, FOR_DECL | FOR_PLAN, false},
+	{"extra", TEMPLATE_STRING, "(a)", FOR_JAMF, 0, true},
+	{"build", TEMPLATE_STRING, "25D771280a", FOR_JAMF, 0, true},
+	{"deadline", TEMPLATE_STRING, "2026-03-20T18:00:00", FOR_JAMF, FOR_DECL | FOR_PLAN, false},
+	{"details_url", TEMPLATE_STRING, "https://intranet.example.com/patching", FOR_JAMF, 0,
+	    true},
+	{"max_deferrals", TEMPLATE_NUMBER, "3", FOR_JAMF, 0, false},
 	{"version_type", TEMPLATE_STRING, "CUSTOM_VERSION", FOR_PLAN, FOR_PLAN, false},
 	{"blueprint_name", TEMPLATE_STRING, SAMPLE_BLUEPRINT_NAME, FOR_BLUEPRINT, FOR_BLUEPRINT,
 	    false},
@@ -83,9 +92,64 @@ static const struct template_sample samples[] = {
 	{"declaration", TEMPLATE_JSON,
 	    "{\"TargetOSVersion\":\"26.3.1\",\"TargetBuildVersion\":\"25D771280a\","
 	    "\"TargetLocalDateTime\":\"2026-03-20T18:00:00\"}", FOR_BLUEPRINT, FOR_BLUEPRINT, false},
+	{"title", TEMPLATE_STRING, SAMPLE_ALERT_TITLE, FOR_ALERT, 0, false},
+	{"text", TEMPLATE_STRING, SAMPLE_ALERT_TITLE "\n" SAMPLE_ALERT_LINE1 "\n"
+	    SAMPLE_ALERT_LINE2 "\n" SAMPLE_ALERT_LINE3, FOR_ALERT, FOR_SLACK, false},
+	{"blocks", TEMPLATE_JSON,
+	    "[{\"type\":\"header\",\"text\":{\"type\":\"plain_text\","
+	    "\"text\":\"" SAMPLE_ALERT_TITLE "\"}},{\"type\":\"section\",\"text\":{"
+	    "\"type\":\"mrkdwn\",\"text\":\"" SAMPLE_ALERT_LINE1 "\"}}]", FOR_ALERT, 0, false},
+	{"card_body", TEMPLATE_JSON,
+	    "[{\"type\":\"TextBlock\",\"text\":\"" SAMPLE_ALERT_TITLE "\",\"weight\":\"Bolder\","
+	    "\"wrap\":true},{\"type\":\"TextBlock\",\"text\":\"" SAMPLE_ALERT_LINE1 "\","
+	    "\"wrap\":true}]", FOR_ALERT, FOR_TEAMS, false},
+	{"digest", TEMPLATE_JSON,
+	    "{\"new\":[],\"repeated\":[],\"resolved\":[],"
+	    "\"counts\":{\"new\":0,\"repeated\":0,\"resolved\":0}}", FOR_ALERT, FOR_JSON, false},
+	{"generated_at", TEMPLATE_STRING, "2026-03-20T18:05:00Z", FOR_ALERT, 0, false},
+	{"host", TEMPLATE_STRING, "bridge.example.com", FOR_ALERT, 0, false},
 };
 
 #define NSAMPLES (sizeof(samples) / sizeof(samples[0]))
+
+/* What a member of the rendered sample must be. */
+enum template_want {
+	WANT_EQUAL,            /* the string value */
+	WANT_STRING,           /* any string */
+	WANT_ARRAY_OR_ABSENT,  /* an array, or not there */
+};
+
+/* What a receiver needs of a template's result beyond a JSON object. */
+struct template_rule {
+	unsigned which;         /* bits (1 << enum template_which) it applies to */
+	const char *member;     /* from the root, "." between names, digits index an array */
+	enum template_want want;
+	const char *value;      /* WANT_EQUAL: the string */
+	const char *slot;       /* the placeholder an error points at; NULL: the file's start */
+	const char *msg;
+};
+
+#define TEAMS_WHY ": a Teams Workflows webhook drops anything else"
+
+static const struct template_rule rules[] = {
+	{FOR_BLUEPRINT, "name", WANT_EQUAL, SAMPLE_BLUEPRINT_NAME, "blueprint_name",
+	    "the blueprint's \"name\" must be \"{{blueprint_name}}\": bridge finds its "
+	    "blueprints by name"},
+	{FOR_SLACK, "blocks", WANT_ARRAY_OR_ABSENT, NULL, "blocks",
+	    "the Slack message's \"blocks\" must be an array, as {{blocks}} is: Slack refuses "
+	    "anything else"},
+	{FOR_TEAMS, "attachments.0.contentType", WANT_EQUAL,
+	    "application/vnd.microsoft.card.adaptive", NULL,
+	    "the Teams message's attachments[0].contentType must be "
+	    "\"application/vnd.microsoft.card.adaptive\"" TEAMS_WHY},
+	{FOR_TEAMS, "attachments.0.content.type", WANT_EQUAL, "AdaptiveCard", NULL,
+	    "the Teams message's attachments[0].content.type must be \"AdaptiveCard\"" TEAMS_WHY},
+	{FOR_TEAMS, "attachments.0.content.version", WANT_STRING, NULL, NULL,
+	    "the Teams message's attachments[0].content.version must be a string such as "
+	    "\"1.4\"" TEAMS_WHY},
+};
+
+#define NRULES (sizeof(rules) / sizeof(rules[0]))
 
 /* The 1-based line and column (in characters, not bytes) of offset off in text. */
 static void
@@ -720,6 +784,12 @@ template_which_name(enum template_which which)
 		return "plan";
 	case TEMPLATE_BLUEPRINT:
 		return "blueprint";
+	case TEMPLATE_ALERT_SLACK:
+		return "alert-slack";
+	case TEMPLATE_ALERT_TEAMS:
+		return "alert-teams";
+	case TEMPLATE_ALERT_JSON:
+		return "alert-json";
 	}
 	return NULL;
 }
@@ -781,13 +851,54 @@ template_slot_at(const struct template *t, const char *name)
 	return 0;
 }
 
+/* The member of root at path (see struct template_rule), or NULL when it is not there. */
+static const cJSON *
+template_member(const cJSON *root, const char *path)
+{
+	const cJSON *v = root;
+	char key[TEMPLATE_MAX_NAME_BYTES + 1];
+
+	while (v != NULL && *path != '\0') {
+		size_t n = strcspn(path, ".");
+
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		path += path[n] == '.' ? n + 1 : n;
+		if (cJSON_IsArray(v) && is_digit(key[0]))
+			v = cJSON_GetArrayItem(v, (int)strtol(key, NULL, 10));
+		else if (cJSON_IsObject(v))
+			v = cJSON_GetObjectItemCaseSensitive(v, key);
+		else
+			v = NULL;
+	}
+	return v;
+}
+
+/* Whether root meets rule r. */
+static bool
+template_rule_met(const cJSON *root, const struct template_rule *r)
+{
+	const cJSON *v = template_member(root, r->member);
+
+	switch (r->want) {
+	case WANT_EQUAL:
+		return cJSON_IsString(v) && strcmp(v->valuestring, r->value) == 0;
+	case WANT_STRING:
+		return cJSON_IsString(v);
+	case WANT_ARRAY_OR_ABSENT:
+		return v == NULL || cJSON_IsArray(v);
+	}
+	return false;
+}
+
 /* Check what bridge needs of a template of type which beyond valid JSON. */
 static int
 template_check_use(const struct template *t, enum template_which which, const char *rendered,
     char *err, size_t errlen)
 {
 	cJSON *root = NULL;
-	const char *name;
 	size_t first = 0;
 	int rc = -1;
 
@@ -814,11 +925,11 @@ template_check_use(const struct template *t, enum template_which which, const ch
 		    template_which_name(which));
 		goto out;
 	}
-	if (which == TEMPLATE_BLUEPRINT && ((name = json_str(root, "name")) == NULL ||
-	    strcmp(name, SAMPLE_BLUEPRINT_NAME) != 0)) {
-		template_error(t, template_slot_at(t, "blueprint_name"), err, errlen,
-		    "the blueprint's \"name\" must be \"{{blueprint_name}}\": bridge finds its "
-		    "blueprints by name");
+	for (size_t i = 0; i < NRULES; i++) {
+		if (!(rules[i].which & (1u << which)) || template_rule_met(root, &rules[i]))
+			continue;
+		template_error(t, rules[i].slot != NULL ? template_slot_at(t, rules[i].slot) : 0,
+		    err, errlen, "%s", rules[i].msg);
 		goto out;
 	}
 	rc = 0;
@@ -849,12 +960,23 @@ template_nulls_note(enum template_which which, char *err, size_t errlen)
 		(void)snprintf(err + n, errlen - n, " null)");
 }
 
+/* Whether a template of type which has a variable that may be null. */
+static bool
+template_has_optional(enum template_which which)
+{
+	for (size_t i = 0; i < NSAMPLES; i++)
+		if (samples[i].optional && (samples[i].used_by & (1u << which)))
+			return true;
+	return false;
+}
+
 int
 template_check(const char *path, enum template_which which, char *err, size_t errlen)
 {
 	struct template_var vars[NSAMPLES];
 	struct template t;
 	char *out = NULL;
+	int passes = template_has_optional(which) ? 2 : 1;
 	int rc = -1;
 
 	if (template_which_name(which) == NULL) {
@@ -864,7 +986,7 @@ template_check(const char *path, enum template_which which, char *err, size_t er
 	if (template_load(&t, path, err, errlen) == -1)
 		return -1;
 	/* once with every variable set, once with the optional ones null (a base update) */
-	for (int nulls = 0; nulls <= 1; nulls++) {
+	for (int nulls = 0; nulls < passes; nulls++) {
 		size_t n = template_samples(which, nulls == 1, vars);
 
 		if (template_render(&t, vars, n, TEMPLATE_DROP_NULLS, &out, err, errlen) == -1 ||

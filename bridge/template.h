@@ -1,6 +1,7 @@
 /*
  * JSON templates: the declaration payload, the plan config and the blueprint body that bridge
- * sends, read from files users can copy and change (templates/README.md documents them).
+ * sends to Jamf, and the bodies of its webhook alerts, read from files users can copy and change
+ * (templates/README.md documents them).
  *
  * A template is JSON text with {{name}} placeholders (name: [a-z_][a-z0-9_]*, spaces allowed
  * inside the braces). Where a placeholder stands decides how its value is written:
@@ -43,6 +44,9 @@ enum template_which {
 	TEMPLATE_DECLARATION,  /* payload of the enforcement.specific declaration */
 	TEMPLATE_PLAN,         /* the config object of a Jamf Pro managed software update plan */
 	TEMPLATE_BLUEPRINT,    /* the body of a Jamf Platform blueprint */
+	TEMPLATE_ALERT_SLACK,  /* the body posted to a Slack incoming webhook (kind: slack) */
+	TEMPLATE_ALERT_TEAMS,  /* the body posted to a Teams Workflows webhook (kind: teams) */
+	TEMPLATE_ALERT_JSON,   /* the body posted to a generic JSON webhook (kind: json) */
 };
 
 enum template_flags {
@@ -84,13 +88,19 @@ void template_release(struct template *t);
 
 /*
  * Check the template at path as `bridge check` does for a template of type which: its syntax,
- * that every placeholder is a variable bridge fills for that type, that it renders to a JSON
- * object with sample values and with the optional variables null, and (blueprint) that its
- * name is {{blueprint_name}}. Returns 0, or -1 with "PATH:LINE:COL: reason" in err.
+ * that every placeholder is a variable bridge fills for that type and the ones it must use
+ * are there, that it renders to a JSON object with sample values and with the optional
+ * variables null, and what the receiver needs of that object: a blueprint's name is
+ * {{blueprint_name}}; a Slack message's "blocks", when present, is an array; a Teams message
+ * carries an Adaptive Card in attachments[0]. Returns 0, or -1 with "PATH:LINE:COL: reason"
+ * in err.
  */
 int template_check(const char *path, enum template_which which, char *err, size_t errlen);
 
-/* "declaration", "plan" or "blueprint". */
+/*
+ * "declaration", "plan", "blueprint", "alert-slack", "alert-teams" or "alert-json" (the file
+ * name without .json); NULL for another value.
+ */
 const char *template_which_name(enum template_which which);
 
 /*

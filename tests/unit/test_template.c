@@ -433,6 +433,55 @@ test_shipped_templates(void **state)
 	free(decl);
 }
 
+/* What an alert digest gives the alert templates; text has quotes, a backslash and newlines. */
+static const struct template_var digest[] = {
+	{"title", TEMPLATE_STRING, "bridge: 1 new problem"},
+	{"text", TEMPLATE_STRING, "bridge: 1 new problem\nplan failed: policy \"macos-bsi\" "
+	    "ring pilot\nMac\\042"},
+	{"blocks", TEMPLATE_JSON, "[{\"type\":\"header\",\"text\":{\"type\":\"plain_text\","
+	    "\"text\":\"bridge: 1 new problem\"}},{\"type\":\"divider\"}]"},
+	{"card_body", TEMPLATE_JSON, "[{\"type\":\"TextBlock\",\"text\":\"bridge: 1 new problem\","
+	    "\"wrap\":true}]"},
+	{"digest", TEMPLATE_JSON, "{\"new\":[{\"event\":\"plan_failed\"}],\"repeated\":[],"
+	    "\"resolved\":[],\"counts\":{\"new\":1,\"repeated\":0,\"resolved\":0}}"},
+	{"generated_at", TEMPLATE_STRING, "2026-03-20T18:05:00Z"},
+	{"host", TEMPLATE_STRING, "mdm1.example.com"},
+};
+
+#define NDIGEST (sizeof(digest) / sizeof(digest[0]))
+#define DIGEST_TEXT_JSON \
+	"\"bridge: 1 new problem\\nplan failed: policy \\\"macos-bsi\\\" ring pilot\\nMac\\\\042\""
+
+/* The shipped alert templates give what Slack, a Teams Workflow and a JSON receiver expect. */
+static void
+test_shipped_alerts(void **state)
+{
+	char *out;
+
+	(void)state;
+	out = render_shipped("alert-slack", digest, NDIGEST);
+	assert_string_equal(out, "{\"text\":" DIGEST_TEXT_JSON ",\"blocks\":[{\"type\":\"header\","
+	    "\"text\":{\"type\":\"plain_text\",\"text\":\"bridge: 1 new problem\"}},"
+	    "{\"type\":\"divider\"}],\"unfurl_links\":false}");
+	free(out);
+	/* rendered with TEMPLATE_DROP_NULLS, so contentUrl null is left out */
+	out = render_shipped("alert-teams", digest, NDIGEST);
+	assert_string_equal(out, "{\"type\":\"message\",\"attachments\":[{"
+	    "\"contentType\":\"application/vnd.microsoft.card.adaptive\",\"content\":{"
+	    "\"$schema\":\"http://adaptivecards.io/schemas/adaptive-card.json\","
+	    "\"type\":\"AdaptiveCard\",\"version\":\"1.4\",\"msteams\":{\"width\":\"Full\"},"
+	    "\"body\":[{\"type\":\"TextBlock\",\"text\":\"bridge: 1 new problem\","
+	    "\"wrap\":true}]}}]}");
+	free(out);
+	out = render_shipped("alert-json", digest, NDIGEST);
+	assert_string_equal(out, "{\"source\":\"bridge\",\"host\":\"mdm1.example.com\","
+	    "\"generated_at\":\"2026-03-20T18:05:00Z\",\"title\":\"bridge: 1 new problem\","
+	    "\"text\":" DIGEST_TEXT_JSON ",\"digest\":{\"new\":[{\"event\":\"plan_failed\"}],"
+	    "\"repeated\":[],\"resolved\":[],\"counts\":{\"new\":1,\"repeated\":0,"
+	    "\"resolved\":0}}}");
+	free(out);
+}
+
 /* A base update (no build) and a details URL: absent members are left out, not null. */
 static void
 test_shipped_base_update(void **state)
@@ -474,6 +523,9 @@ test_check(void **state)
 		{"../../../templates/declaration.json", TEMPLATE_DECLARATION, NULL},
 		{"../../../templates/plan.json", TEMPLATE_PLAN, NULL},
 		{"../../../templates/blueprint.json", TEMPLATE_BLUEPRINT, NULL},
+		{"../../../templates/alert-slack.json", TEMPLATE_ALERT_SLACK, NULL},
+		{"../../../templates/alert-teams.json", TEMPLATE_ALERT_TEAMS, NULL},
+		{"../../../templates/alert-json.json", TEMPLATE_ALERT_JSON, NULL},
 		{"good/plan-reordered.json", TEMPLATE_PLAN, NULL},
 		{"good/blueprint-description.json", TEMPLATE_BLUEPRINT, NULL},
 		{"good/declaration-bom-crlf.json", TEMPLATE_DECLARATION, NULL},
@@ -532,6 +584,99 @@ test_check(void **state)
 	assert_string_equal(err, TFIX ": cannot read: Invalid argument");
 }
 
+struct alert_case {
+	enum template_which which;
+	const char *text;
+	const char *error;  /* after "PATH:"; NULL: passes */
+};
+
+#define TEAMS_CARD(content_type, type, version) \
+	"{\"type\": \"message\", \"attachments\": [{\"contentType\": \"" content_type "\",\n" \
+	"  \"content\": {\"type\": \"" type "\", \"version\": " version ",\n" \
+	"  \"body\": {{card_body}}}}]}"
+#define TEAMS_WHY ": a Teams Workflows webhook drops anything else"
+
+/* bridge check on alert templates: what Slack, Teams and a JSON receiver need is there. */
+static void
+test_check_alerts(void **state)
+{
+	static const struct alert_case cases[] = {
+		/* text alone is enough; members Slack knows and bridge does not are fine */
+		{TEMPLATE_ALERT_SLACK, "{\"text\": \"{{title}}\\n{{text}}\"}", NULL},
+		{TEMPLATE_ALERT_SLACK, "{\"text\": \"{{text}}\", \"blocks\": {{blocks}}, "
+		    "\"username\": \"bridge on {{host}}\"}", NULL},
+		{TEMPLATE_ALERT_SLACK, "{\"blocks\": {{blocks}}}",
+		    "1:1: the alert-slack template must use {{text}}"},
+		{TEMPLATE_ALERT_SLACK, "{\"text\": \"{{text}}\",\n \"blocks\": \"{{blocks}}\"}",
+		    "2:13: the Slack message's \"blocks\" must be an array, as {{blocks}} is: "
+		    "Slack refuses anything else"},
+		{TEMPLATE_ALERT_SLACK, "{\"text\": \"{{text}}\", \"blocks\": {\"b\": {{blocks}}}}",
+		    "1:38: the Slack message's \"blocks\" must be an array, as {{blocks}} is: "
+		    "Slack refuses anything else"},
+		{TEMPLATE_ALERT_SLACK, "[\"{{text}}\"]",
+		    "1:1: the alert-slack template must be a JSON object"},
+		{TEMPLATE_ALERT_SLACK, "{\"text\": {{text}}}",
+		    "1:10: variable 'text' is text: write it inside quotes, \"{{text}}\""},
+		{TEMPLATE_ALERT_TEAMS, TEAMS_CARD("application/vnd.microsoft.card.adaptive",
+		    "AdaptiveCard", "\"1.5\""), NULL},
+		{TEMPLATE_ALERT_TEAMS,
+		    TEAMS_CARD("application/vnd.microsoft.teams.card.o365connector", "AdaptiveCard",
+		    "\"1.4\""), "1:1: the Teams message's attachments[0].contentType must be "
+		    "\"application/vnd.microsoft.card.adaptive\"" TEAMS_WHY},
+		{TEMPLATE_ALERT_TEAMS, TEAMS_CARD("application/vnd.microsoft.card.adaptive",
+		    "MessageCard", "\"1.4\""), "1:1: the Teams message's "
+		    "attachments[0].content.type must be \"AdaptiveCard\"" TEAMS_WHY},
+		{TEMPLATE_ALERT_TEAMS, TEAMS_CARD("application/vnd.microsoft.card.adaptive",
+		    "AdaptiveCard", "1.4"), "1:1: the Teams message's "
+		    "attachments[0].content.version must be a string such as \"1.4\"" TEAMS_WHY},
+		/* an old connector card, with the body in the wrong place */
+		{TEMPLATE_ALERT_TEAMS, "{\"@type\": \"MessageCard\", \"sections\": {{card_body}}}",
+		    "1:1: the Teams message's attachments[0].contentType must be "
+		    "\"application/vnd.microsoft.card.adaptive\"" TEAMS_WHY},
+		{TEMPLATE_ALERT_TEAMS, "{\"text\": \"{{text}}\"}",
+		    "1:1: the alert-teams template must use {{card_body}}"},
+		{TEMPLATE_ALERT_JSON, "{\"d\": {{digest}}}", NULL},
+		{TEMPLATE_ALERT_JSON, "{\"text\": \"{{text}}\"}",
+		    "1:1: the alert-json template must use {{digest}}"},
+		{TEMPLATE_ALERT_JSON, "\n{{digest}}", NULL},  /* the digest object as it is */
+		{TEMPLATE_ALERT_JSON, "{\"d\": {{digest}}, \"policy\": \"{{policy}}\"}",
+		    "1:30: unknown variable 'policy' (known: title, text, blocks, card_body, "
+		    "digest, generated_at, host)"},
+	};
+	char dir[] = "/tmp/bridge-template-XXXXXX", path[512], want[1024], err[1024];
+	int failed = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/alert.json", dir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		FILE *f = fopen(path, "w");
+		int rc;
+
+		assert_non_null(f);
+		assert_int_equal(fputs(cases[i].text, f) >= 0, 1);
+		assert_int_equal(fclose(f), 0);
+		err[0] = '\0';
+		rc = template_check(path, cases[i].which, err, sizeof(err));
+		if (cases[i].error == NULL) {
+			if (rc != 0) {
+				print_error("case %zu: %s\n", i, err);
+				failed++;
+			}
+			continue;
+		}
+		snprintf(want, sizeof(want), "%s:%s", path, cases[i].error);
+		if (rc != -1 || strcmp(err, want) != 0) {
+			print_error("case %zu:\n  want %s\n  got  %s\n", i, want, err);
+			failed++;
+		}
+	}
+	/* the folder goes before any failure is reported, which would end the test */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(failed, 0);
+}
+
 /* Where the default templates are found. */
 static void
 test_default_path(void **state)
@@ -552,6 +697,14 @@ test_default_path(void **state)
 	if (access(BRIDGE_DATADIR "/templates/blueprint.json", R_OK) != 0)
 		assert_string_equal(p, BRIDGE_TEMPLATE_DIR "/blueprint.json");
 #endif
+	setenv("BRIDGE_TEMPLATE_DIR", "/opt/bridge/templates", 1);
+	assert_string_equal(template_default_path(TEMPLATE_ALERT_SLACK, buf, sizeof(buf)),
+	    "/opt/bridge/templates/alert-slack.json");
+	assert_string_equal(template_default_path(TEMPLATE_ALERT_TEAMS, buf, sizeof(buf)),
+	    "/opt/bridge/templates/alert-teams.json");
+	assert_string_equal(template_default_path(TEMPLATE_ALERT_JSON, buf, sizeof(buf)),
+	    "/opt/bridge/templates/alert-json.json");
+	unsetenv("BRIDGE_TEMPLATE_DIR");
 	assert_string_equal(template_which_name(TEMPLATE_DECLARATION), "declaration");
 	assert_null(template_which_name((enum template_which)7));
 	assert_null(template_default_path((enum template_which)7, buf, sizeof(buf)));
@@ -592,7 +745,9 @@ main(void)
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_shipped_templates),
 		cmocka_unit_test(test_shipped_base_update),
+		cmocka_unit_test(test_shipped_alerts),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_check_alerts),
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test(test_release),
 	};
