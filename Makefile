@@ -60,8 +60,8 @@ endif
 
 # Modules: one .c/.h per concern; main.c holds only the orchestration.
 MODULES     = alert cli config decide doctor enforce enforce_blueprint fileio gdmf http jamf \
-              jamf_platform jamf_pro json log match reasons secret state status sync template \
-              tenant url version watch
+              jamf_platform jamf_pro json log match notify reasons secret state status sync \
+              template tenant url version watch
 OBJS        = $(MODULES:%=$(BUILD)/obj/%.o)
 MAIN_OBJ    = $(BUILD)/obj/main.o
 LIB         = $(BUILD)/libbridge.a
@@ -87,6 +87,10 @@ FUZZ_DICT_gdmf      = -dict=tests/fuzz/gdmf.dict
 FUZZ_DICT_template  = -dict=tests/fuzz/template.dict
 
 MANPAGES    = bridge/bridge.1 bridge/bridge.yaml.5
+# Listed, not globbed, so that uninstall removes exactly what install put there.
+TEMPLATES   = templates/declaration.json templates/plan.json templates/blueprint.json \
+              templates/alert-slack.json templates/alert-teams.json templates/alert-json.json \
+              templates/README.md
 SUDO        = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps test unit integration valgrind fuzz demo install uninstall clean lint-man FORCE
@@ -193,15 +197,13 @@ install: $(BIN)
 	$(INSTALL) -m 0644 bridge/bridge.yaml.5 $(DESTDIR)$(MANDIR)/man5/bridge.yaml.5
 	$(INSTALL) -m 0644 config/bridge.example.yaml $(DESTDIR)$(DATADIR)/bridge.example.yaml
 	$(INSTALL) -m 0644 config/apple-root-ca.pem $(DESTDIR)$(DATADIR)/apple-root-ca.pem
-	$(INSTALL) -m 0644 templates/declaration.json templates/plan.json templates/blueprint.json \
-	  templates/README.md $(DESTDIR)$(DATADIR)/templates/
+	$(INSTALL) -m 0644 $(TEMPLATES) $(DESTDIR)$(DATADIR)/templates/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/bridge $(DESTDIR)$(MANDIR)/man1/bridge.1 \
 	  $(DESTDIR)$(MANDIR)/man5/bridge.yaml.5 $(DESTDIR)$(DATADIR)/bridge.example.yaml \
 	  $(DESTDIR)$(DATADIR)/apple-root-ca.pem
-	rm -f $(DESTDIR)$(DATADIR)/templates/declaration.json $(DESTDIR)$(DATADIR)/templates/plan.json \
-	  $(DESTDIR)$(DATADIR)/templates/blueprint.json $(DESTDIR)$(DATADIR)/templates/README.md
+	rm -f $(TEMPLATES:templates/%=$(DESTDIR)$(DATADIR)/templates/%)
 	-rmdir $(DESTDIR)$(DATADIR)/templates 2>/dev/null
 	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -11,6 +12,7 @@
 #include "json.h"
 
 #define ALERT_MAX_REPLY_BYTES (64 * 1024)
+#define ALERT_MAX_WEBHOOKS 64  /* webhooks whose last post time is kept */
 
 /* The message in the alert kind's format, as JSON text; NULL when out of memory. */
 static char *
@@ -59,28 +61,52 @@ out:
 	return out;
 }
 
-int
-alert_send_test(struct http_client *http, const struct config *cfg,
-    const struct config_alert *alert, char *err, size_t errlen)
+enum template_which
+alert_template(enum config_alert_kind kind)
 {
-	char host[256] = "this host", text[512], where[160];
+	return kind == CONFIG_ALERT_SLACK ? TEMPLATE_ALERT_SLACK :
+	    kind == CONFIG_ALERT_TEAMS ? TEMPLATE_ALERT_TEAMS : TEMPLATE_ALERT_JSON;
+}
+
+/* Seconds on the monotonic clock. */
+static double
+monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+alert_post(struct http_client *http, const struct config *cfg, const struct config_alert *alert,
+    const char *body, char *err, size_t errlen)
+{
+	/* when each webhook was last posted to in this process: at most one message a second */
+	static struct {
+		const struct config_alert *alert;
+		double at;
+	} last[ALERT_MAX_WEBHOOKS];
+	static size_t nlast;
+	char where[160];
 	struct http_endpoint ep;
 	struct http_request req = {.method = "POST", .url = alert->url.value, .log_url = where,
 		.headers = {"Content-Type: application/json"}, .nheaders = 1};
 	struct http_response resp;
-	char *body;
+	size_t k;
 	int rc = -1;
 
-	if (gethostname(host, sizeof(host)) == -1)
-		snprintf(host, sizeof(host), "this host");
-	host[sizeof(host) - 1] = '\0';
-	snprintf(where, sizeof(where), "the webhook of alert \"%s\"", alert->name);
-	snprintf(text, sizeof(text), "bridge test alert from %s: the alert \"%s\" (%s) reaches "
-	    "this channel.", host, alert->name, config_alert_kind_name(alert->kind));
-	if ((body = alert_body(alert->kind, text)) == NULL) {
-		snprintf(err, errlen, "alert \"%s\": out of memory", alert->name);
-		return -1;
+	for (k = 0; k < nlast && last[k].alert != alert; k++)
+		continue;
+	if (k < nlast) {
+		double wait = last[k].at + 1.0 - monotonic();
+
+		if (wait > 0)
+			nanosleep(&(struct timespec){0, (long)(wait * 1e9)}, NULL);
+	} else if (nlast < ALERT_MAX_WEBHOOKS) {
+		last[k = nlast++].alert = alert;
 	}
+	snprintf(where, sizeof(where), "the webhook of alert \"%s\"", alert->name);
 	req.body = body;
 	req.body_len = strlen(body);
 	http_endpoint_init(&ep, &cfg->http, alert->ca_file, ALERT_MAX_REPLY_BYTES);
@@ -90,7 +116,30 @@ alert_send_test(struct http_client *http, const struct config *cfg,
 		snprintf(err, errlen, "%s answered %ld", where, resp.status);
 	else
 		rc = 0;
+	if (k < ALERT_MAX_WEBHOOKS)
+		last[k].at = monotonic();
 	http_response_release(&resp);
+	return rc;
+}
+
+int
+alert_send_test(struct http_client *http, const struct config *cfg,
+    const struct config_alert *alert, char *err, size_t errlen)
+{
+	char host[256] = "this host", text[512];
+	char *body;
+	int rc;
+
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "this host");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(text, sizeof(text), "bridge test alert from %s: the alert \"%s\" (%s) reaches "
+	    "this channel.", host, alert->name, config_alert_kind_name(alert->kind));
+	if ((body = alert_body(alert->kind, text)) == NULL) {
+		snprintf(err, errlen, "alert \"%s\": out of memory", alert->name);
+		return -1;
+	}
+	rc = alert_post(http, cfg, alert, body, err, errlen);
 	free(body);
 	return rc;
 }

@@ -49,7 +49,8 @@ static const struct cli_command_info commands[] = {
 	    "which BSI by when, and create plans or blueprints in Jamf, each exactly once (a\n"
 	    "lock, a state file and an intent journal in state_dir); then follow what earlier\n"
 	    "runs created and count each plan as done, compliant, in progress, stuck, failed or\n"
-	    "late. Meant for cron or a systemd timer. Alerts are not built yet.\n"
+	    "late, and send each alert webhook one digest of what is new, still there or\n"
+	    "resolved. Meant for cron or a systemd timer.\n"
 	    "  --dry-run    decide and report, but send no write request (same as `bridge plan`)\n"
 	    "  --refresh    fetch the feed even if the cached copy is younger than gdmf.refresh\n"},
 	{"plan", CLI_PLAN, OPT_POLICY | OPT_REFRESH, "[--policy NAME] [--refresh]",

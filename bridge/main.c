@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "alert.h"
 #include "cli.h"
 #include "config.h"
 #include "doctor.h"
@@ -163,8 +164,8 @@ cmd_feed(const struct config *cfg, const struct cli_options *opts)
 
 /*
  * Check the templates each policy uses (its own, or the installed defaults): the declaration
- * and blueprint templates in blueprint mode, the plan template in plan mode. Every problem is
- * logged as FILE:LINE:COL; returns how many templates failed.
+ * and blueprint templates in blueprint mode, the plan template in plan mode; and each alert's
+ * message template. Every problem is logged as FILE:LINE:COL; returns how many failed.
  */
 static int
 check_templates(const struct config *cfg)
@@ -198,6 +199,17 @@ check_templates(const struct config *cfg)
 				bad++;
 			}
 		}
+	}
+	for (size_t i = 0; i < cfg->nalerts; i++) {
+		const struct config_alert *a = &cfg->alerts[i];
+		char buf[4096], err[1024];
+		const char *path = a->template_file != NULL ? a->template_file :
+		    template_default_path(alert_template(a->kind), buf, sizeof(buf));
+
+		if (template_check(path, alert_template(a->kind), err, sizeof(err)) == 0)
+			continue;
+		log_error("alert %s: %s", a->name, err);
+		bad++;
 	}
 	return bad;
 }

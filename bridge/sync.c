@@ -19,6 +19,8 @@
 #include "jamf_pro.h"
 #include "json.h"
 #include "log.h"
+#include "notify.h"
+#include "reasons.h"
 #include "state.h"
 #include "template.h"
 #include "tenant.h"
@@ -463,19 +465,69 @@ enforce_policy(struct tenant_run *tr, const struct policy_run *pr, time_t now, c
 	return ok;
 }
 
+/* Add the failed, stuck and late devices of rows to the run's problems; 0 or -1 (OOM). */
+static int
+add_problems(const struct tenant_run *tr, const struct policy_run *pr,
+    const struct watch_row *rows, size_t n, struct notify_list *problems)
+{
+	static const unsigned events[WATCH_NCLASSES] = {[WATCH_FAILED] =
+		CONFIG_EVENT_PLAN_FAILED, [WATCH_STUCK] = CONFIG_EVENT_PLAN_STUCK, [WATCH_LATE] =
+		CONFIG_EVENT_DEADLINE_MISSED};
+	const char *page = pr->kind == JAMF_COMPUTER ? "computers" : "mobileDevices";
+
+	for (size_t i = 0; i < n; i++) {
+		const struct watch_row *r = &rows[i];
+		const struct reason_info *info = r->v.info;
+		char target[128], name[320], link[1024];
+		const char *reason, *explanation = NULL, *hint = NULL;
+
+		if (events[r->v.cls] == 0)
+			continue;
+		snprintf(target, sizeof(target), "%s %s", r->version, r->build != NULL ? r->build :
+		    "(base update)");
+		snprintf(name, sizeof(name), "%s (%s)", r->device != NULL && r->device->name != NULL ?
+		    r->device->name : "unnamed", r->device_id);
+		snprintf(link, sizeof(link), "%s/%s.html?id=%s&o=r", tr->tenant->jamf.url, page,
+		    r->device_id);
+		if (r->v.cls == WATCH_FAILED) {
+			reason = r->reason != NULL ? r->reason : r->state;
+			if (info != NULL) {
+				explanation = info->explanation;
+				hint = info->hint;
+			}
+		} else if (r->v.cls == WATCH_STUCK) {
+			reason = r->state;
+			explanation = "No change of the plan's state for longer than watch.stuck_after.";
+			hint = "Check that the device checks in with Jamf Pro, and read the plan's "
+			    "events.";
+		} else {
+			reason = "deadline passed";
+			explanation = "The deadline and watch.deadline_grace have passed, and "
+			    "inventory does not show the device at the target.";
+			hint = "Check that the device checks in and updates its inventory.";
+		}
+		if (notify_add(problems, events[r->v.cls], tr->tenant->name, pr->policy->name, target,
+		    reason, explanation, hint, name, link) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /*
  * How the policy's plans stand (watch.h): a line of counts by class with the top failure
- * reasons, or "watch" in jp. Returns false when out of memory.
+ * reasons, or "watch" in jp; the failed, stuck and late devices go to problems. Returns
+ * false when out of memory.
  */
 static bool
-report_watch(const struct tenant_run *tr, const struct policy_run *pr, time_t now, cJSON *jp)
+report_watch(const struct tenant_run *tr, const struct policy_run *pr, time_t now, cJSON *jp,
+    struct notify_list *problems)
 {
 	struct watch_tally t;
 	struct watch_row *rows;
 	size_t n;
 
 	if (watch_rows(&tr->state, pr->policy->name, pr->inv->v, pr->inv->n, &tr->cfg->watch,
-	    now, &rows, &n) == -1) {
+	    now, &rows, &n) == -1 || add_problems(tr, pr, rows, n, problems) == -1) {
 		log_error("%s: policy %s: out of memory", tr->tenant->name, pr->policy->name);
 		return false;
 	}
@@ -502,11 +554,14 @@ report_watch(const struct tenant_run *tr, const struct policy_run *pr, time_t no
 	return true;
 }
 
-/* One tenant: state, sign in, reconcile, then every policy. Sets *failed / *auth_failed. */
+/*
+ * One tenant: state, sign in, reconcile, then every policy. Sets *failed / *auth_failed; adds
+ * what went wrong to problems (sync).
+ */
 static void
 run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_client *http,
     const struct gdmf_feed *feed, const struct sync_options *o, cJSON *jtenants, bool *failed,
-    bool *auth_failed)
+    bool *auth_failed, struct notify_list *problems)
 {
 	struct tenant_run tr;
 	struct jamf_reply r = {0};
@@ -594,7 +649,7 @@ run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_
 			print_policy_text(t, &pr, !o->dry_run);
 		if (!o->dry_run && !enforce_policy(&tr, &pr, o->now, jp))
 			*failed = true;
-		if (!o->dry_run && !report_watch(&tr, &pr, o->now, jp))
+		if (!o->dry_run && !report_watch(&tr, &pr, o->now, jp, problems))
 			*failed = true;
 		policy_run_release(&pr);
 	}
@@ -608,6 +663,14 @@ out:
 	tenant_run_release(&tr);
 }
 
+/* A problem of the whole run (feed, failure); 0 or -1 (out of memory). */
+static int
+tell(struct notify_list *problems, unsigned event, const char *reason, const char *explanation,
+    const char *hint)
+{
+	return notify_add(problems, event, NULL, NULL, NULL, reason, explanation, hint, NULL, NULL);
+}
+
 int
 sync_run(const struct config *cfg, const struct sync_options *o)
 {
@@ -617,8 +680,12 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 	cJSON *root = NULL, *jtenants = NULL;
 	bool failed = false, auth_failed = false, any = false;
 	struct state_lock lock = {-1};
+	struct notify_list problems = {NULL, 0, 0, cfg};
 	char err[512];
 
+	for (size_t i = 0; i < cfg->nalerts; i++)
+		if ((size_t)cfg->alerts[i].max_devices > problems.max_names)
+			problems.max_names = (size_t)cfg->alerts[i].max_devices;
 	if (http == NULL) {
 		log_error("cannot start libcurl");
 		return BRIDGE_EXIT_FAILED;
@@ -646,6 +713,14 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 		}
 	}
 	if (gdmf_load(http, cfg, o->refresh, o->now, &feed, &origin) == -1) {
+		if (!o->dry_run) {
+			(void)tell(&problems, CONFIG_EVENT_FEED_ERROR, "Apple's GDMF feed could not be "
+			    "read", "There is no good copy of the feed either, so bridge enforced "
+			    "nothing.", "Check the host reaches gdmf.url and trusts gdmf.ca_file; "
+			    "bridge doctor shows it.");
+			(void)notify_run(http, cfg, &problems, o->now);
+		}
+		notify_list_release(&problems);
 		state_unlock(&lock);
 		http_client_free(http);
 		return BRIDGE_EXIT_FEED;
@@ -663,8 +738,23 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 		if (!config_tenant_selected(&cfg->tenants[i], o->tenants, o->ntenants))
 			continue;
 		any = true;
-		run_tenant(cfg, &cfg->tenants[i], http, &feed, o, jtenants, &failed, &auth_failed);
+		run_tenant(cfg, &cfg->tenants[i], http, &feed, o, jtenants, &failed, &auth_failed,
+		    &problems);
 	}
+	if (!o->dry_run) {
+		if (failed && tell(&problems, CONFIG_EVENT_RUN_FAILED, "a run of bridge sync failed",
+		    "A tenant or policy could not be carried out; the run's log says why.",
+		    "Run bridge doctor, and read the log of the run.") == -1)
+			failed = true;
+		if (origin == GDMF_ORIGIN_FALLBACK && tell(&problems, CONFIG_EVENT_FEED_ERROR,
+		    "Apple's GDMF feed could not be read", "bridge used its last good copy of the "
+		    "feed, so a new BSI may be missed.", "Check the host reaches gdmf.url and "
+		    "trusts gdmf.ca_file; bridge doctor shows it.") == -1)
+			failed = true;
+		if (notify_run(http, cfg, &problems, o->now) == -1)
+			failed = true;
+	}
+	notify_list_release(&problems);
 	if (root != NULL) {
 		char *text;
 

@@ -1,0 +1,133 @@
+/*
+ * Unit tests for notify.c's decision: what one webhook hears, given what it was told before
+ * and the problems of this run (new, repeated after repeat_after, resolved, quiet), and which
+ * problems are its business (events, the policy's alerts list).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "notify.h"
+
+#define HOUR 3600L
+#define NOW 1795000000L
+
+static void
+test_decide(void **state)
+{
+	struct config_alert ops = {.name = (char *)(uintptr_t)"ops", .events =
+		CONFIG_EVENT_PLAN_FAILED | CONFIG_EVENT_PLAN_STUCK | CONFIG_EVENT_RESOLVED,
+		.repeat_after = 24 * HOUR, .max_devices = 2};
+	struct config_alert quiet = ops;
+	struct notify_list l = {NULL, 0, 2, NULL};
+	struct notify_said said[2];
+	struct notify_memory mem = {said, 0};
+	struct notify_digest d;
+
+	(void)state;
+	quiet.name = (char *)(uintptr_t)"quiet";
+	quiet.events = CONFIG_EVENT_PLAN_FAILED;
+	/* three devices share one problem; a second problem; a feed error nobody subscribed to */
+	assert_int_equal(notify_add(&l, CONFIG_EVENT_PLAN_FAILED, "t", "macs", "26.3.1 25D771280a",
+	    "NO_DISK_SPACE", "e", "h", "Ann (1)", "https://j/computers.html?id=1&o=r"), 0);
+	assert_int_equal(notify_add(&l, CONFIG_EVENT_PLAN_FAILED, "t", "macs", "26.3.1 25D771280a",
+	    "NO_DISK_SPACE", "e", "h", "Bob (2)", NULL), 0);
+	assert_int_equal(notify_add(&l, CONFIG_EVENT_PLAN_FAILED, "t", "macs", "26.3.1 25D771280a",
+	    "NO_DISK_SPACE", "e", "h", "Cy (3)", NULL), 0);
+	assert_int_equal(notify_add(&l, CONFIG_EVENT_PLAN_STUCK, "t", "macs", "26.3.1 25D771280a",
+	    "WaitingToStartDDMUpdate", NULL, NULL, "Di (4)", NULL), 0);
+	assert_int_equal(notify_add(&l, CONFIG_EVENT_FEED_ERROR, NULL, NULL, NULL, "feed down",
+	    NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.v[0].devices, 3);
+	assert_int_equal(l.v[0].nnames, 2);  /* max_names */
+	assert_string_equal(l.v[0].names[1], "Bob (2)");
+	assert_string_equal(l.v[0].fingerprint, "plan_failed|t|macs|26.3.1 25D771280a|NO_DISK_SPACE");
+
+	/* nothing said before: both of ops's problems are new; quiet hears only the failure */
+	assert_int_equal(notify_decide(&mem, &ops, &l, NOW, &d), 0);
+	assert_int_equal(d.n, 2);
+	assert_int_equal(d.counts[NOTIFY_NEW], 2);
+	notify_digest_release(&d);
+	assert_int_equal(notify_decide(&mem, &quiet, &l, NOW, &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_ptr_equal(d.items[0].problem, &l.v[0]);
+	notify_digest_release(&d);
+
+	/* told of the failure an hour ago: quiet; 25 hours ago: repeated */
+	said[0] = (struct notify_said){(char *)(uintptr_t)"ops", l.v[0].fingerprint,
+		CONFIG_EVENT_PLAN_FAILED, NULL, NULL, NULL, NULL, 3, NOW - HOUR, NOW - HOUR};
+	/* and of a problem that is gone */
+	said[1] = (struct notify_said){(char *)(uintptr_t)"ops",
+		(char *)(uintptr_t)"plan_failed|t|macs|26.3.1 25D771280a|NOT_SUPERVISED",
+		CONFIG_EVENT_PLAN_FAILED, NULL, NULL, NULL, NULL, 1, NOW - HOUR, NOW - HOUR};
+	mem.n = 2;
+	assert_int_equal(notify_decide(&mem, &ops, &l, NOW, &d), 0);
+	assert_int_equal(d.counts[NOTIFY_NEW], 1);       /* the stuck one */
+	assert_int_equal(d.counts[NOTIFY_REPEATED], 0);
+	assert_int_equal(d.counts[NOTIFY_RESOLVED], 1);
+	notify_digest_release(&d);
+	said[0].last_sent = NOW - 25 * HOUR;
+	assert_int_equal(notify_decide(&mem, &ops, &l, NOW, &d), 0);
+	assert_int_equal(d.counts[NOTIFY_REPEATED], 1);
+	notify_digest_release(&d);
+
+	/* without the resolved event, a cleared problem is not announced */
+	ops.events &= ~(unsigned)CONFIG_EVENT_RESOLVED;
+	assert_int_equal(notify_decide(&mem, &ops, &l, NOW, &d), 0);
+	assert_int_equal(d.counts[NOTIFY_RESOLVED], 0);
+	notify_digest_release(&d);
+
+	/* what another webhook was told is not this one's */
+	assert_int_equal(notify_decide(&mem, &quiet, &l, NOW, &d), 0);
+	assert_int_equal(d.counts[NOTIFY_NEW], 1);
+	notify_digest_release(&d);
+	notify_list_release(&l);
+}
+
+static void
+test_policy_subscription(void **state)
+{
+	struct config_alert ops = {.name = (char *)(uintptr_t)"ops",
+		.events = CONFIG_EVENT_PLAN_FAILED, .repeat_after = HOUR};
+	char *only_mac_ops[] = {(char *)(uintptr_t)"mac-ops"};
+	struct config_policy policy = {.name = (char *)(uintptr_t)"macs"};
+	struct config_tenant tenant = {.name = (char *)(uintptr_t)"t", .policies = &policy,
+		.npolicies = 1};
+	struct config cfg = {.tenants = &tenant, .ntenants = 1};
+	struct notify_list l = {NULL, 0, 0, &cfg};
+	struct notify_memory mem = {NULL, 0};
+	struct notify_digest d;
+
+	(void)state;
+	assert_int_equal(notify_add(&l, CONFIG_EVENT_PLAN_FAILED, "t", "macs", "x", "R", NULL,
+	    NULL, "Ann (1)", NULL), 0);
+	/* a policy without an alerts list tells every webhook */
+	assert_int_equal(notify_decide(&mem, &ops, &l, NOW, &d), 0);
+	assert_int_equal(d.n, 1);
+	notify_digest_release(&d);
+	/* one that names other webhooks does not tell this one */
+	policy.alerts.v = only_mac_ops;
+	policy.alerts.n = 1;
+	assert_int_equal(notify_decide(&mem, &ops, &l, NOW, &d), 0);
+	assert_int_equal(d.n, 0);
+	notify_digest_release(&d);
+	notify_list_release(&l);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_policy_subscription),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
