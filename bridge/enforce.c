@@ -16,9 +16,11 @@
 #include "jamf.h"
 #include "jamf_pro.h"
 #include "log.h"
+#include "reasons.h"
 #include "state.h"
 #include "template.h"
 
+#define RETRY_AFTER 3600L  /* seconds before a plan that ended in trouble is sent again */
 #define FILTER_BYTES 2048
 
 static bool
@@ -43,17 +45,44 @@ platform_of(const char *object_type)
 	return object_type != NULL && strcmp(object_type, "COMPUTER") == 0 ? "macOS" : "iOS";
 }
 
-/* bridge's plan for this device and target, if the state has one. */
-static const struct state_plan *
-planned(const struct state *st, const char *device, const char *version, const char *build)
+/*
+ * Whether a plan has ended in a way worth another try: canceled (e.g. the plans feature was
+ * reset), or failed for a transient reason (reasons.h: Jamf or Apple trouble, or another plan
+ * in the way), at least RETRY_AFTER ago by bridge's clock.
+ */
+static bool
+retry_due(const struct state_plan *p, time_t now)
 {
+	enum plan_phase ph = plan_phase_of(p->last_state);
+	const struct reason_info *info = reason_lookup(p->last_reason);
+
+	if (ph != PLAN_CANCELED && !(ph == PLAN_FAILED && info != NULL &&
+	    info->kind == REASON_TRANSIENT))
+		return false;
+	return now - p->last_state_at >= RETRY_AFTER;
+}
+
+/* bridge's plan for this device and target, if the state has one that still counts. */
+static const struct state_plan *
+planned(const struct state *st, const char *device, const char *version, const char *build,
+    time_t now)
+{
+	const struct state_plan *found = NULL;
+
 	for (size_t i = 0; i < st->nplans; i++) {
 		const struct state_plan *p = &st->plans[i];
 
 		if (strcmp(p->device_id, device) == 0 && strcmp(p->version, version) == 0 &&
-		    same_opt(p->build, build))
-			return p;
+		    same_opt(p->build, build)) {
+			if (!retry_due(p, now))
+				return p;
+			found = p;
+		}
 	}
+	if (found != NULL)
+		log_info("device %s: its plan %s ended %s%s%s; trying again", device, found->id,
+		    found->last_state, found->last_reason ? ", " : "",
+		    found->last_reason ? found->last_reason : "");
 	return NULL;
 }
 
@@ -400,7 +429,8 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
 
 		if (!decide_sends(a->outcome))
 			continue;
-		if (planned(st, devices[a->device].id, a->target_version, enforce_sent_build(a)) != NULL) {
+		if (planned(st, devices[a->device].id, a->target_version, enforce_sent_build(a),
+		    now) != NULL) {
 			sum->existing++;
 			continue;
 		}

@@ -127,7 +127,9 @@ static const struct {
 	{"GET", "/api/v1/computer-groups", "Read Smart Computer Groups, Read Static Computer Groups"},
 	{"GET", "/api/v1/mobile-device-groups",
 	    "Read Smart Mobile Device Groups, Read Static Mobile Device Groups"},
-	{"GET", "/api/v2/groups", "Read Smart Computer Groups, Read Static Computer Groups"},
+	{"GET", "/api/v2/groups", "Read Smart Computer Groups, Read Static Computer Groups (for "
+	    "mobile device groups: Read Smart Mobile Device Groups, Read Static Mobile Device "
+	    "Groups)"},
 	{"GET", "/api/v3/computer-groups/smart-group-membership/{}", "Read Smart Computer Groups"},
 	{"GET", "/api/v1/mobile-device-groups/smart-group-membership/{}",
 	    "Read Smart Mobile Device Groups"},

@@ -713,14 +713,20 @@ jamf_pro_plans_list(struct jamf_session *s, const char *filter, struct jamf_plan
 	*out = NULL;
 	*n = 0;
 	for (long page = 0; ; page++) {
-		char path[PATH_BYTES];
+		char path[2 * PATH_BYTES];  /* a filter may list many plan ids */
 		const cJSON *results, *o;
 		struct jamf_plan *grown;
 		size_t count;
+		int len;
 
-		snprintf(path, sizeof(path), PLANS_PATH "?page=%ld&page-size=%d&sort=planUuid%%3Aasc"
-		    "%s%s", page, JAMF_PRO_PAGE_SIZE, filter ? "&filter=" : "", filter ? filter : "");
+		len = snprintf(path, sizeof(path), PLANS_PATH "?page=%ld&page-size=%d"
+		    "&sort=planUuid%%3Aasc%s%s", page, JAMF_PRO_PAGE_SIZE, filter ? "&filter=" : "",
+		    filter ? filter : "");
 		jamf_reply_release(r);
+		if (len < 0 || (size_t)len >= sizeof(path)) {
+			bad_reply(s, r, PLANS_PATH, "the filter is too long");
+			goto fail;
+		}
 		if (jamf_get(s, path, r) == -1)
 			goto fail;
 		if ((results = json_arr(r->json, "results")) == NULL ||

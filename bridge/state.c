@@ -102,7 +102,8 @@ static const struct field bsi_fields[] = {
 static const struct field ring_fields[] = {
 	FIELD(FIELD_STRING, state_ring, policy),
 	FIELD(FIELD_STRING, state_ring, ring),
-	FIELD(FIELD_STRING, state_ring, bsi),
+	FIELD(FIELD_STRING_OPT, state_ring, bsi),  /* null in files of bridge 0.1 before rings
+	                                             were kept per BSI: never matched */
 	FIELD(FIELD_TIME, state_ring, started_at),
 	{NULL, 0, 0},
 };

@@ -42,7 +42,7 @@ struct state_bsi {
 struct state_ring {
 	char *policy;
 	char *ring;
-	char *bsi;           /* the BSI's identity, as in struct state_bsi */
+	char *bsi;           /* the BSI's identity, as in struct state_bsi; NULL in older files */
 	time_t started_at;
 };
 

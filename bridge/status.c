@@ -241,7 +241,7 @@ static bool
 has_plans(const struct config_tenant *t, const char *only)
 {
 	for (size_t i = 0; i < t->npolicies; i++)
-		if (t->policies[i].mode == CONFIG_MODE_PLAN &&
+		if (t->policies[i].enabled && t->policies[i].mode == CONFIG_MODE_PLAN &&
 		    (only == NULL || strcmp(only, t->policies[i].name) == 0))
 			return true;
 	return false;

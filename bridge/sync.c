@@ -87,6 +87,60 @@ policy_run_release(struct policy_run *pr)
 	decide_result_release(&pr->result);
 }
 
+/* Note in started[e] that a ring started on feed entry e at t, unless it is known earlier. */
+static void
+started_at(time_t *started, size_t e, time_t t)
+{
+	if (started[e] == 0 || t < started[e])
+		started[e] = t;
+}
+
+/* Mark the BSIs a target (version, build) belongs to as started at t in started[]. */
+static void
+target_started(const struct gdmf_feed *feed, const char *version, const char *build, time_t t,
+    time_t *started)
+{
+	for (size_t e = 0; e < feed->n; e++) {
+		const struct gdmf_entry *b = &feed->entries[e];
+
+		if (b->list != GDMF_LIST_BSI)
+			continue;
+		/* the BSI itself, or a base update towards it (its base version) */
+		if ((build != NULL && b->build != NULL && strcmp(b->build, build) == 0) ||
+		    (build == NULL && strcmp(b->version, version) == 0))
+			started_at(started, e, t);
+	}
+}
+
+/*
+ * A ring has started on a BSI as soon as bridge made something for it there, even if the
+ * ring record was lost (a kill before the state was saved, or a state file of an older
+ * bridge): take the earliest plan or blueprint of each ring and target as its start.
+ */
+static void
+ring_starts_from_records(const struct state *st, const struct config_policy *p,
+    const struct gdmf_feed *feed, time_t *ring_started)
+{
+	for (size_t i = 0; i < p->nrings; i++) {
+		time_t *started = &ring_started[i * feed->n];
+
+		for (size_t k = 0; k < st->nplans; k++) {
+			const struct state_plan *pl = &st->plans[k];
+
+			if (pl->id != NULL && strcmp(pl->policy, p->name) == 0 &&
+			    strcmp(pl->ring, p->rings[i].name) == 0)
+				target_started(feed, pl->version, pl->build, pl->created_at, started);
+		}
+		for (size_t k = 0; k < st->nblueprints; k++) {
+			const struct state_blueprint *b = &st->blueprints[k];
+
+			if (b->id != NULL && strcmp(b->policy, p->name) == 0 &&
+			    strcmp(b->ring, p->rings[i].name) == 0)
+				target_started(feed, b->version, b->build, b->created_at, started);
+		}
+	}
+}
+
 /* Resolve a policy's groups, read its inventory and decide; 0 or -1 with err. */
 static int
 policy_prepare(struct tenant_run *tr, const struct config_policy *p, const struct gdmf_feed *feed,
@@ -133,6 +187,8 @@ policy_prepare(struct tenant_run *tr, const struct config_policy *p, const struc
 				pr->ring_started[i * feed->n + e] = sr->started_at;
 		}
 	}
+	if (tr->have_state)
+		ring_starts_from_records(&tr->state, p, feed, pr->ring_started);
 	pr->dp = (struct decide_policy){p, pr->scope, pr->nscope, pr->exclude, pr->nexclude,
 		pr->rings, p->nrings};
 	if ((pr->inv = tenant_inventory(tr, pr->kind, err, errlen)) == NULL)
@@ -544,8 +600,7 @@ report_watch(const struct tenant_run *tr, const struct policy_run *pr, time_t no
 			cJSON_AddNumberToObject(jr, t.reasons[i].reason, (double)t.reasons[i].n);
 		return true;
 	}
-	printf("  watch: %zu %s%s:", t.rows, pr->policy->mode == CONFIG_MODE_PLAN ? "plan" :
-	    "device", t.rows == 1 ? "" : "s");
+	printf("  watch: %zu device%s:", t.rows, t.rows == 1 ? "" : "s");
 	for (int c = 0; c < WATCH_NCLASSES; c++)
 		printf("%s %zu %s", c ? "," : "", t.counts[c], watch_class_name((enum watch_class)c));
 	for (size_t i = 0; i < t.nreasons && i < 5; i++)

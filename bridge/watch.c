@@ -13,9 +13,13 @@
 #include "state.h"
 #include "version.h"
 
-/* Plans per list request: 32 UUIDs keep the URL-encoded filter near 1.3 KiB. */
+/*
+ * Plans per list request: 32 UUIDs (36 characters) make a URL-encoded filter of about 1.3
+ * KiB; ids are at most 64 characters (plain_id), so at worst 2.2 KiB, which FILTER_BYTES and
+ * the plans list's path buffer hold.
+ */
 #define PLANS_PER_REQUEST 32
-#define FILTER_BYTES 2048
+#define FILTER_BYTES 3072
 
 const char *
 watch_class_name(enum watch_class c)
@@ -41,11 +45,16 @@ watch_at_target(const struct jamf_device *d, const char *version, const char *bu
 		return c > 0;
 	if (build == NULL)
 		return true;  /* a base update: the version is the target */
-	/* the supplemental build says which BSI is installed (it is the build without one) */
+	/*
+	 * The supplemental build says which BSI is installed (it is the build itself without
+	 * one). On one base version, a later BSI has a later build of the same major and train
+	 * (25D771290b after 25D771280a), while the base build's number is far lower (25D2128).
+	 */
 	sb = d->supplemental_build != NULL ? d->supplemental_build : d->build;
 	if (sb == NULL || build_parse(sb, &have) == -1 || build_parse(build, &want) == -1)
 		return false;
-	return build_same_number(&have, &want) && build_compare(&have, &want) >= 0;
+	return have.major == want.major && have.train == want.train &&
+	    build_compare(&have, &want) >= 0;
 }
 
 /* "YYYY-MM-DDTHH:MM:SS" read as UTC, or -1. */
@@ -138,21 +147,36 @@ unfinished(const struct state_plan *p)
 	return p->id != NULL && ph != PLAN_COMPLETED && ph != PLAN_FAILED && ph != PLAN_CANCELED;
 }
 
+/* Whether id can go into an RSQL list unquoted: a UUID's characters only. */
+static bool
+plain_id(const char *id)
+{
+	size_t n = 0;
+
+	for (; id[n] != '\0'; n++)
+		if (!((id[n] >= '0' && id[n] <= '9') || (id[n] >= 'a' && id[n] <= 'f') ||
+		    (id[n] >= 'A' && id[n] <= 'F') || id[n] == '-'))
+			return false;
+	return n > 0 && n <= 64;
+}
+
 /* Read plans ids[0..n) in one list request and record what Jamf says; 0 or -1. */
 static int
 follow_chunk(struct jamf_session *pro, struct state *st, const char *const *ids, size_t n,
     time_t now, size_t *read, struct jamf_reply *r)
 {
-	char raw[PLANS_PER_REQUEST * 40 + 32], filter[FILTER_BYTES];
+	char raw[PLANS_PER_REQUEST * 66 + 32], filter[FILTER_BYTES];
 	struct jamf_plan *plans = NULL;
-	size_t len = 0, got = 0;
+	size_t len, got = 0;
 
-	len += (size_t)snprintf(raw + len, sizeof(raw) - len, "planUuid=in=(");
-	for (size_t i = 0; i < n; i++)
+	len = (size_t)snprintf(raw, sizeof(raw), "planUuid=in=(");
+	for (size_t i = 0; i < n; i++) {
+		/* plain_id() bounds each id to 64 characters: this always fits */
 		len += (size_t)snprintf(raw + len, sizeof(raw) - len, "%s%s", i ? "," : "", ids[i]);
+	}
 	snprintf(raw + len, sizeof(raw) - len, ")");
 	if (jamf_url_encode(raw, filter, sizeof(filter)) == -1) {
-		snprintf(r->error, sizeof(r->error), "reading plans: a plan id is too long");
+		snprintf(r->error, sizeof(r->error), "reading plans: the filter is too long");
 		r->fail = JAMF_FAIL_BAD_REPLY;
 		return -1;
 	}
@@ -160,11 +184,15 @@ follow_chunk(struct jamf_session *pro, struct state *st, const char *const *ids,
 		return -1;
 	for (size_t i = 0; i < got; i++) {
 		const struct jamf_plan *p = &plans[i];
+		const char *reason = p->nreasons > 0 ? p->reasons[0] : NULL;
 
-		if (p->state == NULL || state_find_plan(st, p->id) == NULL)
+		/* an empty or oversized value from Jamf says nothing: left as last seen */
+		if (p->state == NULL || p->state[0] == '\0' || strlen(p->state) > 256 ||
+		    state_find_plan(st, p->id) == NULL)
 			continue;
-		if (state_plan_seen(st, p->id, p->state, p->nreasons > 0 ? p->reasons[0] : NULL,
-		    now) == -1) {
+		if (reason != NULL && (reason[0] == '\0' || strlen(reason) > 256))
+			reason = NULL;
+		if (state_plan_seen(st, p->id, p->state, reason, now) == -1) {
 			jamf_plans_free(plans, got);
 			snprintf(r->error, sizeof(r->error), "recording plan states: out of memory");
 			r->fail = JAMF_FAIL_BAD_REPLY;
@@ -190,6 +218,11 @@ watch_follow_plans(struct jamf_session *pro, struct state *st, time_t now, size_
 	for (size_t i = 0; i < st->nplans; i++) {
 		if (!unfinished(&st->plans[i]))
 			continue;
+		if (!plain_id(st->plans[i].id)) {
+			log_warn("plan \"%.64s\": not a plan id Jamf gives; not followed",
+			    st->plans[i].id);
+			continue;
+		}
 		ids[n++] = st->plans[i].id;
 		if (n == PLANS_PER_REQUEST) {
 			if (follow_chunk(pro, st, ids, n, now, read, r) == -1)
@@ -270,6 +303,22 @@ add_row(struct watch_row **rows, size_t *n, size_t *cap, const struct watch_row 
 	return 0;
 }
 
+/* Plans by device (as a number, then as text), then creation time. */
+static int
+cmp_plan(const void *a, const void *b)
+{
+	const struct state_plan *x = *(const struct state_plan *const *)a;
+	const struct state_plan *y = *(const struct state_plan *const *)b;
+	long dx = strtol(x->device_id, NULL, 10), dy = strtol(y->device_id, NULL, 10);
+	int c;
+
+	if (dx != dy)
+		return (dx > dy) - (dx < dy);
+	if ((c = strcmp(x->device_id, y->device_id)) != 0)
+		return c;
+	return (x->created_at > y->created_at) - (x->created_at < y->created_at);
+}
+
 static void
 classify_row(struct watch_row *row, const struct config_watch *w, time_t now)
 {
@@ -285,7 +334,8 @@ watch_rows(const struct state *st, const char *policy, const struct jamf_device 
     size_t *n)
 {
 	struct by_id *index = calloc(ndevices ? ndevices : 1, sizeof(*index));
-	size_t cap = 0;
+	const struct state_plan **plans = NULL;
+	size_t cap = 0, nplans = 0;
 
 	*rows = NULL;
 	*n = 0;
@@ -294,21 +344,31 @@ watch_rows(const struct state *st, const char *policy, const struct jamf_device 
 	for (size_t i = 0; i < ndevices; i++)
 		index[i] = (struct by_id){strtol(devices[i].id, NULL, 10), i};
 	qsort(index, ndevices, sizeof(*index), cmp_by_id);
-	for (size_t i = 0; i < st->nplans; i++) {
-		const struct state_plan *p = &st->plans[i];
+	/* each device's newest plan of the policy: older ones were superseded or retried */
+	if ((plans = calloc(st->nplans ? st->nplans : 1, sizeof(*plans))) == NULL)
+		goto oom;
+	for (size_t i = 0; i < st->nplans; i++)
+		if (st->plans[i].id != NULL && strcmp(st->plans[i].policy, policy) == 0)
+			plans[nplans++] = &st->plans[i];
+	qsort(plans, nplans, sizeof(*plans), cmp_plan);
+	for (size_t i = 0; i < nplans; i++) {
+		const struct state_plan *p = plans[i];
 		struct by_id key = {strtol(p->device_id, NULL, 10), 0}, *hit;
 		struct watch_row row;
 
-		if (p->id == NULL || strcmp(p->policy, policy) != 0)
+		if (i + 1 < nplans && strcmp(plans[i + 1]->device_id, p->device_id) == 0)
 			continue;
-		hit = bsearch(&key, index, ndevices, sizeof(*index), cmp_by_id);
-		row = (struct watch_row){p->device_id, hit != NULL ? &devices[hit->at] : NULL, p->ring,
-			p->version, p->build, p->deadline, p->last_state, p->last_reason,
-			p->last_state_at, {0}};
+		/* a device gone from inventory is no longer bridge's business */
+		if ((hit = bsearch(&key, index, ndevices, sizeof(*index), cmp_by_id)) == NULL)
+			continue;
+		row = (struct watch_row){p->device_id, &devices[hit->at], p->ring, p->version,
+			p->build, p->deadline, p->last_state, p->last_reason, p->last_state_at, {0}};
 		classify_row(&row, w, now);
 		if (add_row(rows, n, &cap, &row) == -1)
 			goto oom;
 	}
+	free(plans);
+	plans = NULL;
 	for (size_t i = 0; i < st->nblueprints; i++) {
 		const struct state_blueprint *b = &st->blueprints[i];
 		long gid;
@@ -335,6 +395,7 @@ watch_rows(const struct state *st, const char *policy, const struct jamf_device 
 	return 0;
 oom:
 	free(index);
+	free(plans);
 	free(*rows);
 	*rows = NULL;
 	*n = 0;

@@ -83,10 +83,11 @@ struct watch_row {
 };
 
 /*
- * Every device the state says bridge targets for policy, classified: one row per plan, and
- * for blueprints one per member of its group (members as inventory lists them, state the
- * last deployment state the state recorded). Inventory devices are looked up through a
- * sorted index. *rows (free it) and *n; 0, or -1 when out of memory.
+ * Every device the state says bridge targets for policy, classified: one row per device for
+ * its newest plan (older ones were superseded or retried), and for blueprints one per member
+ * of its group (members as inventory lists them, state the last deployment state the state
+ * recorded). Devices no longer in inventory are left out. *rows (free it) and *n; 0, or -1
+ * when out of memory.
  */
 int watch_rows(const struct state *st, const char *policy, const struct jamf_device *devices,
     size_t ndevices, const struct config_watch *w, time_t now, struct watch_row **rows,

@@ -64,10 +64,12 @@ class Watch(SyncTestCase):
         self.assertEqual(watch["reasons"], failed)
         self.assertIn("NO_DEVICE_STATUS_BY_GRACE_PERIOD", failed)
         self.assertEqual(watch["compliant"], 1)
-        # every other plan of the first run completed: its device shows the target
-        self.assertEqual(watch["done"], created - len(failing) - len(silent) - 1)
-        # plans made by the second run (BSIs after base updates) are not seen in Jamf yet
+        # every other plan of the first run completed: its device shows the target, unless
+        # it was a base update and the second run sent the BSI, which Jamf has not seen yet
+        # (a device counts once, for its newest plan)
         self.assertEqual(watch["in_progress"], second["enforced"]["created"])
+        self.assertEqual(watch["done"] + watch["in_progress"],
+                         created - len(failing) - len(silent) - 1)
         self.assertEqual(watch["stuck"] + watch["late"], 0)
         # the state keeps each plan's last state and reason
         state = json.loads(self.state_file().read_text())
@@ -76,7 +78,7 @@ class Watch(SyncTestCase):
         self.assertEqual({s for s, _ in recorded.values()}, {"PlanFailed"})
         # the text summary says the same in one line
         r = self.sync(path=path)
-        self.assertRegex(r.stdout, r"watch: \d+ plans: \d+ done, 1 compliant, \d+ in_progress, "
+        self.assertRegex(r.stdout, r"watch: \d+ devices: \d+ done, 1 compliant, \d+ in_progress, "
                          r"0 stuck, 5 failed, 0 late \(")
 
     def test_status_agrees_with_the_simulator(self):
@@ -122,6 +124,37 @@ class Watch(SyncTestCase):
                          r"\d+ done, 1 compliant, 0 in_progress, 0 stuck, 4 failed, 0 late")
         self.assertIn("failed: DECLARATIVE_DEVICE_MANAGEMENT_STATUS_RESPONSE_FAILURE_REASON_RECEIVED x4",
                       r.stdout)
+
+    def test_a_plan_refused_for_a_transient_reason_is_sent_again_an_hour_later(self):
+        path = self.policy_file()
+        device = sorted((d["id"] for d in self.sim.devices("computer", "bsi-base")), key=int)[0]
+        # someone else's plan for the device is still running when bridge's arrives
+        status, _, _ = self.sim.call("POST", PLANS, {
+            "devices": [{"deviceId": device, "objectType": "COMPUTER"}],
+            "config": {"updateAction": "DOWNLOAD_ONLY", "versionType": "LATEST_ANY"}},
+            token=self.sim.pro_token())
+        self.assertEqual(status, 201)
+        self.assertEqual(self.sync(path=path).returncode, 0)
+        self.sim.advance(30)
+        r, policy = self.sync_json(path)
+        self.assertEqual(policy["watch"]["reasons"], {"EXISTING_PLAN_FOR_DEVICE_IN_PROGRESS": 1})
+        self.assertEqual(policy["enforced"]["created"], 0)  # not again within the hour
+        # an hour later by the state's clock, the other plan long done: bridge tries again
+        self.sim.advance(3600)
+        state = json.loads(self.state_file().read_text())
+        for p in state["plans"]:
+            if p["device_id"] == device:
+                p["last_state_at"] = "2020-01-01T00:00:00Z"
+        self.state_file().write_text(json.dumps(state))
+        r, policy = self.sync_json(path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(policy["enforced"]["created"], 1)
+        self.assertIn(f"device {device}: its plan", r.stderr)
+        mine = [p for p in self.sim.jamf_state()["plans"] if p["deviceId"] == device and
+                p["config"].get("buildVersion") == "25D771280a"]
+        self.assertEqual(len(mine), 2)
+        # counted once, by its newest plan, which is no failure
+        self.assertEqual(policy["watch"]["failed"], 0)
 
     def test_a_plan_that_does_not_move_is_stuck_then_late(self):
         path = self.policy_file()

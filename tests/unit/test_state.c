@@ -328,6 +328,34 @@ test_round_trip(void **unused)
 	state_release(&st);  /* harmless twice */
 }
 
+/*
+ * A state file of bridge 0.1 before rings were kept per BSI (a ring record without "bsi")
+ * still loads whole: nothing is moved aside, and the old ring record matches no BSI.
+ */
+static void
+test_rings_before_bsi(void **unused)
+{
+	struct state st;
+
+	(void)unused;
+	copy_fixture("before-bsi-rings.json", "state.json");
+	load(&st);
+	assert_false(st.needs_reconcile);
+	assert_null(st.moved_aside);
+	assert_int_equal(st.nplans, 2);
+	assert_int_equal(st.nrings, 1);
+	assert_null(st.rings[0].bsi);
+	assert_null(state_find_ring(&st, "macs", "pilot", "macOS 26.3.1 (a) 25D771280a on 25D2128"));
+	assert_int_equal(state_note_ring(&st, "macs", "pilot",
+	    "macOS 26.3.1 (a) 25D771280a on 25D2128", T0), 0);
+	assert_int_equal(st.nrings, 2);
+	save(&st);
+	state_release(&st);
+	load(&st);
+	assert_int_equal(st.nrings, 2);
+	state_release(&st);
+}
+
 /* The documented example loads, and saving it changes nothing but saved_at. */
 static void
 test_valid_fixture(void **unused)
@@ -1159,6 +1187,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_valid_fixture, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rings_before_bsi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_save_leaves_no_temp_files, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_files_moved_aside, setup, teardown),

@@ -39,6 +39,8 @@ test_at_target(void **state)
 	struct jamf_device base = mac("26.3.1", "25D2128", "25D2128"),
 	    on_a = mac("26.3.1", "25D2128", "25D771280a"),
 	    on_b = mac("26.3.1", "25D2128", "25D771280b"),
+	    later = mac("26.3.1", "25D2128", "25D771300b"),
+	    other_train = mac("26.3.1", "25D2128", "25E771300a"),
 	    newer = mac("26.4", "25E100", "25E100"),
 	    older = mac("26.2", "25C56", NULL),
 	    blank = mac(NULL, NULL, NULL);
@@ -47,6 +49,9 @@ test_at_target(void **state)
 	assert_false(watch_at_target(&base, "26.3.1", "25D771280a"));
 	assert_true(watch_at_target(&on_a, "26.3.1", "25D771280a"));
 	assert_true(watch_at_target(&on_b, "26.3.1", "25D771280a"));   /* (b) is past (a) */
+	/* a later BSI on the same base has a later build, whatever its number */
+	assert_true(watch_at_target(&later, "26.3.1", "25D771280a"));
+	assert_false(watch_at_target(&other_train, "26.3.1", "25D771280a"));
 	assert_false(watch_at_target(&on_a, "26.3.1", "25D771290b"));  /* another number */
 	assert_true(watch_at_target(&newer, "26.3.1", "25D771280a"));  /* a newer base */
 	assert_true(watch_at_target(&base, "26.3.1", NULL));           /* a base update reached */
