@@ -792,7 +792,7 @@ digest_body(const struct notify_digest *d, time_t now, char *err, size_t errlen)
 
 int
 notify_run(struct http_client *http, const struct config *cfg,
-    const struct notify_list *problems, time_t now)
+    const struct notify_list *problems, time_t now, size_t *delivered)
 {
 	struct notify_memory mem;
 	bool failed = false, changed = false;
@@ -827,6 +827,8 @@ notify_run(struct http_client *http, const struct config *cfg,
 		} else {
 			log_info("alerts: \"%s\": %zu new, %zu repeated, %zu resolved", a->name,
 			    d.counts[NOTIFY_NEW], d.counts[NOTIFY_REPEATED], d.counts[NOTIFY_RESOLVED]);
+			if (delivered != NULL)
+				delivered[i] = 1;
 			if (remember(&mem, a, problems, &d, now) == -1) {
 				log_error("alerts: out of memory");
 				failed = true;

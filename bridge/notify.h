@@ -105,10 +105,11 @@ void notify_digest_release(struct notify_digest *d);
 
 /*
  * Decide, build and deliver every webhook's digest, and remember what was delivered in
- * cfg->state_dir/alerts.json. Returns 0, or -1 when a digest could not be delivered (it is
+ * cfg->state_dir/alerts.json; delivered[i] (cfg->nalerts of them, or NULL) gets 1 when
+ * alert i's digest was delivered. Returns 0, or -1 when a digest could not be delivered (it is
  * kept for the next run) or the memory could not be saved.
  */
 int notify_run(struct http_client *http, const struct config *cfg,
-    const struct notify_list *problems, time_t now);
+    const struct notify_list *problems, time_t now, size_t *delivered);
 
 #endif

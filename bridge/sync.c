@@ -19,6 +19,7 @@
 #include "jamf_pro.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "reasons.h"
 #include "state.h"
@@ -576,14 +577,15 @@ add_problems(const struct tenant_run *tr, const struct policy_run *pr,
  */
 static bool
 report_watch(const struct tenant_run *tr, const struct policy_run *pr, time_t now, cJSON *jp,
-    struct notify_list *problems)
+    struct notify_list *problems, struct metrics *metrics)
 {
 	struct watch_tally t;
 	struct watch_row *rows;
 	size_t n;
 
 	if (watch_rows(&tr->state, pr->policy->name, pr->inv->v, pr->inv->n, &tr->cfg->watch,
-	    now, &rows, &n) == -1 || add_problems(tr, pr, rows, n, problems) == -1) {
+	    now, &rows, &n) == -1 || add_problems(tr, pr, rows, n, problems) == -1 ||
+	    metrics_add_rows(metrics, tr->tenant->name, pr->policy->name, rows, n) == -1) {
 		log_error("%s: policy %s: out of memory", tr->tenant->name, pr->policy->name);
 		return false;
 	}
@@ -616,7 +618,7 @@ report_watch(const struct tenant_run *tr, const struct policy_run *pr, time_t no
 static void
 run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_client *http,
     const struct gdmf_feed *feed, const struct sync_options *o, cJSON *jtenants, bool *failed,
-    bool *auth_failed, struct notify_list *problems)
+    bool *auth_failed, struct notify_list *problems, struct metrics *metrics)
 {
 	struct tenant_run tr;
 	struct jamf_reply r = {0};
@@ -704,7 +706,7 @@ run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_
 			print_policy_text(t, &pr, !o->dry_run);
 		if (!o->dry_run && !enforce_policy(&tr, &pr, o->now, jp))
 			*failed = true;
-		if (!o->dry_run && !report_watch(&tr, &pr, o->now, jp, problems))
+		if (!o->dry_run && !report_watch(&tr, &pr, o->now, jp, problems, metrics))
 			*failed = true;
 		policy_run_release(&pr);
 	}
@@ -716,6 +718,24 @@ save:
 out:
 	jamf_reply_release(&r);
 	tenant_run_release(&tr);
+}
+
+/* Send the digests (notify_run) and count those delivered in metrics; 0 or -1. */
+static int
+tell_and_count(struct http_client *http, const struct config *cfg,
+    const struct notify_list *problems, time_t now, struct metrics *metrics)
+{
+	size_t *delivered = calloc(cfg->nalerts ? cfg->nalerts : 1, sizeof(size_t));
+	int rc;
+
+	if (delivered == NULL)
+		return -1;
+	rc = notify_run(http, cfg, problems, now, delivered);
+	for (size_t i = 0; i < cfg->nalerts; i++)
+		if (delivered[i] > 0 && metrics_add_sent(metrics, cfg->alerts[i].name) == -1)
+			rc = -1;
+	free(delivered);
+	return rc;
 }
 
 /* A problem of the whole run (feed, failure); 0 or -1 (out of memory). */
@@ -736,6 +756,7 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 	bool failed = false, auth_failed = false, any = false;
 	struct state_lock lock = {-1};
 	struct notify_list problems = {NULL, 0, 0, cfg};
+	struct metrics metrics = {0};
 	char err[512];
 
 	for (size_t i = 0; i < cfg->nalerts; i++)
@@ -773,9 +794,12 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 			    "read", "There is no good copy of the feed either, so bridge enforced "
 			    "nothing.", "Check the host reaches gdmf.url and trusts gdmf.ca_file; "
 			    "bridge doctor shows it.");
-			(void)notify_run(http, cfg, &problems, o->now);
+			(void)tell_and_count(http, cfg, &problems, o->now, &metrics);
+			if (cfg->metrics_file != NULL)
+				(void)metrics_write(&metrics, cfg->metrics_file, false, o->now);
 		}
 		notify_list_release(&problems);
+		metrics_release(&metrics);
 		state_unlock(&lock);
 		http_client_free(http);
 		return BRIDGE_EXIT_FEED;
@@ -794,7 +818,7 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 			continue;
 		any = true;
 		run_tenant(cfg, &cfg->tenants[i], http, &feed, o, jtenants, &failed, &auth_failed,
-		    &problems);
+		    &problems, &metrics);
 	}
 	if (!o->dry_run) {
 		if (failed && tell(&problems, CONFIG_EVENT_RUN_FAILED, "a run of bridge sync failed",
@@ -806,10 +830,14 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 		    "feed, so a new BSI may be missed.", "Check the host reaches gdmf.url and "
 		    "trusts gdmf.ca_file; bridge doctor shows it.") == -1)
 			failed = true;
-		if (notify_run(http, cfg, &problems, o->now) == -1)
+		if (tell_and_count(http, cfg, &problems, o->now, &metrics) == -1)
+			failed = true;
+		if (cfg->metrics_file != NULL && metrics_write(&metrics, cfg->metrics_file,
+		    !failed && !auth_failed, o->now) == -1)
 			failed = true;
 	}
 	notify_list_release(&problems);
+	metrics_release(&metrics);
 	if (root != NULL) {
 		char *text;
 

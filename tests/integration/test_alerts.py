@@ -24,8 +24,17 @@ class Alerts(SyncTestCase):
         path = self.policy_file()
         alerts = "".join(f"  - {{name: {k}-ops, kind: {k}, url: env:HOOK_{k.upper()}, "
                          f"ca_file: \"{self.sim.ca_file}\", max_devices: 2}}\n" for k in KINDS)
-        path.write_text(path.read_text() + "alerts:\n" + alerts)
+        path.write_text("metrics_file: metrics.prom\n" + path.read_text() + "alerts:\n" + alerts)
         return path
+
+    def metrics(self):
+        """{series with labels: value} of the metrics file."""
+        out = {}
+        for line in (self.dir / "metrics.prom").read_text().splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                out[name] = float(value)
+        return out
 
     def run_sync(self, path):
         hooks = {f"HOOK_{k.upper()}": f"{self.sim.url}/webhook/{k}-7f3a" for k in KINDS}
@@ -130,6 +139,17 @@ class Alerts(SyncTestCase):
         got = self.received()
         self.assertEqual((len(got["slack"]), len(got["teams"])), (1, 1))
         self.assertGreaterEqual(len(got["json"]), 1)  # tried (and retried), answered 500
+        metrics = self.metrics()
+        self.assertEqual(metrics["bridge_last_run_success"], 0)
+        self.assertEqual(metrics['bridge_alerts_sent{webhook="slack-ops"}'], 1)
+        self.assertNotIn('bridge_alerts_sent{webhook="json-ops"}', metrics)
+        self.assertEqual(metrics['bridge_devices{tenant="default",policy="macs",'
+                                 'target="26.3.1 25D771280a",class="failed"}'], 5)
+        self.assertEqual(metrics['bridge_devices{tenant="default",policy="macs",'
+                                 'target="26.3.1 25D771280a",class="compliant"}'], 1)
+        # the first run succeeded: its time is kept as the last success
+        first_success = metrics["bridge_last_success_timestamp_seconds"]
+        self.assertLessEqual(first_success, metrics["bridge_last_run_timestamp_seconds"])
         self.sim.clear_faults()
         self.sim.reset()
         r = self.run_sync(path)
@@ -137,6 +157,10 @@ class Alerts(SyncTestCase):
         got = self.received()
         self.assertEqual((len(got["slack"]), len(got["teams"]), len(got["json"])), (0, 0, 1))
         self.assertEqual(got["json"][0]["digest"]["counts"]["new"], 2)
+        metrics = self.metrics()
+        self.assertEqual(metrics["bridge_last_run_success"], 1)
+        self.assertEqual(metrics['bridge_alerts_sent{webhook="json-ops"}'], 1)
+        self.assertGreaterEqual(metrics["bridge_last_success_timestamp_seconds"], first_success)
 
 
 if __name__ == "__main__":
