@@ -554,6 +554,8 @@ static const struct schema gdmf_schema = {"gdmf", sizeof(struct config_gdmf), FI
 static const struct field watch_fields[] = {
 	{FIELD("stuck_after", FT_DURATION, struct config_watch, stuck_after), .min = 3600,
 	    .max = 90 * DAY, .def = "3d"},
+	{FIELD("stuck_pending_after", FT_DURATION, struct config_watch, stuck_pending_after),
+	    .min = 600, .max = 7 * DAY, .def = "2h"},
 	{FIELD("deadline_grace", FT_DURATION, struct config_watch, deadline_grace), .min = 0,
 	    .max = 30 * DAY, .def = "1d"},
 };

@@ -171,6 +171,7 @@ struct config_policy {
 struct config_watch {
 	struct config_pos pos;
 	long stuck_after;     /* seconds without a plan state change */
+	long stuck_pending_after;  /* the same for a plan Jamf has not validated yet */
 	long deadline_grace;  /* seconds after a deadline before it counts as missed */
 };
 

@@ -123,7 +123,8 @@ watch_classify(const struct watch_item *it, const struct config_watch *w, time_t
 		return;
 	}
 	if (it->state != NULL && phase != PLAN_COMPLETED && it->state_since > 0 &&
-	    now - it->state_since > w->stuck_after) {
+	    now - it->state_since > (phase == PLAN_PENDING ? w->stuck_pending_after :
+	    w->stuck_after)) {
 		out->cls = WATCH_STUCK;
 		span(now - it->state_since, took, sizeof(took));
 		snprintf(out->note, sizeof(out->note), "%s for %s", it->state, took);

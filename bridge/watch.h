@@ -11,7 +11,9 @@
  *                   or the blueprint's deployment FAILED;
  *  3. LATE          deadline + watch.deadline_grace has passed (the deadline is device-local;
  *                   it is read as UTC, so it is late by up to a time zone's offset);
- *  4. STUCK         the plan state has not changed for watch.stuck_after;
+ *  4. STUCK         the plan state has not changed for watch.stuck_after (for a plan Jamf
+ *                   has not validated yet, Init or PendingPlanValidation, for
+ *                   watch.stuck_pending_after);
  *  5. IN_PROGRESS   anything else: pending, running, or completed in Jamf while inventory does
  *                   not show the target yet.
  *

@@ -132,6 +132,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg.http.timeout, 120);
 	assert_int_equal(cfg.http.retries, 4);
 	assert_int_equal(cfg.watch.stuck_after, 3 * 24 * 3600);
+	assert_int_equal(cfg.watch.stuck_pending_after, 2 * 3600);
 	assert_int_equal(cfg.max_parallel_tenants, 4);
 	assert_int_equal(cfg.nalerts, 0);
 

@@ -65,7 +65,8 @@ test_verdicts(void **state)
 {
 	struct jamf_device base = mac("26.3.1", "25D2128", "25D2128"),
 	    on_a = mac("26.3.1", "25D2128", "25D771280a");
-	struct config_watch w = {.stuck_after = 3 * DAY, .deadline_grace = DAY};
+	struct config_watch w = {.stuck_after = 3 * DAY, .stuck_pending_after = 2 * 3600,
+		.deadline_grace = DAY};
 	static const char future[] = "2026-11-20T18:00:00", past[] = "2026-11-15T18:00:00",
 	    just_past[] = "2026-11-18T08:00:00";
 	const struct {
@@ -97,6 +98,9 @@ test_verdicts(void **state)
 		{&base, "WaitingToStartDDMUpdate", NULL, future, 4, WATCH_STUCK,
 		    "WaitingToStartDDMUpdate for 4d"},
 		{&base, "WaitingToStartDDMUpdate", NULL, future, 2, WATCH_IN_PROGRESS, NULL},
+		/* not validated after a day: stuck long before stuck_after */
+		{&base, "PendingPlanValidation", NULL, future, 1, WATCH_STUCK,
+		    "PendingPlanValidation for 1d"},
 		/* Jamf completed it but inventory has not caught up: not stuck, not done */
 		{&base, "PlanCompleted", NULL, future, 9, WATCH_IN_PROGRESS,
 		    "inventory does not show the target yet"},
