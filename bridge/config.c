@@ -1705,6 +1705,16 @@ config_tenant_selected(const struct config_tenant *t, const char *const *names, 
 	return false;
 }
 
+bool
+config_policy_known(const struct config *cfg, const char *name)
+{
+	for (size_t t = 0; name != NULL && t < cfg->ntenants; t++)
+		for (size_t i = 0; i < cfg->tenants[t].npolicies; i++)
+			if (strcmp(cfg->tenants[t].policies[i].name, name) == 0)
+				return true;
+	return name == NULL;
+}
+
 const char *
 config_os_name(enum config_os os)
 {

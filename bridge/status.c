@@ -301,12 +301,9 @@ status_run(const struct config *cfg, const struct status_options *o)
 {
 	struct http_client *http;
 	cJSON *root = NULL, *jtenants = NULL;
-	bool failed = false, auth_failed = false, any = false, known = o->policy == NULL;
+	bool failed = false, auth_failed = false, any = false;
 
-	for (size_t t = 0; !known && t < cfg->ntenants; t++)
-		for (size_t i = 0; i < cfg->tenants[t].npolicies; i++)
-			known |= strcmp(cfg->tenants[t].policies[i].name, o->policy) == 0;
-	if (!known) {
+	if (!config_policy_known(cfg, o->policy)) {
 		log_error("--policy %s: no such policy in %s", o->policy, cfg->path);
 		return BRIDGE_EXIT_USAGE;
 	}

@@ -775,18 +775,11 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 			return ls == STATE_LOCKED ? BRIDGE_EXIT_LOCKED : BRIDGE_EXIT_FAILED;
 		}
 	}
-	if (o->policy != NULL) {
-		bool known = false;
-
-		for (size_t t = 0; t < cfg->ntenants; t++)
-			for (size_t i = 0; i < cfg->tenants[t].npolicies; i++)
-				known |= strcmp(cfg->tenants[t].policies[i].name, o->policy) == 0;
-		if (!known) {
-			log_error("--policy %s: no such policy in %s", o->policy, cfg->path);
-			state_unlock(&lock);
-			http_client_free(http);
-			return BRIDGE_EXIT_USAGE;
-		}
+	if (!config_policy_known(cfg, o->policy)) {
+		log_error("--policy %s: no such policy in %s", o->policy, cfg->path);
+		state_unlock(&lock);
+		http_client_free(http);
+		return BRIDGE_EXIT_USAGE;
 	}
 	if (gdmf_load(http, cfg, o->refresh, o->now, &feed, &origin) == -1) {
 		if (!o->dry_run) {
