@@ -51,14 +51,17 @@ class Alerts(SyncTestCase):
         """After a first sync: three installs fail, two Macs never answer, one Mac installs
         the BSI by hand before Jamf validates its plan (DOWNGRADE_NOT_SUPPORTED)."""
         base = sorted((d["id"] for d in self.sim.devices("computer", "bsi-base")), key=int)
-        failing, silent, by_hand = base[:3], base[3:5], base[5]
+        failing, silent, by_hand, unmanaged = base[:3], base[3:5], base[5], base[6]
         for device_id in failing:
             self.sim.patch_device("computer", device_id, {"sim": {"installFailure": "disk full"}})
         for device_id in silent:
             self.sim.patch_device("computer", device_id, {"sim": {"unresponsive": True}})
         self.sim.patch_device("computer", by_hand, ON_BSI)
+        # taken out of management before Jamf validated its plan: NOT_MANAGED
+        self.sim.patch_device("computer", unmanaged,
+                              {"general": {"remoteManagement": {"managed": False}}})
         self.sim.advance(6 * 86400)
-        return failing, silent
+        return failing + [unmanaged], silent
 
     def test_one_digest_per_webhook_then_quiet_then_resolved(self):
         path = self.alert_file()
@@ -73,16 +76,18 @@ class Alerts(SyncTestCase):
         for kind in KINDS:
             self.assertEqual(len(got[kind]), 1, kind)
         digest = got["json"][0]["digest"]
-        self.assertEqual(digest["counts"], {"new": 2, "repeated": 0, "resolved": 0})
+        self.assertEqual(digest["counts"], {"new": 3, "repeated": 0, "resolved": 0})
         by_reason = {p["reason"]: p for p in digest["new"]}
-        self.assertEqual(set(by_reason), {DDM_FAILURE, "NO_DEVICE_STATUS_BY_GRACE_PERIOD"})
-        self.assertEqual(by_reason[DDM_FAILURE]["devices"], len(failing))
+        self.assertEqual(set(by_reason), {DDM_FAILURE, "NO_DEVICE_STATUS_BY_GRACE_PERIOD",
+                                          "NOT_MANAGED"})
+        self.assertEqual(by_reason[DDM_FAILURE]["devices"], len(failing) - 1)
+        self.assertEqual(by_reason["NOT_MANAGED"]["devices"], 1)
         self.assertEqual(by_reason["NO_DEVICE_STATUS_BY_GRACE_PERIOD"]["devices"], len(silent))
         for p in digest["new"]:
             self.assertEqual((p["event"], p["policy"], p["target"]),
                              ("plan_failed", "macs", "26.3.1 25D771280a"))
             self.assertTrue(p["explanation"] and p["hint"], p)
-            self.assertEqual(len(p["device_names"]), 2)  # max_devices
+            self.assertEqual(len(p["device_names"]), min(p["devices"], 2))  # max_devices
             self.assertRegex(p["device_names"][0]["link"], r"/computers\.html\?id=\d+&o=r$")
         # the device Jamf refused because it was already there is no failure
         self.assertNotIn("DOWNGRADE_NOT_SUPPORTED", json.dumps(got))
@@ -96,7 +101,7 @@ class Alerts(SyncTestCase):
             self.assertEqual(block["type"], "section")
             self.assertEqual(block["text"]["type"], "mrkdwn")
             self.assertLessEqual(len(block["text"]["text"]), 3000)  # Slack's limit
-        self.assertEqual(len(slack["blocks"]), 3)
+        self.assertEqual(len(slack["blocks"]), 4)
         # Teams Workflows: a message whose attachment is an Adaptive Card
         att = got["teams"][0]["attachments"][0]
         self.assertEqual(att["contentType"], "application/vnd.microsoft.card.adaptive")
@@ -118,7 +123,7 @@ class Alerts(SyncTestCase):
         for kind in KINDS:
             self.assertEqual(len(got[kind]), 1, kind)
         self.assertEqual(got["json"][0]["digest"]["counts"],
-                         {"new": 0, "repeated": 0, "resolved": 2})
+                         {"new": 0, "repeated": 0, "resolved": 3})
         self.assertIn("Resolved", got["slack"][0]["text"])
         # and then silence again
         self.sim.reset()
@@ -144,7 +149,7 @@ class Alerts(SyncTestCase):
         self.assertEqual(metrics['bridge_alerts_sent{webhook="slack-ops"}'], 1)
         self.assertNotIn('bridge_alerts_sent{webhook="json-ops"}', metrics)
         self.assertEqual(metrics['bridge_devices{tenant="default",policy="macs",'
-                                 'target="26.3.1 25D771280a",class="failed"}'], 5)
+                                 'target="26.3.1 25D771280a",class="failed"}'], 6)
         self.assertEqual(metrics['bridge_devices{tenant="default",policy="macs",'
                                  'target="26.3.1 25D771280a",class="compliant"}'], 1)
         # the first run succeeded: its time is kept as the last success
@@ -156,11 +161,57 @@ class Alerts(SyncTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         got = self.received()
         self.assertEqual((len(got["slack"]), len(got["teams"]), len(got["json"])), (0, 0, 1))
-        self.assertEqual(got["json"][0]["digest"]["counts"]["new"], 2)
+        self.assertEqual(got["json"][0]["digest"]["counts"]["new"], 3)
         metrics = self.metrics()
         self.assertEqual(metrics["bridge_last_run_success"], 1)
         self.assertEqual(metrics['bridge_alerts_sent{webhook="json-ops"}'], 1)
         self.assertGreaterEqual(metrics["bridge_last_success_timestamp_seconds"], first_success)
+
+
+    def test_stalled_plans_are_announced_as_stuck(self):
+        path = self.alert_file()
+        self.assertEqual(self.run_sync(path).returncode, 0)
+        base = sorted((d["id"] for d in self.sim.devices("computer", "bsi-base")), key=int)
+        # two Macs never report, and Jamf waits for them for a month
+        self.sim.jamf_settings(grace_seconds=30 * 86400)
+        for device_id in base[:2]:
+            self.sim.patch_device("computer", device_id, {"sim": {"unresponsive": True}})
+        self.sim.advance(6 * 86400)
+        self.sim.reset()
+        self.assertEqual(self.run_sync(path).returncode, 0)
+        self.assertEqual(self.received(), {k: [] for k in KINDS})  # not stuck yet
+        # four days later by bridge's clock, their plans have not moved
+        state_file = list(self.dir.glob("state/**/state.json"))[0]
+        state = json.loads(state_file.read_text())
+        for p in state["plans"]:
+            if p["device_id"] in base[:2]:
+                p["last_state_at"] = "2020-01-01T00:00:00Z"
+        state_file.write_text(json.dumps(state))
+        self.sim.reset()
+        r = self.run_sync(path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        digest = self.received()["json"][0]["digest"]
+        self.assertEqual(digest["counts"]["new"], 1)
+        stuck = digest["new"][0]
+        self.assertEqual((stuck["event"], stuck["devices"]), ("plan_stuck", 2))
+        self.assertIn("stuck_after", stuck["explanation"])
+
+    def test_a_webhook_s_429_retry_after_is_honoured(self):
+        path = self.alert_file()
+        self.assertEqual(self.run_sync(path).returncode, 0)
+        self.break_some_plans()
+        self.sim.reset()
+        self.sim.faults([{"path": "/webhook/slack-7f3a", "status": 429, "retry_after": 2,
+                          "count": 1}])
+        r = self.run_sync(path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        posts = [q for q in self.sim.requests("/webhook/slack-7f3a")]
+        self.assertEqual(len(posts), 2)
+        self.assertGreaterEqual(posts[1]["time"] - posts[0]["time"], 1.9)
+        # delivered on the second try: remembered, so the next run says nothing
+        self.sim.reset()
+        self.assertEqual(self.run_sync(path).returncode, 0)
+        self.assertEqual(self.received(), {k: [] for k in KINDS})
 
 
 if __name__ == "__main__":
