@@ -31,6 +31,7 @@ struct enforce_summary {
 	size_t existing;       /* already had bridge's plan for the same target */
 	size_t refused;        /* devices Jamf refused a plan for */
 	size_t unknown;        /* sent, answer lost: the next run reconciles them */
+	long reported[3];      /* blueprints: devices reporting succeeded, pending, failed */
 	char error[ENFORCE_ERROR_BYTES];  /* the first problem, when there was one */
 };
 

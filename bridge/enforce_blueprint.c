@@ -494,10 +494,24 @@ follow_deployments(struct bp_run *run)
 		    running == 1 ? "it" : "them");
 	for (size_t i = 0; i < run->st->nblueprints; i++) {
 		const struct state_blueprint *rec = &run->st->blueprints[i];
+		struct jamf_blueprint_report rep;
+		struct jamf_reply r = {0};
 
-		if (rec->id != NULL && strcmp(rec->policy, run->policy->name) == 0 &&
-		    rec->deployed && rec->last_state != NULL && strcmp(rec->last_state, "FAILED") == 0)
+		if (rec->id == NULL || strcmp(rec->policy, run->policy->name) != 0 || !rec->deployed)
+			continue;
+		if (rec->last_state != NULL && strcmp(rec->last_state, "FAILED") == 0)
 			run->sum->refused++;
+		/* what the devices in scope report of the declaration (inventory stays the final
+		 * word on compliance) */
+		if (jamf_platform_blueprint_report(run->platform, rec->id, &rep, &r) == 0) {
+			run->sum->reported[0] += rep.succeeded;
+			run->sum->reported[1] += rep.pending;
+			run->sum->reported[2] += rep.failed;
+		} else {
+			log_warn("policy %s: reading the report of blueprint \"%s\": %s",
+			    run->policy->name, rec->name, r.error);
+		}
+		jamf_reply_release(&r);
 	}
 }
 

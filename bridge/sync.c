@@ -508,12 +508,20 @@ enforce_policy(struct tenant_run *tr, const struct policy_run *pr, time_t now, c
 		cJSON_AddNumberToObject(je, "existing", (double)sum.existing);
 		cJSON_AddNumberToObject(je, "refused", (double)sum.refused);
 		cJSON_AddNumberToObject(je, "unknown", (double)sum.unknown);
+		if (p->mode == CONFIG_MODE_BLUEPRINT) {
+			cJSON *jr = cJSON_AddObjectToObject(je, "reported");
+
+			cJSON_AddNumberToObject(jr, "succeeded", (double)sum.reported[0]);
+			cJSON_AddNumberToObject(jr, "pending", (double)sum.reported[1]);
+			cJSON_AddNumberToObject(jr, "failed", (double)sum.reported[2]);
+		}
 		if (!ok)
 			cJSON_AddStringToObject(je, "error", sum.error);
 	} else if (p->mode == CONFIG_MODE_BLUEPRINT) {
-		printf("  blueprints: %zu created (groups and blueprints), %zu updated, %zu deployed%s\n",
-		    sum.created, sum.updated, sum.deployed, sum.refused ? ", a deployment failed" :
-		    "");
+		printf("  blueprints: %zu created (groups and blueprints), %zu updated, %zu deployed%s; "
+		    "devices reporting: %ld succeeded, %ld pending, %ld failed\n", sum.created,
+		    sum.updated, sum.deployed, sum.refused ? ", a deployment failed" : "",
+		    sum.reported[0], sum.reported[1], sum.reported[2]);
 	} else {
 		printf("  plans: %zu created, %zu already there, %zu refused%s%s\n", sum.created,
 		    sum.existing, sum.refused, sum.unknown ? ", answer lost for " : "",

@@ -532,6 +532,13 @@ class Deployments(BlueprintBase):
         self.assertTrue(states)
         self.assertEqual(set(states.values()), {"SUCCEEDED"}, states)
         self.assertIn("deployment SUCCEEDED", r.stderr)
+        self.assertRegex(r.stdout, r"devices reporting: \d+ succeeded, \d+ pending, 0 failed")
+        # the next run reads what the devices in scope report, in JSON too
+        r = self.sync("--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        reported = json.loads(r.stdout)["tenants"][0]["policies"][0]["enforced"]["reported"]
+        members = sum(len(m or []) for m, _, _ in self.jamf_objects().values())
+        self.assertEqual(sum(reported.values()), members)
 
     def test_a_failed_deployment_fails_the_run(self):
         # a user's declaration that puts the extra into TargetOSVersion, which devices refuse
