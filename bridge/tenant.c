@@ -9,7 +9,10 @@
 #include "gdmf.h"
 #include "log.h"
 
-/* Note (sync) and look up (both) when bridge first saw each BSI; 0 or -1 (out of memory). */
+/*
+ * Note (sync) and look up (all) when bridge first saw each BSI; one not seen before counts as
+ * seen now, as the next sync would note it. 0, or -1 when out of memory.
+ */
 static int
 first_seen(struct tenant_run *tr, const struct gdmf_feed *feed, bool note, time_t now)
 {
@@ -26,9 +29,8 @@ first_seen(struct tenant_run *tr, const struct gdmf_feed *feed, bool note, time_
 		gdmf_entry_identity(&feed->entries[i], id);
 		if (note && state_note_bsi(&tr->state, id, now) == -1)
 			return -1;
-		if ((b = state_find_bsi(&tr->state, id)) == NULL)
-			continue;
-		gmtime_r(&b->first_seen, &tm);
+		/* one bridge has not seen yet (plan, render, status): a sync now would see it now */
+		gmtime_r((b = state_find_bsi(&tr->state, id)) != NULL ? &b->first_seen : &now, &tm);
 		if (strftime(tr->seen_dates[i], sizeof(tr->seen_dates[i]), "%Y-%m-%d", &tm) > 0)
 			tr->first_seen[i] = tr->seen_dates[i];
 	}
