@@ -565,6 +565,34 @@ names_slack(const struct notify_problem *p, char *buf, size_t size)
 		snprintf(buf + len, size - len, " and %zu more", p->devices - p->nnames);
 }
 
+/* Slack's limits: blocks per message, characters of a section's text. */
+#define SLACK_MAX_BLOCKS 50
+#define SLACK_MAX_SECTION 3000
+
+/*
+ * Cut a section's mrkdwn to what Slack takes: before the last device that fits (", " or a
+ * link's "<"), so no link is cut in half, then "and more".
+ */
+static void
+fit_section(char *mrk)
+{
+	static const char more[] = " and more";
+	size_t cut;
+
+	if (strlen(mrk) <= SLACK_MAX_SECTION)
+		return;
+	cut = SLACK_MAX_SECTION - sizeof(more);
+	while (cut > 0 && strncmp(mrk + cut, ", ", 2) != 0)
+		cut--;
+	if (cut == 0) {
+		/* no device list to cut: at a character boundary */
+		cut = SLACK_MAX_SECTION - sizeof(more);
+		while (cut > 0 && ((unsigned char)mrk[cut] & 0xC0) == 0x80)
+			cut--;
+	}
+	memcpy(mrk + cut, more, sizeof(more));
+}
+
 static void
 title_of(const struct notify_digest *d, char *buf, size_t size)
 {
@@ -716,14 +744,20 @@ digest_vars_build(const struct notify_digest *d, time_t now, struct digest_vars 
 		}
 		len += (size_t)snprintf(v->text + len, cap - len, "\n- %s%s%s%s%s", line,
 		    more[0] ? "\n  " : "", more, names[0] ? "\n  Devices: " : "", names);
-		/* Slack: one section per item */
-		{
+		/* Slack: one section per item, within Slack's limits (the text has them all) */
+		if (i + 1 < SLACK_MAX_BLOCKS - 1 || (i + 1 == SLACK_MAX_BLOCKS - 1 &&
+		    d->n == SLACK_MAX_BLOCKS - 1)) {
 			char eline[2048], emore[4096];
 
 			slack_escape(line, eline, sizeof(eline));
 			slack_escape(more, emore, sizeof(emore));
 			snprintf(mrk, sizeof(mrk), "*%s*%s%s%s%s", eline, emore[0] ? "\n" : "", emore,
 			    slack[0] ? "\nDevices: " : "", slack);
+			fit_section(mrk);
+			cJSON_AddItemToArray(blocks, text_block("section", mrk));
+		} else if (i + 1 == SLACK_MAX_BLOCKS - 1) {
+			snprintf(mrk, sizeof(mrk), "_and %zu more problems: see the message text_",
+			    d->n - i);
 			cJSON_AddItemToArray(blocks, text_block("section", mrk));
 		}
 		/* Teams: a text block per item, details subtle */
@@ -750,9 +784,8 @@ out:
 	return rc;
 }
 
-/* The body webhook a gets for d, from its template; NULL with err. */
-static char *
-digest_body(const struct notify_digest *d, time_t now, char *err, size_t errlen)
+char *
+notify_render(const struct notify_digest *d, time_t now, char *err, size_t errlen)
 {
 	const struct config_alert *a = d->alert;
 	struct digest_vars v;
@@ -820,7 +853,7 @@ notify_run(struct http_client *http, const struct config *cfg,
 			notify_digest_release(&d);
 			continue;
 		}
-		if ((body = digest_body(&d, now, err, sizeof(err))) == NULL ||
+		if ((body = notify_render(&d, now, err, sizeof(err))) == NULL ||
 		    alert_post(http, cfg, a, body, err, sizeof(err)) == -1) {
 			log_error("alerts: %s; the next run sends it again", err);
 			failed = true;

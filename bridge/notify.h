@@ -104,6 +104,13 @@ int notify_decide(const struct notify_memory *mem, const struct config_alert *a,
 void notify_digest_release(struct notify_digest *d);
 
 /*
+ * The body d's webhook gets, rendered from its template (its own, or templates/alert-<kind>.json)
+ * with the digest as title, text, Slack blocks (within Slack's 50 blocks and 3000 characters
+ * a section), an Adaptive Card body and the JSON digest. A new string, or NULL with err.
+ */
+char *notify_render(const struct notify_digest *d, time_t now, char *err, size_t errlen);
+
+/*
  * Decide, build and deliver every webhook's digest, and remember what was delivered in
  * cfg->state_dir/alerts.json; delivered[i] (cfg->nalerts of them, or NULL) gets 1 when
  * alert i's digest was delivered. Returns 0, or -1 when a digest could not be delivered (it is

@@ -8,8 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -121,12 +123,65 @@ test_policy_subscription(void **state)
 	notify_list_release(&l);
 }
 
+/* A digest of many problems with long device lists still fits Slack's limits. */
+static void
+test_slack_limits(void **state)
+{
+	struct config_alert slack = {.name = (char *)(uintptr_t)"s", .kind = CONFIG_ALERT_SLACK,
+		.events = CONFIG_EVENT_PLAN_FAILED, .repeat_after = HOUR, .max_devices = 100};
+	struct notify_list l = {NULL, 0, 100, NULL};
+	struct notify_memory mem = {NULL, 0};
+	struct notify_digest d;
+	const cJSON *blocks, *b;
+	cJSON *root;
+	char err[512], *body;
+	int n = 0;
+
+	(void)state;
+	for (int p = 0; p < 60; p++)
+		for (int k = 0; k < 100; k++) {
+			char reason[32], name[96];
+
+			snprintf(reason, sizeof(reason), "REASON_%d", p);
+			snprintf(name, sizeof(name), "A rather long device name, number %d <%d> & co", k,
+			    p);
+			assert_int_equal(notify_add(&l, CONFIG_EVENT_PLAN_FAILED, "t", "macs", "x",
+			    reason, NULL, NULL, name, "https://jamf.example/computers.html?id=1&o=r"),
+			    0);
+		}
+	assert_int_equal(notify_decide(&mem, &slack, &l, NOW, &d), 0);
+	assert_int_equal(d.n, 60);
+	body = notify_render(&d, NOW, err, sizeof(err));
+	if (body == NULL)
+		fail_msg("%s", err);
+	assert_non_null(root = cJSON_Parse(body));
+	assert_non_null(blocks = cJSON_GetObjectItemCaseSensitive(root, "blocks"));
+	assert_int_equal(cJSON_GetArraySize(blocks), 50);
+	cJSON_ArrayForEach(b, blocks) {
+		const char *text = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(b, "text"), "text")->valuestring;
+
+		assert_true(strlen(text) <= 3000);
+		assert_null(strstr(text, "<0>"));  /* Slack's <, > and & are escaped in names */
+		if (++n == 50)
+			assert_non_null(strstr(text, "and 12 more problems"));
+	}
+	/* the text fallback has them all */
+	assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(root, "text")->valuestring,
+	    "REASON_59"));
+	cJSON_Delete(root);
+	free(body);
+	notify_digest_release(&d);
+	notify_list_release(&l);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_policy_subscription),
+		cmocka_unit_test(test_slack_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
