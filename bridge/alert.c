@@ -1,6 +1,7 @@
 /* Webhook alerts; see alert.h. */
 #include "alert.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,8 +102,12 @@ alert_post(struct http_client *http, const struct config *cfg, const struct conf
 	if (k < nlast) {
 		double wait = last[k].at + 1.0 - monotonic();
 
-		if (wait > 0)
-			nanosleep(&(struct timespec){0, (long)(wait * 1e9)}, NULL);
+		if (wait > 0) {
+			struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+
+			while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+				continue;
+		}
 	} else if (nlast < ALERT_MAX_WEBHOOKS) {
 		last[k = nlast++].alert = alert;
 	}

@@ -1705,6 +1705,20 @@ config_tenant_selected(const struct config_tenant *t, const char *const *names, 
 	return false;
 }
 
+const char *
+config_unknown_tenant(const struct config *cfg, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t t;
+
+		for (t = 0; t < cfg->ntenants && strcmp(cfg->tenants[t].name, names[i]) != 0; t++)
+			continue;
+		if (t == cfg->ntenants)
+			return names[i];
+	}
+	return NULL;
+}
+
 bool
 config_policy_known(const struct config *cfg, const char *name)
 {

@@ -242,6 +242,9 @@ const char *config_base_update_name(enum config_base_update b);
 /* Whether tenant t is among names (--tenant); with no names every tenant is. */
 bool config_tenant_selected(const struct config_tenant *t, const char *const *names, size_t n);
 
+/* The first of names that no tenant has, or NULL when all are known. */
+const char *config_unknown_tenant(const struct config *cfg, const char *const *names, size_t n);
+
 /* Whether some tenant has a policy of that name (a NULL name: yes, no choice was made). */
 bool config_policy_known(const struct config *cfg, const char *name);
 

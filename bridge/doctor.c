@@ -379,21 +379,16 @@ doctor_run(const struct config *cfg, const char *const *tenants, size_t ntenants
 	struct http_client *http = http_client_new();
 	struct doctor d = {cfg, NULL, 0, false};
 	size_t failed = 0;
+	const char *unknown;
 
 	if (http == NULL) {
 		log_error("cannot start libcurl");
 		return BRIDGE_EXIT_FAILED;
 	}
-	for (size_t i = 0; i < ntenants; i++) {
-		bool known = false;
-
-		for (size_t k = 0; k < cfg->ntenants; k++)
-			known |= strcmp(cfg->tenants[k].name, tenants[i]) == 0;
-		if (!known) {
-			log_error("--tenant %s: no such tenant in %s", tenants[i], cfg->path);
-			http_client_free(http);
-			return BRIDGE_EXIT_USAGE;
-		}
+	if ((unknown = config_unknown_tenant(cfg, tenants, ntenants)) != NULL) {
+		log_error("--tenant %s: no such tenant in %s", unknown, cfg->path);
+		http_client_free(http);
+		return BRIDGE_EXIT_USAGE;
 	}
 	for (size_t i = 0; i < cfg->ntenants; i++)
 		if (config_tenant_selected(&cfg->tenants[i], tenants, ntenants))

@@ -102,3 +102,62 @@ json_print(const cJSON *v)
 {
 	return cJSON_PrintUnformatted(v);
 }
+
+/* The length of the UTF-8 sequence starting at s (1 to 4), or 0 when it is not valid. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	size_t n;
+	unsigned long cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+		n = 2;
+		cp = s[0] & 0x1F;
+	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+		n = 3;
+		cp = s[0] & 0x0F;
+	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;  /* also stops at the NUL of a cut sequence */
+		cp = cp << 6 | (s[i] & 0x3F);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+		return 0;
+	return n;
+}
+
+void
+json_utf8_clean(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p != '\0') {
+		size_t n = utf8_len(p);
+
+		if (n > 0) {
+			p += n;
+			continue;
+		}
+		/* a sequence the end cut short: drop it; anything else invalid: '?' */
+		if (*p >= 0xC2 && *p <= 0xF4) {
+			size_t k = 1;
+
+			while (k < 4 && (p[k] & 0xC0) == 0x80)
+				k++;
+			if (p[k] == '\0') {
+				*p = '\0';
+				return;
+			}
+		}
+		*p++ = '?';
+	}
+}

@@ -37,6 +37,12 @@ char *json_dup(const char *s, bool *oom);
 /* Add the string member key to obj, or null when s is NULL. */
 void json_add_str_or_null(cJSON *obj, const char *key, const char *s);
 
+/*
+ * Make s valid UTF-8 in place: an invalid or overlong sequence becomes '?', and an incomplete
+ * one at the end (a string cut by a fixed buffer) is dropped.
+ */
+void json_utf8_clean(char *s);
+
 /* Print v compactly into a new string (NULL when out of memory). */
 char *json_print(const cJSON *v);
 

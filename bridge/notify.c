@@ -75,12 +75,24 @@ dup_opt(const char *s, bool *oom)
 	return d;
 }
 
+/* A copy made valid UTF-8 (Jamf's names are not checked, and callers cut them to size). */
+static char *
+dup_clean(const char *s, bool *oom)
+{
+	char *d = dup_opt(s, oom);
+
+	if (d != NULL)
+		json_utf8_clean(d);
+	return d;
+}
+
 static void
 fingerprint(char buf[NOTIFY_FINGERPRINT_BYTES], unsigned event, const char *tenant,
     const char *policy, const char *target, const char *reason)
 {
 	snprintf(buf, NOTIFY_FINGERPRINT_BYTES, "%s|%s|%s|%s|%s", event_name(event),
 	    tenant ? tenant : "", policy ? policy : "", target ? target : "", reason ? reason : "");
+	json_utf8_clean(buf);
 }
 
 int
@@ -106,12 +118,12 @@ notify_add(struct notify_list *l, unsigned event, const char *tenant, const char
 		memset(p, 0, sizeof(*p));
 		memcpy(p->fingerprint, fp, sizeof(fp));
 		p->event = event;
-		p->tenant = dup_opt(tenant, &oom);
-		p->policy = dup_opt(policy, &oom);
-		p->target = dup_opt(target, &oom);
-		p->reason = dup_opt(reason, &oom);
-		p->explanation = dup_opt(explanation, &oom);
-		p->hint = dup_opt(hint, &oom);
+		p->tenant = dup_clean(tenant, &oom);
+		p->policy = dup_clean(policy, &oom);
+		p->target = dup_clean(target, &oom);
+		p->reason = dup_clean(reason, &oom);
+		p->explanation = dup_clean(explanation, &oom);
+		p->hint = dup_clean(hint, &oom);
 		if (l->max_names > 0 && !oom &&
 		    ((p->names = calloc(l->max_names, sizeof(char *))) == NULL ||
 		    (p->links = calloc(l->max_names, sizeof(char *))) == NULL))
@@ -124,8 +136,8 @@ notify_add(struct notify_list *l, unsigned event, const char *tenant, const char
 		return 0;
 	p->devices++;
 	if (p->nnames < l->max_names) {
-		p->names[p->nnames] = dup_opt(name, &oom);
-		p->links[p->nnames] = dup_opt(link, &oom);
+		p->names[p->nnames] = dup_clean(name, &oom);
+		p->links[p->nnames] = dup_clean(link, &oom);
 		p->nnames++;
 	}
 	return oom ? -1 : 0;
@@ -153,6 +165,11 @@ notify_list_release(struct notify_list *l)
 	free(l->v);
 	l->v = NULL;
 	l->n = 0;
+	for (size_t i = 0; i < l->nscopes; i++)
+		free(l->scopes[i]);
+	free(l->scopes);
+	l->scopes = NULL;
+	l->nscopes = 0;
 }
 
 /* ---- the memory: what each webhook was told (alerts.json) ---- */
@@ -249,16 +266,27 @@ memory_load(const struct config *cfg, struct notify_memory *m)
 	if ((fs = fileio_read(path, MEMORY_MAX_BYTES, &text, &len)) == FILEIO_ERROR &&
 	    errno == ENOENT)
 		return 0;
+	if (fs == FILEIO_ERROR) {
+		/* not knowing what was said, saying nothing beats saying it all again */
+		log_error("alerts: cannot read %s: %s; no alert is sent until it can be read", path,
+		    strerror(errno));
+		return -1;
+	}
 	if (fs != FILEIO_OK || (root = cJSON_ParseWithLength(text, len)) == NULL ||
 	    !json_long(root, "format", &format) || format != MEMORY_FORMAT ||
 	    (list = json_arr(root, "said")) == NULL) {
 		char aside[PATH_MAX + 32];
 
 		snprintf(aside, sizeof(aside), "%s.unreadable", path);
-		log_warn("alerts: %s does not read; moved to %s (problems may be announced again)",
-		    path, aside);
-		if (fs == FILEIO_OK && rename(path, aside) == -1)
-			log_warn("alerts: cannot move %s aside: %s", path, strerror(errno));
+		if (rename(path, aside) == -1) {
+			log_error("alerts: %s is not what bridge wrote, and cannot be moved aside: %s; "
+			    "no alert is sent until it is", path, strerror(errno));
+			cJSON_Delete(root);
+			free(text);
+			return -1;
+		}
+		log_warn("alerts: %s is not what bridge wrote; moved to %s (problems may be "
+		    "announced again)", path, aside);
 		cJSON_Delete(root);
 		free(text);
 		return 0;
@@ -386,6 +414,55 @@ problem_of(const struct notify_list *l, const char *fp)
 	return NULL;
 }
 
+/* The scope of a record: its tenant and policy, or "feed" / "run" for the whole run. */
+static void
+scope_of(const char *tenant, const char *policy, unsigned event, char *buf, size_t size)
+{
+	if (tenant == NULL || policy == NULL)
+		snprintf(buf, size, "%s", event == CONFIG_EVENT_FEED_ERROR ? "feed" : "run");
+	else
+		snprintf(buf, size, "%s\x1f%s", tenant, policy);
+}
+
+/* Whether this run looked at what s is about (else it is neither there nor gone). */
+static bool
+in_scope(const struct notify_list *l, const struct notify_said *s)
+{
+	char scope[2 * 1024];
+
+	scope_of(s->tenant, s->policy, s->event, scope, sizeof(scope));
+	for (size_t i = 0; i < l->nscopes; i++)
+		if (strcmp(l->scopes[i], scope) == 0)
+			return true;
+	return false;
+}
+
+/* Whether webhook a still follows what it was told in s (its events, the policy's list). */
+static bool
+still_follows(const struct notify_list *l, const struct config_alert *a,
+    const struct notify_said *s)
+{
+	return (a->events & s->event) != 0 && subscribed(l->cfg, a, s->tenant, s->policy);
+}
+
+int
+notify_watched(struct notify_list *l, const char *tenant, const char *policy, unsigned event)
+{
+	char scope[2 * 1024], **grown;
+
+	scope_of(tenant, policy, event, scope, sizeof(scope));
+	for (size_t i = 0; i < l->nscopes; i++)
+		if (strcmp(l->scopes[i], scope) == 0)
+			return 0;
+	if ((grown = realloc(l->scopes, (l->nscopes + 1) * sizeof(*grown))) == NULL)
+		return -1;
+	l->scopes = grown;
+	if ((l->scopes[l->nscopes] = strdup(scope)) == NULL)
+		return -1;
+	l->nscopes++;
+	return 0;
+}
+
 int
 notify_decide(const struct notify_memory *mem, const struct config_alert *a,
     const struct notify_list *problems, time_t now, struct notify_digest *d)
@@ -413,6 +490,7 @@ notify_decide(const struct notify_memory *mem, const struct config_alert *a,
 		const struct notify_said *s = &mem->v[i];
 
 		if (strcmp(s->webhook, a->name) != 0 || problem_of(problems, s->fingerprint) != NULL ||
+		    !in_scope(problems, s) || !still_follows(problems, a, s) ||
 		    (a->events & CONFIG_EVENT_RESOLVED) == 0)
 			continue;
 		d->items[d->n++] = (struct notify_item){NOTIFY_RESOLVED, NULL, s};
@@ -436,10 +514,15 @@ static int
 remember(struct notify_memory *m, const struct config_alert *a,
     const struct notify_list *problems, const struct notify_digest *d, time_t now)
 {
-	/* forget what a was told and that is gone (resolved, announced or not) */
+	/*
+	 * forget what a was told and that is gone (resolved, announced or not), or that a no
+	 * longer follows; what this run did not look at stays as it is
+	 */
 	for (size_t i = 0; i < m->n;) {
-		if (strcmp(m->v[i].webhook, a->name) == 0 &&
-		    problem_of(problems, m->v[i].fingerprint) == NULL) {
+		const struct notify_said *s = &m->v[i];
+
+		if (strcmp(s->webhook, a->name) == 0 && ((problem_of(problems, s->fingerprint) ==
+		    NULL && in_scope(problems, s)) || !still_follows(problems, a, s))) {
 			said_release(&m->v[i]);
 			m->v[i] = m->v[--m->n];
 		} else {
@@ -457,24 +540,23 @@ remember(struct notify_memory *m, const struct config_alert *a,
 		if ((k = said_index(m, a->name, p->fingerprint)) < m->n) {
 			s = &m->v[k];
 		} else {
-			struct notify_said *grown = realloc(m->v, (m->n + 1) * sizeof(*grown));
+			struct notify_said rec = {0}, *grown;
 
-			if (grown == NULL)
+			rec.webhook = dup_opt(a->name, &oom);
+			rec.fingerprint = dup_opt(p->fingerprint, &oom);
+			rec.event = p->event;
+			rec.tenant = dup_opt(p->tenant, &oom);
+			rec.policy = dup_opt(p->policy, &oom);
+			rec.target = dup_opt(p->target, &oom);
+			rec.reason = dup_opt(p->reason, &oom);
+			rec.first_sent = now;
+			if (oom || (grown = realloc(m->v, (m->n + 1) * sizeof(*grown))) == NULL) {
+				said_release(&rec);
 				return -1;
+			}
 			m->v = grown;
-			s = &m->v[m->n];
-			memset(s, 0, sizeof(*s));
-			s->webhook = dup_opt(a->name, &oom);
-			s->fingerprint = dup_opt(p->fingerprint, &oom);
-			s->event = p->event;
-			s->tenant = dup_opt(p->tenant, &oom);
-			s->policy = dup_opt(p->policy, &oom);
-			s->target = dup_opt(p->target, &oom);
-			s->reason = dup_opt(p->reason, &oom);
-			s->first_sent = now;
-			m->n++;
-			if (oom)
-				return -1;
+			s = &m->v[m->n++];
+			*s = rec;
 		}
 		s->last_sent = now;
 		s->devices = p->devices;
@@ -513,17 +595,29 @@ item_line(const struct notify_item *it, char *buf, size_t size)
 		snprintf(buf + len, size - (size_t)len, " (still)");
 }
 
-/* The device list of a problem as text: "Ann's Mac (17), Bob's Mac (18) and 3 more". */
+/* Room kept at the end of a device list for " and N more". */
+#define MORE_BYTES 32
+
+/*
+ * The first max device names of a problem as text, "Ann's Mac (17), Bob's Mac (18) and 3
+ * more": whole names only, as many as fit in size.
+ */
 static void
-names_text(const struct notify_problem *p, char *buf, size_t size)
+names_text(const struct notify_problem *p, size_t max, char *buf, size_t size)
 {
-	size_t len = 0;
+	size_t len = 0, shown = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < p->nnames && len < size; i++)
+	for (size_t i = 0; i < p->nnames && i < max; i++) {
+		size_t need = strlen(p->names[i]) + 2;
+
+		if (len + need + MORE_BYTES >= size)
+			break;
 		len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "", p->names[i]);
-	if (p->devices > p->nnames && len < size)
-		snprintf(buf + len, size - len, " and %zu more", p->devices - p->nnames);
+		shown++;
+	}
+	if (p->devices > shown)
+		snprintf(buf + len, size - len, "%s%zu more", shown ? " and " : "", p->devices - shown);
 }
 
 /* Slack mrkdwn: escape &, < and > (Slack's only special characters in text). */
@@ -543,26 +637,31 @@ slack_escape(const char *s, char *out, size_t size)
 		}
 	}
 	out[o] = '\0';
+	json_utf8_clean(out);  /* the end may have cut a character */
 }
 
-/* Device names as Slack mrkdwn links where a link is known. */
+/* The first max device names as Slack mrkdwn links where a link is known; whole ones only. */
 static void
-names_slack(const struct notify_problem *p, char *buf, size_t size)
+names_slack(const struct notify_problem *p, size_t max, char *buf, size_t size)
 {
-	size_t len = 0;
-	char name[512];
+	size_t len = 0, shown = 0;
+	char name[512], piece[2048];
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < p->nnames && len < size; i++) {
+	for (size_t i = 0; i < p->nnames && i < max; i++) {
 		slack_escape(p->names[i], name, sizeof(name));
 		if (p->links[i] != NULL)
-			len += (size_t)snprintf(buf + len, size - len, "%s<%s|%s>", i ? ", " : "",
-			    p->links[i], name);
+			snprintf(piece, sizeof(piece), "%s<%s|%s>", i ? ", " : "", p->links[i], name);
 		else
-			len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "", name);
+			snprintf(piece, sizeof(piece), "%s%s", i ? ", " : "", name);
+		if (len + strlen(piece) + MORE_BYTES >= size)
+			break;
+		memcpy(buf + len, piece, strlen(piece) + 1);
+		len += strlen(piece);
+		shown++;
 	}
-	if (p->devices > p->nnames && len < size)
-		snprintf(buf + len, size - len, " and %zu more", p->devices - p->nnames);
+	if (p->devices > shown)
+		snprintf(buf + len, size - len, "%s%zu more", shown ? " and " : "", p->devices - shown);
 }
 
 /* Slack's limits: blocks per message, characters of a section's text. */
@@ -644,7 +743,7 @@ card_text(const char *text, bool bold, bool subtle)
 
 /* The JSON kind's description of one item. */
 static cJSON *
-item_json(const struct notify_item *it)
+item_json(const struct notify_item *it, size_t max)
 {
 	const struct notify_problem *p = it->problem;
 	const struct notify_said *s = it->said;
@@ -663,7 +762,7 @@ item_json(const struct notify_item *it)
 	json_add_str_or_null(o, "hint", p != NULL ? p->hint : NULL);
 	cJSON_AddNumberToObject(o, "devices", (double)(p != NULL ? p->devices : s->devices));
 	names = cJSON_AddArrayToObject(o, "device_names");
-	for (size_t i = 0; p != NULL && names != NULL && i < p->nnames; i++) {
+	for (size_t i = 0; p != NULL && names != NULL && i < p->nnames && i < max; i++) {
 		cJSON *n = cJSON_CreateObject();
 
 		cJSON_AddItemToArray(names, n);
@@ -699,7 +798,7 @@ digest_vars_build(const struct notify_digest *d, time_t now, struct digest_vars 
 {
 	cJSON *blocks = cJSON_CreateArray(), *body = cJSON_CreateArray(), *dj = cJSON_CreateObject();
 	cJSON *lists[3], *counts;
-	size_t cap = 1024, len = 0;
+	size_t cap = 1024, len = 0, max = (size_t)d->alert->max_devices;
 	int rc = -1;
 
 	memset(v, 0, sizeof(*v));
@@ -726,13 +825,15 @@ digest_vars_build(const struct notify_digest *d, time_t now, struct digest_vars 
 		char *grown;
 
 		item_line(it, line, sizeof(line));
+		json_utf8_clean(line);
 		if (p != NULL && p->explanation != NULL)
 			snprintf(more, sizeof(more), "%s%s%s", p->explanation, p->hint ? " Fix: " : "",
 			    p->hint ? p->hint : "");
+		json_utf8_clean(more);
 		names[0] = slack[0] = '\0';
-		if (p != NULL && p->nnames > 0) {
-			names_text(p, names, sizeof(names));
-			names_slack(p, slack, sizeof(slack));
+		if (p != NULL && p->devices > 0) {
+			names_text(p, max, names, sizeof(names));
+			names_slack(p, max, slack, sizeof(slack));
 		}
 		/* plain text */
 		need = len + strlen(line) + strlen(more) + strlen(names) + 32;
@@ -753,6 +854,7 @@ digest_vars_build(const struct notify_digest *d, time_t now, struct digest_vars 
 			slack_escape(more, emore, sizeof(emore));
 			snprintf(mrk, sizeof(mrk), "*%s*%s%s%s%s", eline, emore[0] ? "\n" : "", emore,
 			    slack[0] ? "\nDevices: " : "", slack);
+			json_utf8_clean(mrk);
 			fit_section(mrk);
 			cJSON_AddItemToArray(blocks, text_block("section", mrk));
 		} else if (i + 1 == SLACK_MAX_BLOCKS - 1) {
@@ -769,7 +871,7 @@ digest_vars_build(const struct notify_digest *d, time_t now, struct digest_vars 
 			cJSON_AddItemToArray(body, card_text(mrk, false, true));
 		}
 		if (lists[it->news] != NULL)
-			cJSON_AddItemToArray(lists[it->news], item_json(it));
+			cJSON_AddItemToArray(lists[it->news], item_json(it, max));
 	}
 	if ((v->blocks = json_print(blocks)) == NULL || (v->card_body = json_print(body)) == NULL ||
 	    (v->digest = json_print(dj)) == NULL)
@@ -832,9 +934,22 @@ notify_run(struct http_client *http, const struct config *cfg,
 
 	if (cfg->nalerts == 0)
 		return 0;
-	if (memory_load(cfg, &mem) == -1) {
-		log_error("alerts: out of memory");
+	if (memory_load(cfg, &mem) == -1)
 		return -1;
+	/* what webhooks that are no longer in the policy file were told is forgotten */
+	for (size_t i = 0; i < mem.n;) {
+		size_t k;
+
+		for (k = 0; k < cfg->nalerts && strcmp(cfg->alerts[k].name, mem.v[i].webhook) != 0;
+		    k++)
+			continue;
+		if (k < cfg->nalerts) {
+			i++;
+			continue;
+		}
+		said_release(&mem.v[i]);
+		mem.v[i] = mem.v[--mem.n];
+		changed = true;
 	}
 	for (size_t i = 0; i < cfg->nalerts; i++) {
 		const struct config_alert *a = &cfg->alerts[i];
@@ -849,7 +964,11 @@ notify_run(struct http_client *http, const struct config *cfg,
 		}
 		if (d.n == 0) {
 			/* nothing to say; forget what cleared without a resolved message */
-			changed |= remember(&mem, a, problems, &d, now) == 0;
+			if (remember(&mem, a, problems, &d, now) == -1) {
+				log_error("alerts: out of memory");
+				failed = true;
+			}
+			changed = true;
 			notify_digest_release(&d);
 			continue;
 		}

@@ -50,6 +50,8 @@ struct notify_list {
 	size_t n;
 	size_t max_names;          /* device names kept per problem */
 	const struct config *cfg;  /* for policy subscriptions */
+	char **scopes;             /* what this run looked at (notify_watched) */
+	size_t nscopes;
 };
 
 /*
@@ -59,6 +61,15 @@ struct notify_list {
 int notify_add(struct notify_list *l, unsigned event, const char *tenant, const char *policy,
     const char *target, const char *reason, const char *explanation, const char *hint,
     const char *name, const char *link);
+
+/*
+ * Say that this run looked at a policy's devices (tenant, policy), or, with both NULL, at
+ * what event is about for the whole run (the feed, the run). Only a problem this run looked
+ * at can be found gone (resolved): one of a tenant or policy that failed, or that --tenant
+ * or --policy left out, stays as it was. 0, or -1 when out of memory.
+ */
+int notify_watched(struct notify_list *l, const char *tenant, const char *policy,
+    unsigned event);
 
 void notify_list_release(struct notify_list *l);
 

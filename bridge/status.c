@@ -301,8 +301,13 @@ status_run(const struct config *cfg, const struct status_options *o)
 {
 	struct http_client *http;
 	cJSON *root = NULL, *jtenants = NULL;
-	bool failed = false, auth_failed = false, any = false;
+	bool failed = false, auth_failed = false;
+	const char *unknown = config_unknown_tenant(cfg, o->tenants, o->ntenants);
 
+	if (unknown != NULL) {
+		log_error("--tenant %s: no such tenant in %s", unknown, cfg->path);
+		return BRIDGE_EXIT_USAGE;
+	}
 	if (!config_policy_known(cfg, o->policy)) {
 		log_error("--policy %s: no such policy in %s", o->policy, cfg->path);
 		return BRIDGE_EXIT_USAGE;
@@ -318,7 +323,6 @@ status_run(const struct config *cfg, const struct status_options *o)
 	for (size_t i = 0; i < cfg->ntenants; i++) {
 		if (!config_tenant_selected(&cfg->tenants[i], o->tenants, o->ntenants))
 			continue;
-		any = true;
 		status_tenant(cfg, &cfg->tenants[i], http, o, jtenants, &failed, &auth_failed);
 	}
 	if (root != NULL) {
@@ -331,10 +335,6 @@ status_run(const struct config *cfg, const struct status_options *o)
 		cJSON_Delete(root);
 	}
 	http_client_free(http);
-	if (!any && o->ntenants > 0) {
-		log_error("--tenant: no such tenant in %s", cfg->path);
-		return BRIDGE_EXIT_USAGE;
-	}
 	if (auth_failed)
 		return BRIDGE_EXIT_AUTH;
 	return failed ? BRIDGE_EXIT_FAILED : BRIDGE_EXIT_OK;

@@ -593,6 +593,7 @@ report_watch(const struct tenant_run *tr, const struct policy_run *pr, time_t no
 
 	if (watch_rows(&tr->state, pr->policy->name, pr->inv->v, pr->inv->n, &tr->cfg->watch,
 	    now, &rows, &n) == -1 || add_problems(tr, pr, rows, n, problems) == -1 ||
+	    notify_watched(problems, tr->tenant->name, pr->policy->name, 0) == -1 ||
 	    metrics_add_rows(metrics, tr->tenant->name, pr->policy->name, rows, n) == -1) {
 		log_error("%s: policy %s: out of memory", tr->tenant->name, pr->policy->name);
 		return false;
@@ -761,9 +762,10 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 	struct gdmf_feed feed;
 	enum gdmf_origin origin;
 	cJSON *root = NULL, *jtenants = NULL;
-	bool failed = false, auth_failed = false, any = false;
+	bool failed = false, auth_failed = false;
 	struct state_lock lock = {-1};
-	struct notify_list problems = {NULL, 0, 0, cfg};
+	struct notify_list problems = {.cfg = cfg};
+	const char *unknown = config_unknown_tenant(cfg, o->tenants, o->ntenants);
 	struct metrics metrics = {0};
 	char err[512];
 
@@ -783,14 +785,18 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 			return ls == STATE_LOCKED ? BRIDGE_EXIT_LOCKED : BRIDGE_EXIT_FAILED;
 		}
 	}
-	if (!config_policy_known(cfg, o->policy)) {
-		log_error("--policy %s: no such policy in %s", o->policy, cfg->path);
+	if (!config_policy_known(cfg, o->policy) || unknown != NULL) {
+		if (unknown != NULL)
+			log_error("--tenant %s: no such tenant in %s", unknown, cfg->path);
+		else
+			log_error("--policy %s: no such policy in %s", o->policy, cfg->path);
 		state_unlock(&lock);
 		http_client_free(http);
 		return BRIDGE_EXIT_USAGE;
 	}
 	if (gdmf_load(http, cfg, o->refresh, o->now, &feed, &origin) == -1) {
 		if (!o->dry_run) {
+			(void)notify_watched(&problems, NULL, NULL, CONFIG_EVENT_FEED_ERROR);
 			(void)tell(&problems, CONFIG_EVENT_FEED_ERROR, "Apple's GDMF feed could not be "
 			    "read", "There is no good copy of the feed either, so bridge enforced "
 			    "nothing.", "Check the host reaches gdmf.url and trusts gdmf.ca_file; "
@@ -817,11 +823,13 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 	for (size_t i = 0; i < cfg->ntenants; i++) {
 		if (!config_tenant_selected(&cfg->tenants[i], o->tenants, o->ntenants))
 			continue;
-		any = true;
 		run_tenant(cfg, &cfg->tenants[i], http, &feed, o, jtenants, &failed, &auth_failed,
 		    &problems, &metrics);
 	}
 	if (!o->dry_run) {
+		if (notify_watched(&problems, NULL, NULL, CONFIG_EVENT_FEED_ERROR) == -1 ||
+		    notify_watched(&problems, NULL, NULL, CONFIG_EVENT_RUN_FAILED) == -1)
+			failed = true;
 		if (failed && tell(&problems, CONFIG_EVENT_RUN_FAILED, "a run of bridge sync failed",
 		    "A tenant or policy could not be carried out; the run's log says why.",
 		    "Run bridge doctor, and read the log of the run.") == -1)
@@ -851,10 +859,6 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 	gdmf_feed_release(&feed);
 	http_client_free(http);
 	state_unlock(&lock);
-	if (!any && o->ntenants > 0) {
-		log_error("--tenant: no such tenant in %s", cfg->path);
-		return BRIDGE_EXIT_USAGE;
-	}
 	if (auth_failed)
 		return BRIDGE_EXIT_AUTH;
 	return failed ? BRIDGE_EXIT_FAILED : BRIDGE_EXIT_OK;

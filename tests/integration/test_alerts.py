@@ -168,6 +168,38 @@ class Alerts(SyncTestCase):
         self.assertGreaterEqual(metrics["bridge_last_success_timestamp_seconds"], first_success)
 
 
+    def test_a_run_that_leaves_problems_out_does_not_resolve_them(self):
+        path = self.alert_file()
+        self.assertEqual(self.run_sync(path).returncode, 0)
+        self.break_some_plans()
+        self.assertEqual(self.run_sync(path).returncode, 0)
+        self.sim.reset()
+        # a mistyped --tenant is refused before anything is said or written
+        hooks = {f"HOOK_{k.upper()}": f"{self.sim.url}/webhook/{k}-7f3a" for k in KINDS}
+        before = (self.dir / "metrics.prom").read_text()
+        r = bridge("sync", "--tenant", "nope", "-c", str(path), env={**ENV, **hooks})
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--tenant nope: no such tenant", r.stderr)
+        self.assertEqual(self.received(), {k: [] for k in KINDS})
+        self.assertEqual((self.dir / "metrics.prom").read_text(), before)
+        # Jamf Pro is down: the policy is not looked at, so its problems are not resolved
+        self.sim.faults([{"path": "/api/oauth/token", "status": 503, "count": 100}])
+        r = self.run_sync(path)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        got = self.received()
+        self.assertEqual(len(got["json"]), 1)  # the failed run is a problem of its own
+        digest = got["json"][0]["digest"]
+        self.assertEqual(digest["counts"], {"new": 1, "repeated": 0, "resolved": 0})
+        self.assertEqual(digest["new"][0]["event"], "run_failed")
+        # back up: the run failure clears, the plan failures are still known (no new alert)
+        self.sim.clear_faults()
+        self.sim.reset()
+        r = self.run_sync(path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        digest = self.received()["json"][0]["digest"]
+        self.assertEqual(digest["counts"], {"new": 0, "repeated": 0, "resolved": 1})
+        self.assertEqual(digest["resolved"][0]["event"], "run_failed")
+
     def test_stalled_plans_are_announced_as_stuck(self):
         path = self.alert_file()
         self.assertEqual(self.run_sync(path).returncode, 0)

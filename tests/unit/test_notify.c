@@ -27,7 +27,7 @@ test_decide(void **state)
 		CONFIG_EVENT_PLAN_FAILED | CONFIG_EVENT_PLAN_STUCK | CONFIG_EVENT_RESOLVED,
 		.repeat_after = 24 * HOUR, .max_devices = 2};
 	struct config_alert quiet = ops;
-	struct notify_list l = {NULL, 0, 2, NULL};
+	struct notify_list l = {.max_names = 2};
 	struct notify_said said[2];
 	struct notify_memory mem = {said, 0};
 	struct notify_digest d;
@@ -68,8 +68,10 @@ test_decide(void **state)
 	/* and of a problem that is gone */
 	said[1] = (struct notify_said){(char *)(uintptr_t)"ops",
 		(char *)(uintptr_t)"plan_failed|t|macs|26.3.1 25D771280a|NOT_SUPERVISED",
-		CONFIG_EVENT_PLAN_FAILED, NULL, NULL, NULL, NULL, 1, NOW - HOUR, NOW - HOUR};
+		CONFIG_EVENT_PLAN_FAILED, (char *)(uintptr_t)"t", (char *)(uintptr_t)"macs", NULL,
+		NULL, 1, NOW - HOUR, NOW - HOUR};
 	mem.n = 2;
+	assert_int_equal(notify_watched(&l, "t", "macs", 0), 0);  /* this run looked at it */
 	assert_int_equal(notify_decide(&mem, &ops, &l, NOW, &d), 0);
 	assert_int_equal(d.counts[NOTIFY_NEW], 1);       /* the stuck one */
 	assert_int_equal(d.counts[NOTIFY_REPEATED], 0);
@@ -103,7 +105,7 @@ test_policy_subscription(void **state)
 	struct config_tenant tenant = {.name = (char *)(uintptr_t)"t", .policies = &policy,
 		.npolicies = 1};
 	struct config cfg = {.tenants = &tenant, .ntenants = 1};
-	struct notify_list l = {NULL, 0, 0, &cfg};
+	struct notify_list l = {.cfg = &cfg};
 	struct notify_memory mem = {NULL, 0};
 	struct notify_digest d;
 
@@ -123,13 +125,88 @@ test_policy_subscription(void **state)
 	notify_list_release(&l);
 }
 
+/* Only what this run looked at can be found gone: a failed or skipped policy stays as it was. */
+static void
+test_resolved_only_in_scope(void **state)
+{
+	struct config_alert ops = {.name = (char *)(uintptr_t)"ops", .events =
+		CONFIG_EVENT_PLAN_FAILED | CONFIG_EVENT_RESOLVED, .repeat_after = HOUR};
+	struct notify_list l = {.max_names = 2};
+	struct notify_said said = {(char *)(uintptr_t)"ops",
+		(char *)(uintptr_t)"plan_failed|t|macs|x|R", CONFIG_EVENT_PLAN_FAILED,
+		(char *)(uintptr_t)"t", (char *)(uintptr_t)"macs", (char *)(uintptr_t)"x",
+		(char *)(uintptr_t)"R", 3, NOW - HOUR, NOW - HOUR};
+	struct notify_memory mem = {&said, 1};
+	struct notify_digest d;
+
+	(void)state;
+	/* this run did not look at policy macs (its tenant failed, or --policy left it out) */
+	assert_int_equal(notify_watched(&l, "t", "ipads", 0), 0);
+	assert_int_equal(notify_decide(&mem, &ops, &l, NOW, &d), 0);
+	assert_int_equal(d.n, 0);
+	notify_digest_release(&d);
+	/* it did, and the problem is gone: resolved */
+	assert_int_equal(notify_watched(&l, "t", "macs", 0), 0);
+	assert_int_equal(notify_decide(&mem, &ops, &l, NOW, &d), 0);
+	assert_int_equal(d.counts[NOTIFY_RESOLVED], 1);
+	notify_digest_release(&d);
+	/* a webhook that no longer follows plan_failed is not told it cleared */
+	ops.events = CONFIG_EVENT_PLAN_STUCK | CONFIG_EVENT_RESOLVED;
+	assert_int_equal(notify_decide(&mem, &ops, &l, NOW, &d), 0);
+	assert_int_equal(d.n, 0);
+	notify_digest_release(&d);
+	notify_list_release(&l);
+}
+
+/* Each webhook lists its own max_devices names; cut names stay valid UTF-8. */
+static void
+test_names_per_webhook(void **state)
+{
+	struct config_alert few = {.name = (char *)(uintptr_t)"few", .kind = CONFIG_ALERT_JSON,
+		.events = CONFIG_EVENT_PLAN_FAILED, .repeat_after = HOUR, .max_devices = 1};
+	struct notify_list l = {.max_names = 5};
+	struct notify_memory mem = {NULL, 0};
+	struct notify_digest d;
+	const cJSON *p, *names;
+	cJSON *root;
+	char err[512], *body, cut[8];
+
+	(void)state;
+	/* "Zoë" cut after the first byte of the "ë": as a fixed buffer would leave it */
+	snprintf(cut, sizeof(cut), "Zo%c", "\xc3\xab"[0]);
+	assert_int_equal(notify_add(&l, CONFIG_EVENT_PLAN_FAILED, "t", "macs", "x", "R", NULL,
+	    NULL, cut, NULL), 0);
+	assert_int_equal(notify_add(&l, CONFIG_EVENT_PLAN_FAILED, "t", "macs", "x", "R", NULL,
+	    NULL, "Bad \xff byte", NULL), 0);
+	assert_int_equal(notify_add(&l, CONFIG_EVENT_PLAN_FAILED, "t", "macs", "x", "R", NULL,
+	    NULL, "Cy", NULL), 0);
+	assert_string_equal(l.v[0].names[0], "Zo");
+	assert_string_equal(l.v[0].names[1], "Bad ? byte");
+	assert_int_equal(notify_decide(&mem, &few, &l, NOW, &d), 0);
+	body = notify_render(&d, NOW, err, sizeof(err));
+	if (body == NULL)
+		fail_msg("%s", err);
+	assert_non_null(root = cJSON_Parse(body));
+	p = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(root, "digest"), "new"), 0);
+	assert_non_null(names = cJSON_GetObjectItemCaseSensitive(p, "device_names"));
+	assert_int_equal(cJSON_GetArraySize(names), 1);
+	assert_int_equal(cJSON_GetObjectItemCaseSensitive(p, "devices")->valueint, 3);
+	assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(root, "text")->valuestring,
+	    "Devices: Zo and 2 more"));
+	cJSON_Delete(root);
+	free(body);
+	notify_digest_release(&d);
+	notify_list_release(&l);
+}
+
 /* A digest of many problems with long device lists still fits Slack's limits. */
 static void
 test_slack_limits(void **state)
 {
 	struct config_alert slack = {.name = (char *)(uintptr_t)"s", .kind = CONFIG_ALERT_SLACK,
 		.events = CONFIG_EVENT_PLAN_FAILED, .repeat_after = HOUR, .max_devices = 100};
-	struct notify_list l = {NULL, 0, 100, NULL};
+	struct notify_list l = {.max_names = 100};
 	struct notify_memory mem = {NULL, 0};
 	struct notify_digest d;
 	const cJSON *blocks, *b;
@@ -182,6 +259,8 @@ main(void)
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_policy_subscription),
 		cmocka_unit_test(test_slack_limits),
+		cmocka_unit_test(test_resolved_only_in_scope),
+		cmocka_unit_test(test_names_per_webhook),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
