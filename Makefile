@@ -37,7 +37,7 @@ TEST_PKGS   = cmocka
 # Every Debian package that building, testing, linting and fuzzing need.
 DEBIAN_PACKAGES = build-essential pkg-config curl libcurl4-openssl-dev libcjson-dev libyaml-dev \
                   libpcre2-dev libcmocka-dev python3 openssl ca-certificates valgrind mandoc \
-                  clang libclang-rt-14-dev
+                  clang libclang-rt-14-dev systemd man-db libxml2-utils python3-yaml
 
 CFLAGS     ?= -O2 -g
 WARNINGS    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
