@@ -23,8 +23,8 @@
 #define RETRY_AFTER 3600L  /* seconds before a plan that ended in trouble is sent again */
 #define FILTER_BYTES 2048
 
-static bool
-same_opt(const char *a, const char *b)
+bool
+enforce_same_opt(const char *a, const char *b)
 {
 	return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
 }
@@ -73,7 +73,7 @@ planned(const struct state *st, const char *device, const char *version, const c
 		const struct state_plan *p = &st->plans[i];
 
 		if (strcmp(p->device_id, device) == 0 && strcmp(p->version, version) == 0 &&
-		    same_opt(p->build, build)) {
+		    enforce_same_opt(p->build, build)) {
 			if (!retry_due(p, now))
 				return p;
 			found = p;
@@ -110,8 +110,8 @@ resolve_plan_intent(struct jamf_session *pro, struct state *st, const struct sta
 		goto out;
 	}
 	for (size_t i = 0; i < n && found == NULL; i++)
-		if (same_opt(plans[i].build, in->plan.build) &&
-		    same_opt(plans[i].force_install, in->plan.deadline))
+		if (enforce_same_opt(plans[i].build, in->plan.build) &&
+		    enforce_same_opt(plans[i].force_install, in->plan.deadline))
 			found = plans[i].id;
 	log_info("reconcile: the plan for device %s (%s%s%s, by %s) %s%s", in->plan.device_id,
 	    in->plan.version, in->plan.build ? " " : "", in->plan.build ? in->plan.build : "",
@@ -240,7 +240,8 @@ key_cmp(const void *pa, const void *pb)
 		return a->ring < b->ring ? -1 : 1;
 	if ((c = strcmp(a->target_version, b->target_version)) != 0)
 		return c;
-	if ((c = strcmp(enforce_sent_build(a) ? enforce_sent_build(a) : "", enforce_sent_build(b) ? enforce_sent_build(b) : "")))
+	if ((c = strcmp(enforce_sent_build(a) ? enforce_sent_build(a) : "",
+	    enforce_sent_build(b) ? enforce_sent_build(b) : "")) != 0)
 		return c;
 	if ((c = strcmp(a->deadline, b->deadline)) != 0)
 		return c;
@@ -257,7 +258,8 @@ bool
 enforce_same_target(const struct decide_action *a, const struct decide_action *b)
 {
 	return a->ring == b->ring && strcmp(a->target_version, b->target_version) == 0 &&
-	    same_opt(enforce_sent_build(a), enforce_sent_build(b)) && strcmp(a->deadline, b->deadline) == 0;
+	    enforce_same_opt(enforce_sent_build(a), enforce_sent_build(b)) &&
+	    strcmp(a->deadline, b->deadline) == 0;
 }
 
 void

@@ -101,4 +101,7 @@ void enforce_sort_actions(const struct decide_action **v, size_t n);
 /* Whether a and b share ring, target version, build and deadline. */
 bool enforce_same_target(const struct decide_action *a, const struct decide_action *b);
 
+/* Whether two strings that may be NULL are equal (both NULL counts as equal). */
+bool enforce_same_opt(const char *a, const char *b);
+
 #endif

@@ -49,12 +49,6 @@ struct bp_run {
 	struct enforce_summary *sum;
 };
 
-static bool
-same_opt(const char *a, const char *b)
-{
-	return (a == NULL || b == NULL) ? a == b : strcmp(a, b) == 0;
-}
-
 static const struct state_group *
 group_by_name(const struct state *st, const char *name)
 {
@@ -301,9 +295,10 @@ ensure_blueprint(struct bp_run *run, const struct decide_action *a, const char *
 		failed(run, "recording blueprint", name, "lost from the state");
 		goto out;
 	}
-	if (!same_opt(known->version, rec.version) || !same_opt(known->build, rec.build) ||
-	    !same_opt(known->deadline, rec.deadline) ||
-	    !same_opt(known->group_platform_id, rec.group_platform_id)) {
+	if (!enforce_same_opt(known->version, rec.version) ||
+	    !enforce_same_opt(known->build, rec.build) ||
+	    !enforce_same_opt(known->deadline, rec.deadline) ||
+	    !enforce_same_opt(known->group_platform_id, rec.group_platform_id)) {
 		/* the whole body as a merge patch: its members replace what is there */
 		if (jamf_platform_blueprint_update(run->platform, known->id, body, &r) == -1) {
 			failed(run, "updating blueprint", name, r.error);
@@ -429,7 +424,7 @@ read_deployment(struct bp_run *run, size_t i)
 		return -1;
 	}
 	jamf_reply_release(&r);
-	if (!same_opt(rec.last_state, b.last_deployment)) {
+	if (!enforce_same_opt(rec.last_state, b.last_deployment)) {
 		if (b.last_deployment != NULL && strcmp(b.last_deployment, "FAILED") == 0)
 			log_error("policy %s: the deployment of blueprint \"%s\" FAILED in Jamf",
 			    run->policy->name, rec.name);
