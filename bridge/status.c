@@ -86,8 +86,7 @@ print_group(const struct watch_row *rows, size_t n, const struct group_sum *g)
 	printf("  %s %s, ring %s, deadline %s: %zu device%s:", r->version,
 	    r->build != NULL ? r->build : "(base update)", r->ring,
 	    g->deadline != NULL ? g->deadline : "-", n, n == 1 ? "" : "s");
-	for (int c = 0; c < WATCH_NCLASSES; c++)
-		printf("%s %zu %s", c ? "," : "", g->t.counts[c], watch_class_name((enum watch_class)c));
+	watch_counts_print(g->t.counts);
 	printf("\n");
 	if (g->stuck != NULL)
 		printf("    oldest stuck: device %s (%s): %s\n", g->stuck->device_id,
@@ -105,7 +104,7 @@ print_group(const struct watch_row *rows, size_t n, const struct group_sum *g)
 static cJSON *
 group_json(const struct watch_row *rows, size_t n, const struct group_sum *g)
 {
-	cJSON *o = cJSON_CreateObject(), *counts, *reasons;
+	cJSON *o = cJSON_CreateObject(), *reasons;
 	char since[32];
 
 	cJSON_AddStringToObject(o, "version", rows[0].version);
@@ -113,10 +112,7 @@ group_json(const struct watch_row *rows, size_t n, const struct group_sum *g)
 	cJSON_AddStringToObject(o, "ring", rows[0].ring);
 	json_add_str_or_null(o, "deadline", g->deadline);
 	cJSON_AddNumberToObject(o, "devices", (double)n);
-	counts = cJSON_AddObjectToObject(o, "counts");
-	for (int c = 0; c < WATCH_NCLASSES; c++)
-		cJSON_AddNumberToObject(counts, watch_class_name((enum watch_class)c),
-		    (double)g->t.counts[c]);
+	watch_counts_json(cJSON_AddObjectToObject(o, "counts"), g->t.counts);
 	if (g->stuck != NULL) {
 		cJSON *s = cJSON_AddObjectToObject(o, "oldest_stuck");
 
@@ -193,18 +189,13 @@ status_policy(struct tenant_run *tr, const struct config_policy *p,
 	qsort(rows, n, sizeof(*rows), cmp_row);
 	watch_tally(rows, n, &all);
 	if (jpolicies != NULL) {
-		cJSON *counts;
-
 		jp = cJSON_CreateObject();
 		cJSON_AddItemToArray(jpolicies, jp);
 		cJSON_AddStringToObject(jp, "name", p->name);
 		cJSON_AddStringToObject(jp, "platform", config_os_name(p->platform));
 		cJSON_AddStringToObject(jp, "mode", config_mode_name(p->mode));
 		cJSON_AddNumberToObject(jp, "devices", (double)n);
-		counts = cJSON_AddObjectToObject(jp, "counts");
-		for (int c = 0; c < WATCH_NCLASSES; c++)
-			cJSON_AddNumberToObject(counts, watch_class_name((enum watch_class)c),
-			    (double)all.counts[c]);
+		watch_counts_json(cJSON_AddObjectToObject(jp, "counts"), all.counts);
 		jgroups = cJSON_AddArrayToObject(jp, "groups");
 	} else {
 		printf("tenant %s, policy %s (%s, %s mode): %zu device%s targeted\n",
@@ -236,17 +227,6 @@ status_policy(struct tenant_run *tr, const struct config_policy *p,
 	return 0;
 }
 
-/* Whether any selected policy of t works through plans. */
-static bool
-has_plans(const struct config_tenant *t, const char *only)
-{
-	for (size_t i = 0; i < t->npolicies; i++)
-		if (t->policies[i].enabled && t->policies[i].mode == CONFIG_MODE_PLAN &&
-		    (only == NULL || strcmp(only, t->policies[i].name) == 0))
-			return true;
-	return false;
-}
-
 /* One tenant; sets *failed and *auth_failed. */
 static void
 status_tenant(const struct config *cfg, const struct config_tenant *t, struct http_client *http,
@@ -254,25 +234,13 @@ status_tenant(const struct config *cfg, const struct config_tenant *t, struct ht
 {
 	struct tenant_run tr;
 	struct jamf_reply r = {0};
-	cJSON *jt = NULL, *jpolicies = NULL;
-	char err[JAMF_ERROR_BYTES];
+	cJSON *jt, *jpolicies;
 
-	if (jtenants != NULL) {
-		jt = cJSON_CreateObject();
-		cJSON_AddItemToArray(jtenants, jt);
-		cJSON_AddStringToObject(jt, "name", t->name);
-		jpolicies = cJSON_AddArrayToObject(jt, "policies");
-	}
-	if (tenant_open(&tr, cfg, t, http, NULL, true, o->now, &r, err, sizeof(err)) == -1) {
-		log_error("%s: %s", t->name, err);
-		if (jt != NULL)
-			cJSON_AddStringToObject(jt, "error", err);
-		*auth_failed |= r.fail == JAMF_FAIL_AUTH;
-		*failed = true;
+	if (tenant_start(&tr, cfg, t, http, NULL, true, o->now, jtenants, &jt, &jpolicies, failed,
+	    auth_failed) == -1)
 		goto out;
-	}
 	/* where the plans stand now; recorded in memory only */
-	if (has_plans(t, o->policy)) {
+	if (tenant_has_mode(t, CONFIG_MODE_PLAN, o->policy)) {
 		size_t read;
 
 		if (watch_follow_plans(&tr.pro, &tr.state, o->now, &read, &r) == -1) {

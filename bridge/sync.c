@@ -445,16 +445,6 @@ report_withdrawn(const struct tenant_run *tr, const struct gdmf_feed *feed, cons
 }
 
 
-/* Whether any enabled policy of t enforces through that mode. */
-static bool
-has_mode(const struct config_tenant *t, enum config_mode mode)
-{
-	for (size_t i = 0; i < t->npolicies; i++)
-		if (t->policies[i].enabled && t->policies[i].mode == mode)
-			return true;
-	return false;
-}
-
 /*
  * Before creating anything, settle what earlier runs left open: plans are looked up (and
  * when the state is new or was lost, every unfinished plan in Jamf is adopted); groups,
@@ -463,7 +453,7 @@ has_mode(const struct config_tenant *t, enum config_mode mode)
 static int
 reconcile(struct tenant_run *tr, time_t now, char *err, size_t errlen)
 {
-	if (has_mode(tr->tenant, CONFIG_MODE_PLAN) &&
+	if (tenant_has_mode(tr->tenant, CONFIG_MODE_PLAN, NULL) &&
 	    enforce_reconcile_plans(&tr->pro, &tr->state, now, err, errlen) == -1)
 		return -1;
 	if (tr->have_platform && enforce_reconcile_blueprints(&tr->pro, &tr->platform,
@@ -603,17 +593,14 @@ report_watch(const struct tenant_run *tr, const struct policy_run *pr, time_t no
 	if (jp != NULL) {
 		cJSON *jw = cJSON_AddObjectToObject(jp, "watch"), *jr;
 
-		for (int c = 0; c < WATCH_NCLASSES; c++)
-			cJSON_AddNumberToObject(jw, watch_class_name((enum watch_class)c),
-			    (double)t.counts[c]);
+		watch_counts_json(jw, t.counts);
 		jr = cJSON_AddObjectToObject(jw, "reasons");
 		for (size_t i = 0; i < t.nreasons; i++)
 			cJSON_AddNumberToObject(jr, t.reasons[i].reason, (double)t.reasons[i].n);
 		return true;
 	}
 	printf("  watch: %zu device%s:", t.rows, t.rows == 1 ? "" : "s");
-	for (int c = 0; c < WATCH_NCLASSES; c++)
-		printf("%s %zu %s", c ? "," : "", t.counts[c], watch_class_name((enum watch_class)c));
+	watch_counts_print(t.counts);
 	for (size_t i = 0; i < t.nreasons && i < 5; i++)
 		printf("%s%s %zu", i ? ", " : " (", t.reasons[i].reason, t.reasons[i].n);
 	printf("%s\n", t.nreasons > 0 ? ")" : "");
@@ -634,22 +621,10 @@ run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_
 	cJSON *jt = NULL, *jpolicies = NULL;
 	char err[JAMF_ERROR_BYTES];
 
-	if (jtenants != NULL) {
-		jt = cJSON_CreateObject();
-		cJSON_AddItemToArray(jtenants, jt);
-		cJSON_AddStringToObject(jt, "name", t->name);
-		jpolicies = cJSON_AddArrayToObject(jt, "policies");
-	}
-	if (tenant_open(&tr, cfg, t, http, feed, o->dry_run, o->now, &r, err,
-	    sizeof(err)) == -1) {
-		log_error("%s: %s", t->name, err);
-		if (jt != NULL)
-			cJSON_AddStringToObject(jt, "error", err);
-		*auth_failed |= r.fail == JAMF_FAIL_AUTH;
-		*failed = true;
+	if (tenant_start(&tr, cfg, t, http, feed, o->dry_run, o->now, jtenants, &jt, &jpolicies,
+	    failed, auth_failed) == -1)
 		goto out;
-	}
-	if (!o->dry_run && has_mode(t, CONFIG_MODE_BLUEPRINT)) {
+	if (!o->dry_run && tenant_has_mode(t, CONFIG_MODE_BLUEPRINT, NULL)) {
 		if (jamf_session_init(&tr.platform, JAMF_API_PLATFORM, cfg, t, http, err,
 		    sizeof(err)) == -1) {
 			log_error("%s: %s", t->name, err);
@@ -667,7 +642,7 @@ run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_
 		goto save;
 	}
 	/* where the plans of earlier runs stand now (sync only: plan changes nothing) */
-	if (!o->dry_run && has_mode(t, CONFIG_MODE_PLAN)) {
+	if (!o->dry_run && tenant_has_mode(t, CONFIG_MODE_PLAN, NULL)) {
 		size_t read;
 
 		if (watch_follow_plans(&tr.pro, &tr.state, o->now, &read, &r) == -1) {

@@ -97,3 +97,40 @@ tenant_inventory(struct tenant_run *tr, enum jamf_kind kind, char *err, size_t e
 	}
 	return &tr->inv[kind];
 }
+
+int
+tenant_start(struct tenant_run *tr, const struct config *cfg, const struct config_tenant *t,
+    struct http_client *http, const struct gdmf_feed *feed, bool readonly, time_t now,
+    cJSON *jtenants, cJSON **jt, cJSON **jpolicies, bool *failed, bool *auth_failed)
+{
+	struct jamf_reply r = {0};
+	char err[JAMF_ERROR_BYTES];
+	int rc;
+
+	*jt = *jpolicies = NULL;
+	if (jtenants != NULL) {
+		*jt = cJSON_CreateObject();
+		cJSON_AddItemToArray(jtenants, *jt);
+		cJSON_AddStringToObject(*jt, "name", t->name);
+		*jpolicies = cJSON_AddArrayToObject(*jt, "policies");
+	}
+	if ((rc = tenant_open(tr, cfg, t, http, feed, readonly, now, &r, err, sizeof(err))) == -1) {
+		log_error("%s: %s", t->name, err);
+		if (*jt != NULL)
+			cJSON_AddStringToObject(*jt, "error", err);
+		*auth_failed |= r.fail == JAMF_FAIL_AUTH;
+		*failed = true;
+	}
+	jamf_reply_release(&r);
+	return rc;
+}
+
+bool
+tenant_has_mode(const struct config_tenant *t, enum config_mode mode, const char *only)
+{
+	for (size_t i = 0; i < t->npolicies; i++)
+		if (t->policies[i].enabled && t->policies[i].mode == mode &&
+		    (only == NULL || strcmp(only, t->policies[i].name) == 0))
+			return true;
+	return false;
+}

@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <cJSON.h>
+
+#include "config.h"
 #include "jamf.h"
 #include "jamf_pro.h"
 #include "state.h"
@@ -42,6 +45,19 @@ struct tenant_run {
 int tenant_open(struct tenant_run *tr, const struct config *cfg, const struct config_tenant *t,
     struct http_client *http, const struct gdmf_feed *feed, bool readonly, time_t now,
     struct jamf_reply *r, char *err, size_t errlen);
+
+/*
+ * tenant_open() for a command that reports per tenant (sync, plan, status): with jtenants,
+ * adds {"name", "policies": []} to it (*jt and *jpolicies get them, else NULL) and, when
+ * opening fails, the tenant's "error". A failure is logged and sets *failed, and
+ * *auth_failed when Jamf refused to sign in. 0 or -1.
+ */
+int tenant_start(struct tenant_run *tr, const struct config *cfg, const struct config_tenant *t,
+    struct http_client *http, const struct gdmf_feed *feed, bool readonly, time_t now,
+    cJSON *jtenants, cJSON **jt, cJSON **jpolicies, bool *failed, bool *auth_failed);
+
+/* Whether an enabled policy of t works through mode (only the policy named only, if not NULL). */
+bool tenant_has_mode(const struct config_tenant *t, enum config_mode mode, const char *only);
 
 /* The inventory of a kind for the tenant, read on first use; NULL with err on failure. */
 const struct jamf_inventory *tenant_inventory(struct tenant_run *tr, enum jamf_kind kind,

@@ -287,6 +287,20 @@ watch_tally(const struct watch_row *rows, size_t n, struct watch_tally *t)
 	qsort(t->reasons, t->nreasons, sizeof(*t->reasons), cmp_reason_count);
 }
 
+void
+watch_counts_json(cJSON *obj, const size_t counts[WATCH_NCLASSES])
+{
+	for (int c = 0; c < WATCH_NCLASSES; c++)
+		cJSON_AddNumberToObject(obj, watch_class_name((enum watch_class)c), (double)counts[c]);
+}
+
+void
+watch_counts_print(const size_t counts[WATCH_NCLASSES])
+{
+	for (int c = 0; c < WATCH_NCLASSES; c++)
+		printf("%s %zu %s", c ? "," : "", counts[c], watch_class_name((enum watch_class)c));
+}
+
 /* Append a row, growing *rows by doubling; 0 or -1. */
 static int
 add_row(struct watch_row **rows, size_t *n, size_t *cap, const struct watch_row *row)

@@ -27,6 +27,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <cJSON.h>
+
 struct config_watch;
 struct jamf_device;
 struct jamf_reply;
@@ -112,6 +114,12 @@ struct watch_tally {
 
 /* Count rows[0..n) into *t (zeroed first). */
 void watch_tally(const struct watch_row *rows, size_t n, struct watch_tally *t);
+
+/* Counts by class as JSON members of obj: {"done": N, "compliant": N, ...}. */
+void watch_counts_json(cJSON *obj, const size_t counts[WATCH_NCLASSES]);
+
+/* Counts by class as text on stdout: " N done, N compliant, ..." (no line break). */
+void watch_counts_print(const size_t counts[WATCH_NCLASSES]);
 
 /*
  * Read, in bulk, every plan of the state that Jamf has not finished (as last seen), and record
