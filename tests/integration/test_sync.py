@@ -309,6 +309,14 @@ class BlueprintBase(SyncTestCase):
         path.write_text(text)
         return path
 
+    def rerun_writes_nothing(self, path=None, returncode=0):
+        """Run sync again: it exits returncode and sends no write but the two sign-ins."""
+        self.sim.reset()
+        r = self.sync(path=path)
+        self.assertEqual(r.returncode, returncode, r.stdout + r.stderr)
+        self.assertEqual(self.writes(), [("POST", "/api/oauth/token"), ("POST", "/auth/token")])
+        return r
+
     def deployments(self):
         """{blueprint name: last deployment state} as bridge's state file records it."""
         found = list(self.dir.glob("state/**/state.json"))
@@ -365,10 +373,7 @@ class BlueprintSync(BlueprintBase):
 
     def test_second_run_sends_no_write_request(self):
         self.assertEqual(self.sync().returncode, 0)
-        self.sim.reset()
-        r = self.sync()
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertEqual(self.writes(), [("POST", "/api/oauth/token"), ("POST", "/auth/token")])
+        self.rerun_writes_nothing()
 
     def test_rings_pilot_first_then_everyone(self):
         path = self.policy_file(extra=RINGS)
@@ -404,10 +409,7 @@ class BlueprintSync(BlueprintBase):
         undeploys = [q for q in self.sim.requests("/blueprints/v1/blueprints/") if q["path"].endswith("/undeploy")]
         self.assertEqual(len(undeploys), 1)
         # and the next run leaves it all alone
-        self.sim.reset()
-        r = self.sync()
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertEqual(self.writes(), [("POST", "/api/oauth/token"), ("POST", "/auth/token")])
+        self.rerun_writes_nothing()
 
     def test_withdrawn_bsi_stops_being_enforced(self):
         self.assertEqual(self.sync().returncode, 0)
@@ -433,10 +435,7 @@ class BlueprintSync(BlueprintBase):
         # nothing new was made, and the next run leaves it all alone
         self.assertEqual([w for w in self.writes() if w[0] == "POST" and
                           not w[1].endswith(("/token", "/undeploy"))], [])
-        self.sim.reset()
-        r = self.sync()
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertEqual(self.writes(), [("POST", "/api/oauth/token"), ("POST", "/auth/token")])
+        self.rerun_writes_nothing()
 
     def test_a_device_that_moved_on_leaves_its_group(self):
         self.assertEqual(self.sync().returncode, 0)
@@ -495,10 +494,7 @@ class IOSBlueprint(BlueprintBase):
                 self.assertNotIn("TargetBuildVersion", payload)
         self.assertEqual(set(self.deployments().values()), {"SUCCEEDED"})
         # the next run changes nothing
-        self.sim.reset()
-        r = self.sync()
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertEqual(self.writes(), [("POST", "/api/oauth/token"), ("POST", "/auth/token")])
+        self.rerun_writes_nothing()
 
     def test_a_device_that_moved_on_leaves_its_group(self):
         self.assertEqual(self.sync().returncode, 0)
@@ -554,10 +550,7 @@ class Deployments(BlueprintBase):
         for name in failed:
             self.assertIn(f'the deployment of blueprint "{name}" FAILED in Jamf', r.stderr)
         # the next run says so again, and creates nothing new
-        self.sim.reset()
-        r = self.sync(path=path)
-        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertEqual(self.writes(), [("POST", "/api/oauth/token"), ("POST", "/auth/token")])
+        self.rerun_writes_nothing(path=path, returncode=1)
 
 
 class DeploymentsLater(BlueprintBase):
@@ -572,11 +565,8 @@ class DeploymentsLater(BlueprintBase):
         self.assertNotIn("SUCCEEDED", set(self.deployments().values()))
         self.assertNotIn("waiting for", r.stderr)
         time.sleep(1.5)
-        self.sim.reset()
-        r = self.sync()
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.rerun_writes_nothing()
         self.assertEqual(set(self.deployments().values()), {"SUCCEEDED"})
-        self.assertEqual(self.writes(), [("POST", "/api/oauth/token"), ("POST", "/auth/token")])
 
 
 class BlueprintKilled(BlueprintBase):
