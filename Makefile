@@ -46,10 +46,10 @@ HARDENING   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 BASE_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(WARNINGS) \
               -DBRIDGE_VERSION='"$(VERSION)"' -DBRIDGE_SYSCONFDIR='"$(SYSCONFDIR)"' \
               -DBRIDGE_DATADIR='"$(DATADIR)"' -DBRIDGE_TEMPLATE_DIR='"$(CURDIR)/templates"' \
-              $(shell $(PKG_CONFIG) --cflags $(PKGS))
+              -pthread $(shell $(PKG_CONFIG) --cflags $(PKGS))
 ALL_CFLAGS  = $(BASE_CFLAGS) $(HARDENING) $(CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
-LIBS        = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm
+LIBS        = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm -pthread
 ifeq ($(WERROR),1)
 ALL_CFLAGS += -Werror
 endif

@@ -1134,6 +1134,12 @@ load(struct state *st, const char *state_dir, bool writable, char *err, size_t e
 		return fail(err, errlen, "state_dir \"%s\" is too long", state_dir);
 	if ((st->dir = strdup(state_dir)) == NULL)
 		return fail(err, errlen, "out of memory");
+	/* a tenant's own folder (state_dir/<tenant>) is made on its first run */
+	if (writable && fileio_mkdirs(state_dir, 0700) == -1) {
+		fail(err, errlen, "cannot create the state folder \"%s\": %s", state_dir,
+		    strerror(errno));
+		goto out;
+	}
 	switch (read_state_file(st, path, &folded, why, sizeof(why))) {
 	case LOAD_OK:
 		break;
