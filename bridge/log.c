@@ -16,6 +16,7 @@
 static enum log_level log_threshold = LOG_LEVEL_INFO;
 static bool log_json;
 static FILE *log_stream;
+static _Thread_local const char *log_tenant;
 
 static const char *const log_level_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -36,6 +37,12 @@ void
 log_set_stream(FILE *stream)
 {
 	log_stream = stream;
+}
+
+void
+log_set_tenant(const char *name)
+{
+	log_tenant = name;
 }
 
 bool
@@ -135,6 +142,10 @@ log_msg(enum log_level level, const char *fmt, ...)
 		log_append(line, sizeof(line), &len, ts);
 		log_append(line, sizeof(line), &len, "\",\"level\":\"");
 		log_append(line, sizeof(line), &len, log_level_names[level]);
+		if (log_tenant != NULL) {
+			log_append(line, sizeof(line), &len, "\",\"tenant\":\"");
+			log_escape(line, sizeof(line) - 512, &len, log_tenant, true);
+		}
 		log_append(line, sizeof(line), &len, "\",\"msg\":\"");
 		log_escape(line, sizeof(line) - 2, &len, msg, true);
 		log_append(line, sizeof(line), &len, "\"}");
@@ -142,6 +153,10 @@ log_msg(enum log_level level, const char *fmt, ...)
 		log_append(line, sizeof(line), &len, "bridge: ");
 		if (level != LOG_LEVEL_INFO) {
 			log_append(line, sizeof(line), &len, log_level_names[level]);
+			log_append(line, sizeof(line), &len, ": ");
+		}
+		if (log_tenant != NULL) {
+			log_escape(line, sizeof(line), &len, log_tenant, false);
 			log_append(line, sizeof(line), &len, ": ");
 		}
 		log_escape(line, sizeof(line), &len, msg, false);

@@ -19,6 +19,13 @@ void log_init(enum log_level level, bool json);
 /* Send log output to stream (tests); NULL restores stderr. */
 void log_set_stream(FILE *stream);
 
+/*
+ * Say which tenant this thread works for (NULL: none). Its messages then start with the
+ * tenant's name ("bridge: error: acme: ..."), or carry "tenant" as JSON lines, so that the
+ * lines of tenants run side by side can be told apart.
+ */
+void log_set_tenant(const char *name);
+
 /* Whether messages at level are printed now. */
 bool log_enabled(enum log_level level);
 

@@ -86,7 +86,7 @@ print_group(const struct watch_row *rows, size_t n, const struct group_sum *g)
 	printf("  %s %s, ring %s, deadline %s: %zu device%s:", r->version,
 	    r->build != NULL ? r->build : "(base update)", r->ring,
 	    g->deadline != NULL ? g->deadline : "-", n, n == 1 ? "" : "s");
-	watch_counts_print(g->t.counts);
+	watch_counts_print(stdout, g->t.counts);
 	printf("\n");
 	if (g->stuck != NULL)
 		printf("    oldest stuck: device %s (%s): %s\n", g->stuck->device_id,
@@ -178,12 +178,12 @@ status_policy(struct tenant_run *tr, const struct config_policy *p,
 	size_t n;
 
 	if ((inv = tenant_inventory(tr, kind, err, sizeof(err))) == NULL) {
-		log_error("%s: policy %s: %s", tr->tenant->name, p->name, err);
+		log_error("policy %s: %s", p->name, err);
 		return -1;
 	}
 	if (watch_rows(&tr->state, p->name, inv->v, inv->n, &tr->cfg->watch, o->now, &rows,
 	    &n) == -1) {
-		log_error("%s: policy %s: out of memory", tr->tenant->name, p->name);
+		log_error("policy %s: out of memory", p->name);
 		return -1;
 	}
 	qsort(rows, n, sizeof(*rows), cmp_row);
@@ -244,7 +244,7 @@ status_tenant(const struct config *cfg, const struct config_tenant *t, struct ht
 		size_t read;
 
 		if (watch_follow_plans(&tr.pro, &tr.state, o->now, &read, &r) == -1) {
-			log_error("%s: reading plans: %s", t->name, r.error);
+			log_error("reading plans: %s", r.error);
 			if (jt != NULL)
 				cJSON_AddStringToObject(jt, "error", r.error);
 			*failed = true;

@@ -50,6 +50,7 @@ tenant_run_release(struct tenant_run *tr)
 		state_release(&tr->state);
 	free(tr->seen_dates);
 	free(tr->first_seen);
+	log_set_tenant(NULL);
 }
 
 int
@@ -60,6 +61,7 @@ tenant_open(struct tenant_run *tr, const struct config *cfg, const struct config
 	memset(tr, 0, sizeof(*tr));
 	tr->cfg = cfg;
 	tr->tenant = t;
+	log_set_tenant(t->name);
 	/* plan, render and status read the state without the lock and change nothing on disk */
 	if ((readonly ? state_load_readonly(&tr->state, t->state_dir, err, errlen) :
 	    state_load(&tr->state, t->state_dir, err, errlen)) != STATE_OK)
@@ -91,8 +93,7 @@ tenant_inventory(struct tenant_run *tr, enum jamf_kind kind, char *err, size_t e
 		}
 		jamf_reply_release(&r);
 		tr->have_inv[kind] = true;
-		log_info("%s: %zu %ss in Jamf Pro (%ld request%s)", tr->tenant->name,
-		    tr->inv[kind].n, jamf_kind_name(kind), tr->inv[kind].requests,
+		log_info("%zu %ss in Jamf Pro (%ld request%s)", tr->inv[kind].n, jamf_kind_name(kind), tr->inv[kind].requests,
 		    tr->inv[kind].requests == 1 ? "" : "s");
 	}
 	return &tr->inv[kind];
@@ -115,7 +116,7 @@ tenant_start(struct tenant_run *tr, const struct config *cfg, const struct confi
 		*jpolicies = cJSON_AddArrayToObject(*jt, "policies");
 	}
 	if ((rc = tenant_open(tr, cfg, t, http, feed, readonly, now, &r, err, sizeof(err))) == -1) {
-		log_error("%s: %s", t->name, err);
+		log_error("%s", err);
 		if (*jt != NULL)
 			cJSON_AddStringToObject(*jt, "error", err);
 		*auth_failed |= r.fail == JAMF_FAIL_AUTH;

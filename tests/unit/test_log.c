@@ -1,4 +1,5 @@
 /* Unit tests for log.c: levels, formats and escaping of what servers send. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,6 +76,40 @@ test_json_lines(void **state)
 	    "\"msg\":\"bad \\\"x\\\"\"}\n"));
 }
 
+/* The lines of a thread working for a tenant name it; other threads' lines do not. */
+static void *
+other_thread(void *arg)
+{
+	(void)arg;
+	log_info("from another thread");
+	return NULL;
+}
+
+static void
+test_tenant_lines(void **state)
+{
+	pthread_t t;
+
+	(void)state;
+	log_init(LOG_LEVEL_INFO, false);
+	log_set_tenant("acme");
+	log_error("policy macs: gone");
+	log_info("120 computers");
+	assert_int_equal(pthread_create(&t, NULL, other_thread, NULL), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	log_init(LOG_LEVEL_INFO, true);
+	log_warn("slow");
+	log_set_tenant(NULL);
+	log_info("done");
+	fflush(stream);
+	assert_non_null(strstr(buf, "bridge: error: acme: policy macs: gone\n"
+	    "bridge: acme: 120 computers\n"
+	    "bridge: from another thread\n"
+	    "{\"time\":\""));
+	assert_non_null(strstr(buf, "\",\"level\":\"warning\",\"tenant\":\"acme\",\"msg\":\"slow\"}\n"));
+	assert_non_null(strstr(buf, "\",\"level\":\"info\",\"msg\":\"done\"}\n"));
+}
+
 static void
 test_diag_text(void **state)
 {
@@ -106,6 +141,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_levels, open_stream, close_stream),
 		cmocka_unit_test_setup_teardown(test_escaping, open_stream, close_stream),
 		cmocka_unit_test_setup_teardown(test_json_lines, open_stream, close_stream),
+		cmocka_unit_test_setup_teardown(test_tenant_lines, open_stream, close_stream),
 		cmocka_unit_test_setup_teardown(test_diag_text, open_stream, close_stream),
 		cmocka_unit_test_setup_teardown(test_long_message_cut, open_stream, close_stream),
 	};
