@@ -85,6 +85,25 @@ metrics_add_sent(struct metrics *m, const char *webhook)
 	return 0;
 }
 
+int
+metrics_take(struct metrics *to, struct metrics *from)
+{
+	struct metrics_group *g;
+
+	if (from->ngroups > 0) {
+		if ((g = realloc(to->groups, (to->ngroups + from->ngroups) * sizeof(*g))) == NULL)
+			return -1;
+		to->groups = g;
+		memcpy(to->groups + to->ngroups, from->groups, from->ngroups * sizeof(*g));
+		to->ngroups += from->ngroups;
+		free(from->groups);
+		from->groups = NULL;
+		from->ngroups = 0;
+	}
+	metrics_release(from);
+	return 0;
+}
+
 void
 metrics_release(struct metrics *m)
 {

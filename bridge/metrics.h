@@ -39,6 +39,12 @@ int metrics_add_rows(struct metrics *m, const char *tenant, const char *policy,
 /* Count a digest delivered to webhook; 0 or -1. */
 int metrics_add_sent(struct metrics *m, const char *webhook);
 
+/*
+ * Move from's device counts to the end of to, and release from (a tenant's counts, made
+ * while other tenants ran, join the run's). 0, or -1 when out of memory (nothing moved).
+ */
+int metrics_take(struct metrics *to, struct metrics *from);
+
 /* Write the file at path atomically; 0, or -1 (logged). */
 int metrics_write(const struct metrics *m, const char *path, bool success, time_t now);
 

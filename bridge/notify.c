@@ -143,6 +143,37 @@ notify_add(struct notify_list *l, unsigned event, const char *tenant, const char
 	return oom ? -1 : 0;
 }
 
+int
+notify_list_take(struct notify_list *to, struct notify_list *from)
+{
+	struct notify_problem *v;
+	char **scopes;
+
+	if (from->n > 0) {
+		if ((v = realloc(to->v, (to->n + from->n) * sizeof(*v))) == NULL)
+			return -1;
+		to->v = v;
+	}
+	if (from->nscopes > 0) {
+		if ((scopes = realloc(to->scopes, (to->nscopes + from->nscopes) *
+		    sizeof(*scopes))) == NULL)
+			return -1;
+		to->scopes = scopes;
+	}
+	if (from->n > 0)
+		memcpy(to->v + to->n, from->v, from->n * sizeof(*v));
+	if (from->nscopes > 0)
+		memcpy(to->scopes + to->nscopes, from->scopes, from->nscopes * sizeof(*scopes));
+	to->n += from->n;
+	to->nscopes += from->nscopes;
+	free(from->v);
+	free(from->scopes);
+	from->v = NULL;
+	from->scopes = NULL;
+	from->n = from->nscopes = 0;
+	return 0;
+}
+
 void
 notify_list_release(struct notify_list *l)
 {

@@ -71,6 +71,13 @@ int notify_add(struct notify_list *l, unsigned event, const char *tenant, const 
 int notify_watched(struct notify_list *l, const char *tenant, const char *policy,
     unsigned event);
 
+/*
+ * Move every problem and scope of from to the end of to, leaving from empty (a tenant's own
+ * list, run at the same time as others, joins the run's). 0, or -1 when out of memory
+ * (nothing moved).
+ */
+int notify_list_take(struct notify_list *to, struct notify_list *from);
+
 void notify_list_release(struct notify_list *l);
 
 /* What one webhook was told of one problem (alerts.json). */

@@ -5,6 +5,7 @@
  */
 #include "sync.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,13 +253,13 @@ count_targets(const struct policy_run *pr, struct target_count **out)
 	return n;
 }
 
-/* Text: every action that sends something, then the counts. */
+/* Text on out: every action that sends something, then the counts. */
 static void
-print_policy_text(const struct config_tenant *t, const struct policy_run *pr, bool real)
+print_policy_text(FILE *out, const struct config_tenant *t, const struct policy_run *pr, bool real)
 {
 	const struct config_policy *p = pr->policy;
 
-	printf("tenant %s, policy %s (%s, %s mode)%s\n", t->name, p->name,
+	fprintf(out, "tenant %s, policy %s (%s, %s mode)%s\n", t->name, p->name,
 	    config_os_name(p->platform), config_mode_name(p->mode), real ? "" : ": would send");
 	for (size_t i = 0; i < pr->result.n; i++) {
 		const struct decide_action *a = &pr->result.v[i];
@@ -267,14 +268,14 @@ print_policy_text(const struct config_tenant *t, const struct policy_run *pr, bo
 		if (!decide_sends(a->outcome) && a->outcome != DECIDE_RING_WAITING &&
 		    a->outcome != DECIDE_NEEDS_BASE)
 			continue;
-		printf("  %-12s %s %s (%s): ", decide_outcome_name(a->outcome),
+		fprintf(out, "  %-12s %s %s (%s): ", decide_outcome_name(a->outcome),
 		    jamf_kind_name(pr->kind), d->id, d->name != NULL ? d->name : "-");
 		if (a->target_version != NULL)
-			printf("%s%s%s%s%s by %s, ring %s; ", a->target_version,
+			fprintf(out, "%s%s%s%s%s by %s, ring %s; ", a->target_version,
 			    target_extra(a) ? " " : "", target_extra(a) ? target_extra(a) : "",
 			    a->target_build ? " " : "", a->target_build ? a->target_build : "",
 			    a->deadline[0] ? a->deadline : "-", ring_name(pr, a->ring));
-		printf("%s\n", a->reason);
+		fprintf(out, "%s\n", a->reason);
 	}
 	{
 		struct target_count *tc;
@@ -283,7 +284,7 @@ print_policy_text(const struct config_tenant *t, const struct policy_run *pr, bo
 		for (size_t k = 0; k < nt; k++) {
 			const struct decide_action *a = tc[k].first;
 
-			printf("  ring %s: %s %s%s%s%s%s by %s: %zu %s%s\n", ring_name(pr, a->ring),
+			fprintf(out, "  ring %s: %s %s%s%s%s%s by %s: %zu %s%s\n", ring_name(pr, a->ring),
 			    decide_outcome_name(a->outcome), a->target_version,
 			    target_extra(a) ? " " : "", target_extra(a) ? target_extra(a) : "",
 			    enforce_sent_build(a) ? " " : "",
@@ -301,17 +302,17 @@ print_policy_text(const struct config_tenant *t, const struct policy_run *pr, bo
 			snprintf(state, sizeof(state), "waits (%s)", ro->waits);
 		else if (ro->started != 0 && gmtime_r(&ro->started, &tm) != NULL)
 			strftime(state, sizeof(state), "open since %Y-%m-%d", &tm);
-		printf("  rollout: ring %s, %s %s %s: %s, %zu of %zu compliant\n",
+		fprintf(out, "  rollout: ring %s, %s %s %s: %s, %zu of %zu compliant\n",
 		    ring_name(pr, ro->ring), ro->bsi->version, ro->bsi->extra ? ro->bsi->extra : "-",
 		    ro->bsi->build ? ro->bsi->build : "-", state, ro->compliant,
 		    ro->compliant + ro->wanting);
 	}
-	printf("  counts:");
+	fprintf(out, "  counts:");
 	for (int o = 0; o < DECIDE_NOUTCOMES; o++)
 		if (pr->result.counts[o] > 0)
-			printf(" %s %zu", decide_outcome_name((enum decide_outcome)o),
+			fprintf(out, " %s %zu", decide_outcome_name((enum decide_outcome)o),
 			    pr->result.counts[o]);
-	printf(" (of %zu %ss)\n", pr->result.n, jamf_kind_name(pr->kind));
+	fprintf(out, " (of %zu %ss)\n", pr->result.n, jamf_kind_name(pr->kind));
 }
 
 /* JSON of one policy: counts, groups of actions by ring and target, and every action. */
@@ -435,10 +436,10 @@ report_withdrawn(const struct tenant_run *tr, const struct gdmf_feed *feed, cons
 			    strcmp(tr->state.plans[k].build, p->build) == 0 &&
 			    strcmp(tr->state.plans[k].platform, p->platform) == 0);
 		if (first)
-			log_warn("%s: Apple no longer offers %s %s %s (withdrawn or expired), but "
+			log_warn("Apple no longer offers %s %s %s (withdrawn or expired), but "
 			    "bridge's plans for it stay in Jamf Pro: plans cannot be cancelled one by one "
-			    "(only by switching the plans feature off and on)", tr->tenant->name,
-			    p->platform, p->version, p->build);
+			    "(only by switching the plans feature off and on)", p->platform, p->version,
+			    p->build);
 		count++;
 	}
 	return count;
@@ -465,9 +466,10 @@ reconcile(struct tenant_run *tr, time_t now, char *err, size_t errlen)
 	return 0;
 }
 
-/* Carry out one prepared policy (sync); prints and fills jp. Returns false when it failed. */
+/* Carry out one prepared policy (sync); prints on out or fills jp. False when it failed. */
 static bool
-enforce_policy(struct tenant_run *tr, const struct policy_run *pr, time_t now, cJSON *jp)
+enforce_policy(struct tenant_run *tr, const struct policy_run *pr, time_t now, cJSON *jp,
+    FILE *out)
 {
 	const struct config_policy *p = pr->policy;
 	struct enforce_summary sum;
@@ -488,7 +490,7 @@ enforce_policy(struct tenant_run *tr, const struct policy_run *pr, time_t now, c
 		    &sum) == 0;
 	free(rings);
 	if (!ok)
-		log_error("%s: policy %s: %s", tr->tenant->name, p->name, sum.error);
+		log_error("policy %s: %s", p->name, sum.error);
 	if (jp != NULL) {
 		cJSON *je = cJSON_AddObjectToObject(jp, "enforced");
 
@@ -508,12 +510,12 @@ enforce_policy(struct tenant_run *tr, const struct policy_run *pr, time_t now, c
 		if (!ok)
 			cJSON_AddStringToObject(je, "error", sum.error);
 	} else if (p->mode == CONFIG_MODE_BLUEPRINT) {
-		printf("  blueprints: %zu created (groups and blueprints), %zu updated, %zu deployed%s; "
+		fprintf(out, "  blueprints: %zu created (groups and blueprints), %zu updated, %zu deployed%s; "
 		    "devices reporting: %ld succeeded, %ld pending, %ld failed\n", sum.created,
 		    sum.updated, sum.deployed, sum.refused ? ", a deployment failed" : "",
 		    sum.reported[0], sum.reported[1], sum.reported[2]);
 	} else {
-		printf("  plans: %zu created, %zu already there, %zu refused%s%s\n", sum.created,
+		fprintf(out, "  plans: %zu created, %zu already there, %zu refused%s%s\n", sum.created,
 		    sum.existing, sum.refused, sum.unknown ? ", answer lost for " : "",
 		    sum.unknown ? "some (the next run checks them)" : "");
 	}
@@ -570,12 +572,12 @@ add_problems(const struct tenant_run *tr, const struct policy_run *pr,
 
 /*
  * How the policy's plans stand (watch.h): a line of counts by class with the top failure
- * reasons, or "watch" in jp; the failed, stuck and late devices go to problems. Returns
- * false when out of memory.
+ * reasons on out, or "watch" in jp; the failed, stuck and late devices go to problems.
+ * Returns false when out of memory.
  */
 static bool
 report_watch(const struct tenant_run *tr, const struct policy_run *pr, time_t now, cJSON *jp,
-    struct notify_list *problems, struct metrics *metrics)
+    FILE *out, struct notify_list *problems, struct metrics *metrics)
 {
 	struct watch_tally t;
 	struct watch_row *rows;
@@ -585,7 +587,7 @@ report_watch(const struct tenant_run *tr, const struct policy_run *pr, time_t no
 	    now, &rows, &n) == -1 || add_problems(tr, pr, rows, n, problems) == -1 ||
 	    notify_watched(problems, tr->tenant->name, pr->policy->name, 0) == -1 ||
 	    metrics_add_rows(metrics, tr->tenant->name, pr->policy->name, rows, n) == -1) {
-		log_error("%s: policy %s: out of memory", tr->tenant->name, pr->policy->name);
+		log_error("policy %s: out of memory", pr->policy->name);
 		return false;
 	}
 	watch_tally(rows, n, &t);
@@ -599,36 +601,58 @@ report_watch(const struct tenant_run *tr, const struct policy_run *pr, time_t no
 			cJSON_AddNumberToObject(jr, t.reasons[i].reason, (double)t.reasons[i].n);
 		return true;
 	}
-	printf("  watch: %zu device%s:", t.rows, t.rows == 1 ? "" : "s");
-	watch_counts_print(t.counts);
+	fprintf(out, "  watch: %zu device%s:", t.rows, t.rows == 1 ? "" : "s");
+	watch_counts_print(out, t.counts);
 	for (size_t i = 0; i < t.nreasons && i < 5; i++)
-		printf("%s%s %zu", i ? ", " : " (", t.reasons[i].reason, t.reasons[i].n);
-	printf("%s\n", t.nreasons > 0 ? ")" : "");
+		fprintf(out, "%s%s %zu", i ? ", " : " (", t.reasons[i].reason, t.reasons[i].n);
+	fprintf(out, "%s\n", t.nreasons > 0 ? ")" : "");
 	return true;
 }
 
 /*
- * One tenant: state, sign in, reconcile, then every policy. Sets *failed / *auth_failed; adds
- * what went wrong to problems (sync).
+ * One tenant's part of a run. Tenants run side by side (max_parallel_tenants), so each
+ * writes only to its own job: its text, its JSON, its problems and metrics, its verdict.
+ * sync_run() joins them in the policy file's order once all are done.
+ */
+struct tenant_job {
+	const struct config_tenant *t;
+	FILE *out;                     /* stdout, or text (a buffer) when tenants run together */
+	char *text;
+	size_t textlen;
+	cJSON *jtenants;               /* --json: an array that gets the tenant's object */
+	struct notify_list problems;
+	struct metrics metrics;
+	bool failed, auth_failed;
+};
+
+/*
+ * One tenant: state, sign in, reconcile, then every policy; with its own HTTP client, as
+ * transfers stay in the thread that made the client. Sets j->failed / j->auth_failed.
  */
 static void
-run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_client *http,
-    const struct gdmf_feed *feed, const struct sync_options *o, cJSON *jtenants, bool *failed,
-    bool *auth_failed, struct notify_list *problems, struct metrics *metrics)
+run_tenant(const struct config *cfg, const struct gdmf_feed *feed, const struct sync_options *o,
+    struct tenant_job *j)
 {
+	const struct config_tenant *t = j->t;
+	struct http_client *http = http_client_new();
 	struct tenant_run tr;
 	struct jamf_reply r = {0};
 	cJSON *jt = NULL, *jpolicies = NULL;
 	char err[JAMF_ERROR_BYTES];
 
-	if (tenant_start(&tr, cfg, t, http, feed, o->dry_run, o->now, jtenants, &jt, &jpolicies,
-	    failed, auth_failed) == -1)
+	if (http == NULL) {
+		log_error("tenant %s: cannot start libcurl", t->name);
+		j->failed = true;
+		return;
+	}
+	if (tenant_start(&tr, cfg, t, http, feed, o->dry_run, o->now, j->jtenants, &jt,
+	    &jpolicies, &j->failed, &j->auth_failed) == -1)
 		goto out;
 	if (!o->dry_run && tenant_has_mode(t, CONFIG_MODE_BLUEPRINT, NULL)) {
 		if (jamf_session_init(&tr.platform, JAMF_API_PLATFORM, cfg, t, http, err,
 		    sizeof(err)) == -1) {
-			log_error("%s: %s", t->name, err);
-			*failed = true;
+			log_error("%s", err);
+			j->failed = true;
 			goto out;
 		}
 		tr.have_platform = true;
@@ -636,9 +660,9 @@ run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_
 	/* before creating anything: settle what earlier runs left open */
 	if (!o->dry_run && (state_unfinished(&tr.state) > 0 || tr.state.needs_reconcile) &&
 	    reconcile(&tr, o->now, err, sizeof(err)) == -1) {
-		log_error("%s: reconciling with Jamf Pro: %s; nothing is created until it succeeds",
-		    t->name, err);
-		*failed = true;
+		log_error("reconciling with Jamf Pro: %s; nothing is created until it succeeds",
+		    err);
+		j->failed = true;
 		goto save;
 	}
 	/* where the plans of earlier runs stand now (sync only: plan changes nothing) */
@@ -646,10 +670,10 @@ run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_
 		size_t read;
 
 		if (watch_follow_plans(&tr.pro, &tr.state, o->now, &read, &r) == -1) {
-			log_error("%s: following plans: %s", t->name, r.error);
-			*failed = true;
+			log_error("following plans: %s", r.error);
+			j->failed = true;
 		} else if (read > 0) {
-			log_info("%s: read the state of %zu unfinished plan%s", t->name, read,
+			log_info("read the state of %zu unfinished plan%s", read,
 			    read == 1 ? "" : "s");
 		}
 		jamf_reply_release(&r);
@@ -673,35 +697,107 @@ run_tenant(const struct config *cfg, const struct config_tenant *t, struct http_
 		if (!p->enabled || (o->policy != NULL && strcmp(o->policy, p->name) != 0))
 			continue;
 		if (policy_prepare(&tr, p, feed, o->now, &pr, err, sizeof(err)) == -1) {
-			log_error("%s: policy %s: %s", t->name, p->name, err);
+			log_error("policy %s: %s", p->name, err);
 			if (jpolicies != NULL) {
 				jp = cJSON_CreateObject();
 				cJSON_AddItemToArray(jpolicies, jp);
 				cJSON_AddStringToObject(jp, "name", p->name);
 				cJSON_AddStringToObject(jp, "error", err);
 			}
-			*failed = true;
+			j->failed = true;
 			policy_run_release(&pr);
 			continue;
 		}
 		if (jpolicies != NULL)
 			cJSON_AddItemToArray(jpolicies, jp = policy_json(t, &pr));
 		else
-			print_policy_text(t, &pr, !o->dry_run);
-		if (!o->dry_run && !enforce_policy(&tr, &pr, o->now, jp))
-			*failed = true;
-		if (!o->dry_run && !report_watch(&tr, &pr, o->now, jp, problems, metrics))
-			*failed = true;
+			print_policy_text(j->out, t, &pr, !o->dry_run);
+		if (!o->dry_run && !enforce_policy(&tr, &pr, o->now, jp, j->out))
+			j->failed = true;
+		if (!o->dry_run && !report_watch(&tr, &pr, o->now, jp, j->out, &j->problems,
+		    &j->metrics))
+			j->failed = true;
 		policy_run_release(&pr);
 	}
 save:
 	if (!o->dry_run && state_save(&tr.state, err, sizeof(err)) != STATE_OK) {
-		log_error("%s: saving the state: %s", t->name, err);
-		*failed = true;
+		log_error("saving the state: %s", err);
+		j->failed = true;
 	}
 out:
 	jamf_reply_release(&r);
 	tenant_run_release(&tr);
+	http_client_free(http);
+}
+
+/* The tenants of a run and the next one no worker has taken yet. */
+struct tenant_pool {
+	const struct config *cfg;
+	const struct gdmf_feed *feed;
+	const struct sync_options *o;
+	struct tenant_job *jobs;
+	size_t njobs;
+	size_t next;
+	pthread_mutex_t lock;
+};
+
+/* A worker: run tenants one after the other until none is left. */
+static void *
+tenant_worker(void *arg)
+{
+	struct tenant_pool *pool = arg;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&pool->lock);
+		i = pool->next++;
+		pthread_mutex_unlock(&pool->lock);
+		if (i >= pool->njobs)
+			return NULL;
+		run_tenant(pool->cfg, pool->feed, pool->o, &pool->jobs[i]);
+	}
+}
+
+/*
+ * Run every job, up to max_parallel_tenants at once: this thread is one of the workers, so
+ * a thread that cannot be made only means fewer at once. With one worker, output goes
+ * straight to stdout as it is made; with more, each tenant's text waits in its buffer.
+ */
+static void
+run_tenants(const struct config *cfg, const struct gdmf_feed *feed,
+    const struct sync_options *o, struct tenant_job *jobs, size_t njobs)
+{
+	struct tenant_pool pool = {.cfg = cfg, .feed = feed, .o = o, .jobs = jobs,
+		.njobs = njobs};
+	size_t nworkers = (size_t)cfg->max_parallel_tenants, started = 0;
+	pthread_t *threads = NULL;
+
+	if (nworkers > njobs)
+		nworkers = njobs;
+	if (nworkers > 1 && (threads = calloc(nworkers - 1, sizeof(*threads))) == NULL)
+		nworkers = 1;
+	if (nworkers > 1 && pthread_mutex_init(&pool.lock, NULL) != 0)
+		nworkers = 1;
+	for (size_t i = 0; i < njobs; i++) {
+		jobs[i].out = nworkers > 1 ? open_memstream(&jobs[i].text, &jobs[i].textlen) : NULL;
+		if (jobs[i].out == NULL)
+			jobs[i].out = stdout;  /* out of memory: this one's lines go out as made */
+	}
+	if (nworkers <= 1) {
+		for (size_t i = 0; i < njobs; i++)
+			run_tenant(cfg, feed, o, &jobs[i]);
+		free(threads);
+		return;
+	}
+	while (started < nworkers - 1 && pthread_create(&threads[started], NULL, tenant_worker,
+	    &pool) == 0)
+		started++;
+	(void)tenant_worker(&pool);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	free(threads);
+	pthread_mutex_destroy(&pool.lock);
 }
 
 /* Send the digests (notify_run) and count those delivered in metrics; 0 or -1. */
@@ -742,7 +838,9 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 	struct notify_list problems = {.cfg = cfg};
 	const char *unknown = config_unknown_tenant(cfg, o->tenants, o->ntenants);
 	struct metrics metrics = {0};
-	char err[512];
+	struct tenant_job *jobs = NULL;
+	size_t njobs = 0;
+	char err[512], failed_names[512] = "";
 
 	for (size_t i = 0; i < cfg->nalerts; i++)
 		if ((size_t)cfg->alerts[i].max_devices > problems.max_names)
@@ -795,19 +893,58 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 		cJSON_AddStringToObject(root, "feed_fetched_at", stamp);
 		jtenants = cJSON_AddArrayToObject(root, "tenants");
 	}
-	for (size_t i = 0; i < cfg->ntenants; i++) {
+	if ((jobs = calloc(cfg->ntenants, sizeof(*jobs))) == NULL) {
+		log_error("out of memory");
+		failed = true;
+	}
+	for (size_t i = 0; jobs != NULL && i < cfg->ntenants; i++) {
 		if (!config_tenant_selected(&cfg->tenants[i], o->tenants, o->ntenants))
 			continue;
-		run_tenant(cfg, &cfg->tenants[i], http, &feed, o, jtenants, &failed, &auth_failed,
-		    &problems, &metrics);
+		jobs[njobs] = (struct tenant_job){.t = &cfg->tenants[i],
+			.problems = {.cfg = cfg, .max_names = problems.max_names}};
+		if (o->json && (jobs[njobs].jtenants = cJSON_CreateArray()) == NULL)
+			failed = true;
+		njobs++;
 	}
+	if (!failed)
+		run_tenants(cfg, &feed, o, jobs, njobs);
+	/* put the tenants' parts together, in the policy file's order */
+	for (size_t i = 0; i < njobs; i++) {
+		struct tenant_job *j = &jobs[i];
+
+		if (j->out != NULL && j->out != stdout) {
+			fclose(j->out);
+			fwrite(j->text, 1, j->textlen, stdout);
+		}
+		free(j->text);
+		while (j->jtenants != NULL && cJSON_GetArraySize(j->jtenants) > 0)
+			cJSON_AddItemToArray(jtenants, cJSON_DetachItemFromArray(j->jtenants, 0));
+		cJSON_Delete(j->jtenants);
+		if (notify_list_take(&problems, &j->problems) == -1 ||
+		    metrics_take(&metrics, &j->metrics) == -1)
+			failed = true;
+		notify_list_release(&j->problems);
+		metrics_release(&j->metrics);
+		if (j->failed && strlen(failed_names) + strlen(j->t->name) + 3 < sizeof(failed_names))
+			snprintf(failed_names + strlen(failed_names), sizeof(failed_names) -
+			    strlen(failed_names), "%s%s", failed_names[0] ? ", " : "", j->t->name);
+		failed |= j->failed;
+		auth_failed |= j->auth_failed;
+	}
+	free(jobs);
+	fflush(stdout);
 	if (!o->dry_run) {
+		char explanation[sizeof(failed_names) + 128];
+
+		snprintf(explanation, sizeof(explanation), "%s%s%s could not be carried out; the "
+		    "run's log says why.", failed_names[0] ? "Tenant " : "A tenant or policy",
+		    failed_names[0] ? failed_names : "", failed_names[0] ? " (or a policy of it)" :
+		    "");
 		if (notify_watched(&problems, NULL, NULL, CONFIG_EVENT_FEED_ERROR) == -1 ||
 		    notify_watched(&problems, NULL, NULL, CONFIG_EVENT_RUN_FAILED) == -1)
 			failed = true;
 		if (failed && tell(&problems, CONFIG_EVENT_RUN_FAILED, "a run of bridge sync failed",
-		    "A tenant or policy could not be carried out; the run's log says why.",
-		    "Run bridge doctor, and read the log of the run.") == -1)
+		    explanation, "Run bridge doctor, and read the log of the run.") == -1)
 			failed = true;
 		if (origin == GDMF_ORIGIN_FALLBACK && tell(&problems, CONFIG_EVENT_FEED_ERROR,
 		    "Apple's GDMF feed could not be read", "bridge used its last good copy of the "
@@ -959,12 +1096,12 @@ sync_render(const struct config *cfg, const struct sync_options *o, const char *
 		return BRIDGE_EXIT_FEED;
 	}
 	if (tenant_open(&tr, cfg, t, http, &feed, true, o->now, &r, err, sizeof(err)) == -1) {
-		log_error("%s: %s", t->name, err);
+		log_error("%s", err);
 		status = r.fail == JAMF_FAIL_AUTH ? BRIDGE_EXIT_AUTH : BRIDGE_EXIT_FAILED;
 		goto out;
 	}
 	if (policy_prepare(&tr, p, &feed, o->now, &pr, err, sizeof(err)) == -1) {
-		log_error("%s: policy %s: %s", t->name, p->name, err);
+		log_error("policy %s: %s", p->name, err);
 		goto out;
 	}
 	if ((a = render_pick(&pr, device_id)) == NULL) {

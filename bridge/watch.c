@@ -295,10 +295,11 @@ watch_counts_json(cJSON *obj, const size_t counts[WATCH_NCLASSES])
 }
 
 void
-watch_counts_print(const size_t counts[WATCH_NCLASSES])
+watch_counts_print(FILE *out, const size_t counts[WATCH_NCLASSES])
 {
 	for (int c = 0; c < WATCH_NCLASSES; c++)
-		printf("%s %zu %s", c ? "," : "", counts[c], watch_class_name((enum watch_class)c));
+		fprintf(out, "%s %zu %s", c ? "," : "", counts[c],
+		    watch_class_name((enum watch_class)c));
 }
 
 /* Append a row, growing *rows by doubling; 0 or -1. */

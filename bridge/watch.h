@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <cJSON.h>
@@ -118,8 +119,8 @@ void watch_tally(const struct watch_row *rows, size_t n, struct watch_tally *t);
 /* Counts by class as JSON members of obj: {"done": N, "compliant": N, ...}. */
 void watch_counts_json(cJSON *obj, const size_t counts[WATCH_NCLASSES]);
 
-/* Counts by class as text on stdout: " N done, N compliant, ..." (no line break). */
-void watch_counts_print(const size_t counts[WATCH_NCLASSES]);
+/* Counts by class as text on out: " N done, N compliant, ..." (no line break). */
+void watch_counts_print(FILE *out, const size_t counts[WATCH_NCLASSES]);
 
 /*
  * Read, in bulk, every plan of the state that Jamf has not finished (as last seen), and record

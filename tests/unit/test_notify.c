@@ -158,6 +158,45 @@ test_resolved_only_in_scope(void **state)
 	notify_list_release(&l);
 }
 
+/*
+ * Tenants run side by side fill their own lists; taken into the run's, their problems and
+ * what they looked at count as if made there: tenant a's problem is new, b's cleared one is
+ * resolved, and a tenant's list is left empty.
+ */
+static void
+test_take_joins_tenants(void **state)
+{
+	struct config_alert ops = {.name = (char *)(uintptr_t)"ops", .events =
+		CONFIG_EVENT_PLAN_FAILED | CONFIG_EVENT_RESOLVED, .repeat_after = HOUR};
+	struct notify_list run = {.max_names = 2}, a = {.max_names = 2}, b = {.max_names = 2};
+	struct notify_said said = {(char *)(uintptr_t)"ops",
+		(char *)(uintptr_t)"plan_failed|b|macs|x|R", CONFIG_EVENT_PLAN_FAILED,
+		(char *)(uintptr_t)"b", (char *)(uintptr_t)"macs", (char *)(uintptr_t)"x",
+		(char *)(uintptr_t)"R", 3, NOW - HOUR, NOW - HOUR};
+	struct notify_memory mem = {&said, 1};
+	struct notify_digest d;
+
+	(void)state;
+	assert_int_equal(notify_add(&a, CONFIG_EVENT_PLAN_FAILED, "a", "macs", "x", "R", NULL,
+	    NULL, "Ann's Mac (1)", NULL), 0);
+	assert_int_equal(notify_watched(&a, "a", "macs", 0), 0);
+	assert_int_equal(notify_watched(&b, "b", "macs", 0), 0);
+	assert_int_equal(notify_list_take(&run, &a), 0);
+	assert_int_equal(notify_list_take(&run, &b), 0);
+	assert_int_equal(a.n + a.nscopes + b.n + b.nscopes, 0);
+	assert_null(a.v);
+	assert_int_equal(run.n, 1);
+	assert_string_equal(run.v[0].tenant, "a");
+	assert_string_equal(run.v[0].names[0], "Ann's Mac (1)");
+	assert_int_equal(notify_decide(&mem, &ops, &run, NOW, &d), 0);
+	assert_int_equal(d.counts[NOTIFY_NEW], 1);
+	assert_int_equal(d.counts[NOTIFY_RESOLVED], 1);
+	notify_digest_release(&d);
+	notify_list_release(&a);
+	notify_list_release(&b);
+	notify_list_release(&run);
+}
+
 /* Each webhook lists its own max_devices names; cut names stay valid UTF-8. */
 static void
 test_names_per_webhook(void **state)
@@ -261,6 +300,7 @@ main(void)
 		cmocka_unit_test(test_slack_limits),
 		cmocka_unit_test(test_resolved_only_in_scope),
 		cmocka_unit_test(test_names_per_webhook),
+		cmocka_unit_test(test_take_joins_tenants),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
