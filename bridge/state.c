@@ -476,7 +476,10 @@ grow(void *v, size_t n, size_t size)
 	return p;
 }
 
-/* Add a zeroed record of kind k to st; returns it, or NULL when out of memory. */
+/*
+ * Add a zeroed record of kind k to st; returns it, or NULL when out of memory. Fill in its
+ * keys before the next lookup: one without keys then is never indexed (record_index).
+ */
 static void *
 record_append(struct state *st, enum record_kind k)
 {
@@ -506,17 +509,127 @@ record_append(struct state *st, enum record_kind k)
 	}
 }
 
+/*
+ * Records by key, so that a lookup costs the same with 100,000 plans as with ten: per kind,
+ * an open-addressing hash table of record numbers. Records are only ever appended (a put
+ * replaces one in place, with the same keys), so each lookup first adds the records appended
+ * since the last one. A record with a missing key is never found, so never indexed; of two
+ * with the same keys (a hand-edited file), the first is found, as a linear search would.
+ */
+struct record_index {
+	size_t *slots;    /* record number + 1; 0: empty */
+	size_t cap;       /* a power of two, or 0 */
+	size_t indexed;   /* records 0 .. indexed - 1 are in */
+};
+
+struct state_index {
+	struct record_index kinds[RECORD_NKINDS];
+};
+
+/* FNV-1a of the key fields, each ended by a 0x1f unit separator. */
+static size_t
+keys_hash(int nkeys, const char *const keys[MAX_KEYS])
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	for (int i = 0; i < nkeys; i++) {
+		for (const unsigned char *p = (const unsigned char *)keys[i]; *p != '\0'; p++)
+			h = (h ^ *p) * 0x100000001b3u;
+		h = (h ^ 0x1f) * 0x100000001b3u;
+	}
+	return (size_t)h;
+}
+
+/* rec's key fields into keys; false when one is missing. */
+static bool
+record_keys(const struct record_type *t, const void *rec, const char *keys[MAX_KEYS])
+{
+	for (int i = 0; i < MAX_KEYS; i++)
+		keys[i] = i < t->nkeys ? record_key(t, rec, i) : NULL;
+	for (int i = 0; i < t->nkeys; i++)
+		if (keys[i] == NULL)
+			return false;
+	return true;
+}
+
+/* Put record number i (of n, in v) into ix, which has room; keeps an earlier equal one. */
+static void
+index_insert(struct record_index *ix, const struct record_type *t, const char *v, size_t i)
+{
+	const char *keys[MAX_KEYS];
+	size_t at;
+
+	if (!record_keys(t, v + i * t->size, keys))
+		return;
+	for (at = keys_hash(t->nkeys, keys) & (ix->cap - 1); ix->slots[at] != 0;
+	    at = (at + 1) & (ix->cap - 1))
+		if (record_has_keys(t, v + (ix->slots[at] - 1) * t->size, keys))
+			return;
+	ix->slots[at] = i + 1;
+}
+
+/* Bring the index of kind k up to the records of st; false when out of memory. */
+static bool
+index_update(const struct state *st, enum record_kind k)
+{
+	const struct record_type *t = &record_types[k];
+	struct record_index *ix;
+	size_t n;
+	const char *v = record_array(st, k, &n);
+
+	if (st->index == NULL &&
+	    (((struct state *)(uintptr_t)st)->index = calloc(1, sizeof(*st->index))) == NULL)
+		return false;
+	ix = &st->index->kinds[k];
+	if (n * 2 >= ix->cap) {  /* at most half full: short probes */
+		size_t cap = 64;
+		size_t *slots;
+
+		while (cap <= n * 2)
+			cap *= 2;
+		if ((slots = calloc(cap, sizeof(*slots))) == NULL)
+			return false;
+		free(ix->slots);
+		*ix = (struct record_index){slots, cap, 0};
+	}
+	for (; ix->indexed < n; ix->indexed++)
+		index_insert(ix, t, v, ix->indexed);
+	return true;
+}
+
+static void
+index_free(struct state *st)
+{
+	if (st->index != NULL)
+		for (int k = 0; k < RECORD_NKINDS; k++)
+			free(st->index->kinds[k].slots);
+	free(st->index);
+	st->index = NULL;
+}
+
 /* The record of kind k whose key fields are keys (as many as the kind has), or NULL. */
 static void *
 record_find_keys(const struct state *st, enum record_kind k, const char *const keys[MAX_KEYS])
 {
 	const struct record_type *t = &record_types[k];
+	const struct record_index *ix;
 	size_t n;
 	char *v = record_array(st, k, &n);
 
-	for (size_t i = 0; i < n; i++)
-		if (record_has_keys(t, v + i * t->size, keys))
-			return v + i * t->size;
+	for (int i = 0; i < t->nkeys; i++)
+		if (keys[i] == NULL)
+			return NULL;
+	if (!index_update(st, k)) {  /* out of memory: the slow way */
+		for (size_t i = 0; i < n; i++)
+			if (record_has_keys(t, v + i * t->size, keys))
+				return v + i * t->size;
+		return NULL;
+	}
+	ix = &st->index->kinds[k];
+	for (size_t at = keys_hash(t->nkeys, keys) & (ix->cap - 1); ix->slots[at] != 0;
+	    at = (at + 1) & (ix->cap - 1))
+		if (record_has_keys(t, v + (ix->slots[at] - 1) * t->size, keys))
+			return v + (ix->slots[at] - 1) * t->size;
 	return NULL;
 }
 
@@ -715,6 +828,7 @@ records_clear(struct state *st)
 	st->groups = NULL;
 	st->intents = NULL;
 	st->nbsis = st->nrings = st->nplans = st->nblueprints = st->ngroups = st->nintents = 0;
+	index_free(st);
 }
 
 /* ---- the lock ---- */

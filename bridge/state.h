@@ -110,6 +110,8 @@ struct state_intent {
 	struct state_group group;
 };
 
+struct state_index;
+
 struct state {
 	struct state_bsi *bsis;
 	size_t nbsis;
@@ -140,6 +142,7 @@ struct state {
 	long last_seq;       /* the last journal line number used */
 	long first_new_id;   /* intents with a smaller id come from earlier runs */
 	bool journal_broken; /* a write failed half-way: no more intents this run */
+	struct state_index *index;  /* records by key, per kind; made on first lookup */
 };
 
 struct state_lock {

@@ -207,6 +207,50 @@ plan_for(char *device)
 	};
 }
 
+/*
+ * Lookups by key, with many records: each of 20,000 plans (put, then saved and loaded) is
+ * found, an unknown id is not, putting an id again replaces its record, and a ring is found
+ * by all three of its keys only.
+ */
+static void
+test_many_records(void **unused)
+{
+	enum { N = 20000 };
+	struct state st;
+	char ids[N][16];
+	struct state_plan p = plan_for((char[]){"7"});
+
+	(void)unused;
+	load(&st);
+	state_reconciled(&st);
+	for (int i = 0; i < N; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "plan-%d", i);
+		p.id = ids[i];
+		assert_int_equal(state_put_plan(&st, &p), 0);
+		if (i % 1000 == 0)  /* lookups between puts see every earlier put */
+			assert_ptr_equal(state_find_plan(&st, ids[i / 2]), &st.plans[i / 2]);
+	}
+	assert_int_equal(state_note_ring(&st, "macs", "pilot", "bsi-a", T0), 0);
+	save(&st);
+	state_release(&st);
+	load(&st);
+	assert_int_equal(st.nplans, N);
+	for (int i = 0; i < N; i++)
+		assert_string_equal(state_find_plan(&st, ids[i])->id, ids[i]);
+	assert_null(state_find_plan(&st, "plan-20000"));
+	assert_null(state_find_plan(&st, ""));
+	p.id = ids[123];
+	p.last_state = (char[]){"PlanFailed"};
+	assert_int_equal(state_put_plan(&st, &p), 0);
+	assert_int_equal(st.nplans, N);
+	assert_string_equal(state_find_plan(&st, ids[123])->last_state, "PlanFailed");
+	assert_non_null(state_find_ring(&st, "macs", "pilot", "bsi-a"));
+	assert_null(state_find_ring(&st, "macs", "pilot", "bsi-b"));
+	assert_null(state_find_ring(&st, "macs", "pilotbsi-a", ""));
+	assert_null(state_find_ring(&st, "macs", "pilot", NULL));
+	state_release(&st);
+}
+
 /* ---- the state file ---- */
 
 /* Every record kind, with optional fields set and unset, comes back exactly as saved. */
@@ -1207,6 +1251,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_load_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_at_every_step, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_records, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
