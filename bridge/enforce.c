@@ -62,18 +62,49 @@ retry_due(const struct state_plan *p, time_t now)
 	return now - p->last_state_at >= RETRY_AFTER;
 }
 
+/* Order plans by device id. */
+static int
+cmp_plan_device(const void *a, const void *b)
+{
+	return strcmp((*(const struct state_plan *const *)a)->device_id,
+	    (*(const struct state_plan *const *)b)->device_id);
+}
+
+/*
+ * The state's plans sorted by device id (*by, to free), so that finding a device's plans
+ * costs a binary search, not a pass over every plan. 0, or -1 when out of memory.
+ */
+static int
+plans_by_device(const struct state *st, const struct state_plan ***by)
+{
+	if ((*by = calloc(st->nplans > 0 ? st->nplans : 1, sizeof(**by))) == NULL)
+		return -1;
+	for (size_t i = 0; i < st->nplans; i++)
+		(*by)[i] = &st->plans[i];
+	qsort(*by, st->nplans, sizeof(**by), cmp_plan_device);
+	return 0;
+}
+
 /* bridge's plan for this device and target, if the state has one that still counts. */
 static const struct state_plan *
-planned(const struct state *st, const char *device, const char *version, const char *build,
-    time_t now)
+planned(const struct state_plan *const *by, size_t n, const char *device, const char *version,
+    const char *build, time_t now)
 {
 	const struct state_plan *found = NULL;
+	size_t lo = 0, hi = n;
 
-	for (size_t i = 0; i < st->nplans; i++) {
-		const struct state_plan *p = &st->plans[i];
+	while (lo < hi) {  /* the first plan of device */
+		size_t mid = lo + (hi - lo) / 2;
 
-		if (strcmp(p->device_id, device) == 0 && strcmp(p->version, version) == 0 &&
-		    enforce_same_opt(p->build, build)) {
+		if (strcmp(by[mid]->device_id, device) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < n && strcmp(by[i]->device_id, device) == 0; i++) {
+		const struct state_plan *p = by[i];
+
+		if (strcmp(p->version, version) == 0 && enforce_same_opt(p->build, build)) {
 			if (!retry_due(p, now))
 				return p;
 			found = p;
@@ -412,6 +443,7 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
     const struct jamf_device *devices, time_t now, struct enforce_summary *sum)
 {
 	const struct decide_action **todo;
+	const struct state_plan **by = NULL;
 	size_t n = 0, batch = policy->batch_size > 0 ? (size_t)policy->batch_size : 100;
 	struct template tpl;
 	bool custom = false;
@@ -421,8 +453,10 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
 	if (enforce_load_template(policy, TEMPLATE_PLAN, &tpl, sum->error,
 	    sizeof(sum->error)) == -1)
 		return -1;
-	if ((todo = calloc(decision->n > 0 ? decision->n : 1, sizeof(*todo))) == NULL) {
+	if ((todo = calloc(decision->n > 0 ? decision->n : 1, sizeof(*todo))) == NULL ||
+	    plans_by_device(st, &by) == -1) {
 		snprintf(sum->error, sizeof(sum->error), "out of memory");
+		free(todo);
 		template_release(&tpl);
 		return -1;
 	}
@@ -431,14 +465,15 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
 
 		if (!decide_sends(a->outcome))
 			continue;
-		if (planned(st, devices[a->device].id, a->target_version, enforce_sent_build(a),
-		    now) != NULL) {
+		if (planned(by, st->nplans, devices[a->device].id, a->target_version,
+		    enforce_sent_build(a), now) != NULL) {
 			sum->existing++;
 			continue;
 		}
 		custom |= enforce_sent_build(a) != NULL;
 		todo[n++] = a;
 	}
+	free(by);
 	if (n > 0 && check_toggle(pro, custom, sum) == -1) {
 		free(todo);
 		template_release(&tpl);
