@@ -49,6 +49,13 @@ struct bp_run {
 	struct enforce_summary *sum;
 };
 
+/* What a group holds, as its state record says. */
+static const char *
+group_devices(enum jamf_kind kind)
+{
+	return kind == JAMF_MOBILE ? "mobile_device" : "computer";
+}
+
 static const struct state_group *
 group_by_name(const struct state *st, const char *name)
 {
@@ -133,7 +140,8 @@ ensure_group(struct bp_run *run, const char *name, const long *want, size_t nwan
 			return failed(run, "looking up group", name, r.error);
 		jamf_reply_release(&r);
 		if (rc == 0) {
-			struct state_group rec = {NULL, (char *)(uintptr_t)name, run->now};
+			struct state_group rec = {NULL, (char *)(uintptr_t)name, run->now,
+				(char *)(uintptr_t)group_devices(run->kind)};
 			char buf[32];
 
 			gid = g.id;
@@ -145,7 +153,8 @@ ensure_group(struct bp_run *run, const char *name, const long *want, size_t nwan
 			log_info("policy %s: group \"%s\" exists in Jamf Pro (id %ld): taken over",
 			    run->policy->name, name, gid);
 		} else {
-			struct state_group rec = {NULL, (char *)(uintptr_t)name, run->now};
+			struct state_group rec = {NULL, (char *)(uintptr_t)name, run->now,
+				(char *)(uintptr_t)group_devices(run->kind)};
 			long intent;
 			char buf[32];
 
@@ -622,7 +631,10 @@ enforce_reconcile_blueprints(struct jamf_session *pro, struct jamf_session *plat
 		if (in->kind == STATE_KIND_GROUP) {
 			struct jamf_group g;
 
-			rc = jamf_pro_group_find(pro, JAMF_COMPUTER, in->group.name, &g, &r);
+			/* groups recorded before bridge kept their kind are of computers */
+			rc = jamf_pro_group_find(pro, in->group.devices != NULL &&
+			    strcmp(in->group.devices, group_devices(JAMF_MOBILE)) == 0 ? JAMF_MOBILE :
+			    JAMF_COMPUTER, in->group.name, &g, &r);
 			if (rc == 0) {
 				snprintf(buf, sizeof(buf), "%ld", g.id);
 				found = buf;

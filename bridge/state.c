@@ -145,6 +145,7 @@ static const struct field group_fields[] = {
 	FIELD(FIELD_ID, state_group, id),
 	FIELD(FIELD_STRING, state_group, name),
 	FIELD(FIELD_TIME, state_group, created_at),
+	FIELD(FIELD_STRING_OPT, state_group, devices),
 	{NULL, 0, 0},
 };
 

@@ -84,6 +84,7 @@ struct state_group {
 	char *id;            /* NULL only inside an intent, before Jamf answered */
 	char *name;
 	time_t created_at;
+	char *devices;       /* "computer" or "mobile_device"; NULL (older files): computer */
 };
 
 enum state_kind {

@@ -451,6 +451,16 @@ class BlueprintSync(BlueprintBase):
 
 
 
+def ios_policy_file(self, batch_size=50, scope="All Managed Clients", extra=""):
+    """A BlueprintBase policy file turned into one for iPhones and iPads."""
+    path = BlueprintBase.policy_file(self, batch_size, scope, extra)
+    text = path.read_text().replace("platform: macOS", "platform: iOS")
+    text = text.replace('scope: {groups: ["All Managed Clients"]}',
+                        'scope: {groups: ["All Managed iPhones", "All Managed iPads"]}')
+    path.write_text(text.replace("    models: {exclude: '^VMA'}\n", ""))
+    return path
+
+
 class IOSBlueprint(BlueprintBase):
     """Blueprint mode for iPhones and iPads: static mobile device groups and blueprints."""
 
@@ -459,13 +469,7 @@ class IOSBlueprint(BlueprintBase):
                 "unsupervised": ("26.3.1", "(a)", "23D771330a"),
                 "older-minor": ("26.3.1", None, None)}
 
-    def policy_file(self, batch_size=50, scope="All Managed Clients", extra=""):
-        path = super().policy_file(batch_size, scope, extra)
-        text = path.read_text().replace("platform: macOS", "platform: iOS")
-        text = text.replace('scope: {groups: ["All Managed Clients"]}',
-                            'scope: {groups: ["All Managed iPhones", "All Managed iPads"]}')
-        path.write_text(text.replace("    models: {exclude: '^VMA'}\n", ""))
-        return path
+    policy_file = ios_policy_file
 
     def test_mobile_groups_hold_exactly_the_eligible_devices(self):
         r = self.sync()
@@ -567,6 +571,41 @@ class DeploymentsLater(BlueprintBase):
         time.sleep(1.5)
         self.rerun_writes_nothing()
         self.assertEqual(set(self.deployments().values()), {"SUCCEEDED"})
+
+
+class IOSBlueprintKilled(BlueprintBase):
+    """A run killed once Jamf made a mobile device group: the next run finds that group among
+    the mobile device groups (the state records each group's kind) and makes no other."""
+
+    contract = False  # a killed client leaves Prism with a broken exchange
+    sim_options = IOSBlueprint.sim_options
+    policy_file = ios_policy_file
+
+    def test_a_mobile_group_made_before_a_kill_is_found(self):
+        self.assertEqual(self.sync().returncode, 0)
+        want = self.jamf_objects()
+        self.sim.jamf_reset()
+        self.fast_deployments()
+        for f in (self.dir / "state").glob("*"):
+            f.unlink()
+        groups = "/api/v2/mobile-device-groups/static-groups"
+        self.sim.faults([{"path": groups, "method": "POST", "count": 1, "delay_after": 5}])
+        proc = subprocess.Popen([os.environ["BRIDGE_BIN"], "sync", "-c", str(self.policy_file())],
+                                env={**os.environ, **ENV, "PLATFORM_SECRET": PLATFORM_CLIENT_SECRET},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not [q for q in self.sim.requests(groups) if q["method"] == "POST"]:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.02)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        self.sim.clear_faults()
+        made = json.loads([q for q in self.sim.requests(groups) if q["method"] == "POST"][0]["body"])
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f'reconcile: group "{made["groupName"]}" exists', r.stderr)
+        self.assertEqual(self.jamf_objects(), want)
 
 
 class BlueprintKilled(BlueprintBase):
