@@ -59,7 +59,7 @@ struct http_job {
 	CURL *curl;                 /* while an attempt runs */
 	char errbuf[CURL_ERROR_SIZE];
 	int attempt;                /* 0-based number of the current or next attempt */
-	long deadline;              /* ms: retries may not pass this */
+	long deadline;              /* ms: retries may not pass this (from the first attempt) */
 	long not_before;            /* ms: when the next attempt may start */
 	long started;               /* ms: when the current attempt started */
 	bool done;
@@ -417,6 +417,9 @@ job_start(struct http_client *c, const struct http_endpoint *ep, struct http_job
 	memset(resp, 0, sizeof(*resp));
 	resp->retry_after = -1;
 	resp->attempts = job->attempt + 1;
+	/* a request's retry budget starts with its first attempt, not with its batch */
+	if (job->attempt == 0)
+		job->deadline = now_ms() + ep->retry_max_time * 1000;
 	job->t = (struct http_transfer){resp, ep->max_body_bytes, 0, false, false};
 	job->errbuf[0] = '\0';
 	job->headers = NULL;
@@ -546,7 +549,6 @@ http_do_many(struct http_client *c, const struct http_endpoint *ep,
 		job->req = &reqs[i];
 		job->resp = &resps[i];
 		job->where = reqs[i].log_url != NULL ? reqs[i].log_url : reqs[i].url;
-		job->deadline = now_ms() + ep->retry_max_time * 1000;
 		memset(job->resp, 0, sizeof(*job->resp));
 		job->resp->retry_after = -1;
 		if (url_check(reqs[i].url, URL_ALLOW_QUERY, reason, sizeof(reason)) == -1) {

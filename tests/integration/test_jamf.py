@@ -166,6 +166,26 @@ class Concurrency(JamfTestCase):
         self.assertGreaterEqual(one_by_one, 6.0)
 
 
+class RetryBudget(JamfTestCase):
+    """http.retry_max_time counts from a request's first attempt, not from the start of its
+    batch: a page that waited behind slow ones still gets its retry."""
+
+    sim_options = {"fleet_computers": 10000}
+
+    def test_a_late_page_is_still_retried(self):
+        cfg = self.config(jamf_extra="max_connections: 1, ",
+                          http="{retries: 2, retry_max_time: 3s}")
+        inventory = "/api/v4/computers-inventory"
+        # pages 1-3 (after the first) take 1.5 s each, so page 4 starts 4.5 s into its
+        # batch, past the budget; its first answer is a 503
+        self.sim.faults([{"path": inventory, "skip": 1, "count": 3, "delay": 1.5},
+                         {"path": inventory, "skip": 1, "count": 1, "status": 503}])
+        rc, out, err = probe(cfg, ["inventory", "computer"])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((out[0]["devices"], out[0]["requests"]), (10000, 5))
+        self.assertEqual(len(self.sim.requests(inventory)), 6)  # one retry
+
+
 class Tokens(JamfTestCase):
     sim_options = {"fleet_computers": 30, "token_lifetime": 4}
 
