@@ -385,8 +385,7 @@ send_batch(struct jamf_session *pro, struct state *st, const struct config_polic
 	gdmf_entry_identity(a->bsi, bsi);
 	if (state_begin_plans(st, recs, n, intents, err, sizeof(err)) != STATE_OK ||
 	    state_note_ring(st, policy->name, ring, bsi, now) == -1) {
-		snprintf(sum->error, sizeof(sum->error), "policy %s: not creating plans: %s",
-		    policy->name, err);
+		snprintf(sum->error, sizeof(sum->error), "not creating plans: %s", err);
 		goto out;
 	}
 	if (jamf_pro_plans_create(pro, jamf_pro_kind(policy->platform), ids, n, n, &pc, &refs,

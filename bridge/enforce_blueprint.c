@@ -78,8 +78,8 @@ blueprint_by_name(const struct state *st, const char *name)
 static int
 failed(struct bp_run *run, const char *what, const char *name, const char *why)
 {
-	int n = snprintf(run->sum->error, sizeof(run->sum->error), "policy %s: %s \"%.200s\": ",
-	    run->policy->name, what, name);
+	int n = snprintf(run->sum->error, sizeof(run->sum->error), "%s \"%.200s\": ", what,
+	    name);
 
 	if (n > 0 && (size_t)n < sizeof(run->sum->error))
 		snprintf(run->sum->error + n, sizeof(run->sum->error) - (size_t)n, "%.500s", why);
@@ -554,7 +554,7 @@ enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform, stru
 		int found = jamf_platform_declaration_component(platform, &run.component, &r);
 
 		if (found != 0) {
-			snprintf(sum->error, sizeof(sum->error), "policy %.100s: %.600s", policy->name,
+			snprintf(sum->error, sizeof(sum->error), "%.600s",
 			    found == 1 ? "the Jamf Platform offers no custom-declarations component "
 			    "(bridge doctor checks it)" : r.error);
 			goto out;
@@ -603,8 +603,7 @@ enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform, stru
 	follow_deployments(&run);
 	rc = sum->refused == 0 ? 0 : -1;
 	if (rc == -1 && sum->error[0] == '\0')
-		snprintf(sum->error, sizeof(sum->error), "policy %s: a blueprint deployment failed",
-		    policy->name);
+		snprintf(sum->error, sizeof(sum->error), "a blueprint deployment failed");
 out:
 	jamf_reply_release(&r);
 	template_release(&run.decl);
