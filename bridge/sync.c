@@ -253,7 +253,11 @@ count_targets(const struct policy_run *pr, struct target_count **out)
 	return n;
 }
 
-/* Text on out: every action that sends something, then the counts. */
+/*
+ * Text on out: for plan (not real), every action that sends something; then the counts per
+ * ring and target, the rollouts and the counts. sync leaves the device lines out: a run of a
+ * large fleet would print one per device every time (plan and status show them).
+ */
 static void
 print_policy_text(FILE *out, const struct config_tenant *t, const struct policy_run *pr, bool real)
 {
@@ -261,7 +265,7 @@ print_policy_text(FILE *out, const struct config_tenant *t, const struct policy_
 
 	fprintf(out, "tenant %s, policy %s (%s, %s mode)%s\n", t->name, p->name,
 	    config_os_name(p->platform), config_mode_name(p->mode), real ? "" : ": would send");
-	for (size_t i = 0; i < pr->result.n; i++) {
+	for (size_t i = 0; !real && i < pr->result.n; i++) {
 		const struct decide_action *a = &pr->result.v[i];
 		const struct jamf_device *d = &pr->inv->v[a->device];
 
@@ -315,9 +319,12 @@ print_policy_text(FILE *out, const struct config_tenant *t, const struct policy_
 	fprintf(out, " (of %zu %ss)\n", pr->result.n, jamf_kind_name(pr->kind));
 }
 
-/* JSON of one policy: counts, groups of actions by ring and target, and every action. */
+/*
+ * JSON of one policy: counts, groups of actions by ring and target, and (plan, not real)
+ * every action; sync leaves the actions out, as it does in text.
+ */
 static cJSON *
-policy_json(const struct config_tenant *t, const struct policy_run *pr)
+policy_json(const struct config_tenant *t, const struct policy_run *pr, bool real)
 {
 	cJSON *o = cJSON_CreateObject(), *counts, *actions;
 
@@ -370,6 +377,8 @@ policy_json(const struct config_tenant *t, const struct policy_run *pr)
 			json_add_str_or_null(jr, "waits", ro->open ? NULL : ro->waits);
 		}
 	}
+	if (real)
+		return o;
 	actions = cJSON_AddArrayToObject(o, "actions");
 	for (size_t i = 0; i < pr->result.n; i++) {
 		const struct decide_action *a = &pr->result.v[i];
@@ -639,6 +648,7 @@ run_tenant(const struct config *cfg, const struct gdmf_feed *feed, const struct 
 	struct jamf_reply r = {0};
 	cJSON *jt = NULL, *jpolicies = NULL;
 	char err[JAMF_ERROR_BYTES];
+	bool platform_down = false;
 
 	if (http == NULL) {
 		log_error("tenant %s: cannot start libcurl", t->name);
@@ -656,6 +666,21 @@ run_tenant(const struct config *cfg, const struct gdmf_feed *feed, const struct 
 			goto out;
 		}
 		tr.have_platform = true;
+		/*
+		 * Signed in up front, so that a refused sign-in is told as one (exit 3); the
+		 * blueprint policies are then left out, the others go on.
+		 */
+		if (jamf_authenticate(&tr.platform, &r) == -1) {
+			log_error("%s; the blueprint policies are left out", r.error);
+			if (jt != NULL)
+				cJSON_AddStringToObject(jt, "error", r.error);
+			j->auth_failed |= r.fail == JAMF_FAIL_AUTH;
+			j->failed = true;
+			jamf_session_close(&tr.platform);
+			tr.have_platform = false;
+			platform_down = true;
+		}
+		jamf_reply_release(&r);
 	}
 	/* before creating anything: settle what earlier runs left open */
 	if (!o->dry_run && (state_unfinished(&tr.state) > 0 || tr.state.needs_reconcile) &&
@@ -694,7 +719,8 @@ run_tenant(const struct config *cfg, const struct gdmf_feed *feed, const struct 
 		struct policy_run pr;
 		cJSON *jp = NULL;
 
-		if (!p->enabled || (o->policy != NULL && strcmp(o->policy, p->name) != 0))
+		if (!p->enabled || (o->policy != NULL && strcmp(o->policy, p->name) != 0) ||
+		    (platform_down && p->mode == CONFIG_MODE_BLUEPRINT))
 			continue;
 		if (policy_prepare(&tr, p, feed, o->now, &pr, err, sizeof(err)) == -1) {
 			log_error("policy %s: %s", p->name, err);
@@ -709,7 +735,7 @@ run_tenant(const struct config *cfg, const struct gdmf_feed *feed, const struct 
 			continue;
 		}
 		if (jpolicies != NULL)
-			cJSON_AddItemToArray(jpolicies, jp = policy_json(t, &pr));
+			cJSON_AddItemToArray(jpolicies, jp = policy_json(t, &pr, !o->dry_run));
 		else
 			print_policy_text(j->out, t, &pr, !o->dry_run);
 		if (!o->dry_run && !enforce_policy(&tr, &pr, o->now, jp, j->out))

@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from bridgelib import ROOT, bridge
+from bridgelib import ROOT, assert_no_secrets, bridge
 from simlib import (ENVIRONMENT_ID, JAMF_CLIENT_ID, JAMF_CLIENT_SECRET, PLATFORM_CLIENT_ID,
                     PLATFORM_CLIENT_SECRET)
 from test_jamf import JamfTestCase
@@ -347,6 +347,25 @@ class BlueprintBase(SyncTestCase):
 class BlueprintSync(BlueprintBase):
     """Blueprint mode: per target a static group of exactly its devices and a deployed
     blueprint with the custom declaration scoped to it; reruns change nothing."""
+
+    def test_a_refused_platform_sign_in_exits_3_and_leaves_only_blueprints_out(self):
+        # the same tenant has a plan-mode policy too, which does not need the Platform
+        plans = ("  - name: mac-plans\n    platform: macOS\n    mode: plan\n"
+                 "    scope: {groups: [\"All Managed Clients\"]}\n"
+                 "    deadline: {days_after_posting: 3, time: \"18:00\"}\n")
+        path = self.policy_file()
+        path.write_text(path.read_text() + plans)
+        r = bridge("sync", "--json", "-c", str(path), env={**ENV, "PLATFORM_SECRET": "not-the-secret"})
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertRegex(r.stderr, r"bridge: error: default: .*refused the sign-in.*; the "
+                         r"blueprint policies are left out")
+        tenant = json.loads(r.stdout)["tenants"][0]
+        self.assertIn("platform.client_secret", tenant["error"])
+        self.assertEqual([p["name"] for p in tenant["policies"]], ["mac-plans"])
+        self.assertGreater(tenant["policies"][0]["enforced"]["created"], 0)
+        writes = {w[1] for w in self.writes() if "token" not in w[1]}
+        self.assertEqual(writes, {PLANS})  # no group, no blueprint
+        assert_no_secrets(self, r.stdout, r.stderr)
 
     def test_groups_hold_exactly_the_eligible_devices(self):
         r = self.sync()
