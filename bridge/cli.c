@@ -50,7 +50,8 @@ static const struct cli_command_info commands[] = {
 	    "lock, a state file and an intent journal in state_dir); then follow what earlier\n"
 	    "runs created and count each plan as done, compliant, in progress, stuck, failed or\n"
 	    "late, and send each alert webhook one digest of what is new, still there or\n"
-	    "resolved. Meant for cron or a systemd timer.\n"
+	    "resolved. Prints per policy the counts by ring and target, not each device\n"
+	    "(`bridge plan` and `bridge status --devices` do). Meant for cron or a systemd timer.\n"
 	    "  --dry-run    decide and report, but send no write request (same as `bridge plan`)\n"
 	    "  --refresh    fetch the feed even if the cached copy is younger than gdmf.refresh\n"},
 	{"plan", CLI_PLAN, OPT_POLICY | OPT_REFRESH, "[--policy NAME] [--refresh]",
@@ -118,7 +119,8 @@ static const char global_options_help[] =
 static const char exit_status_help[] =
     "Exit status:\n"
     "  0  everything done\n"
-    "  1  the run finished, but a policy or device failed\n"
+    "  1  the run finished, but a tenant or policy failed, Jamf refused a create, a\n"
+    "     deployment failed or a webhook could not be reached\n"
     "  2  usage or configuration error\n"
     "  3  authentication with Jamf failed\n"
     "  4  the GDMF feed is unavailable and there is no usable cached copy\n"

@@ -4,7 +4,8 @@
 
 enum bridge_exit {
 	BRIDGE_EXIT_OK = 0,      /* everything done */
-	BRIDGE_EXIT_FAILED = 1,  /* the run finished, but a policy or device failed */
+	BRIDGE_EXIT_FAILED = 1,  /* the run finished, but a tenant, policy, create, deployment or
+	                          * webhook failed */
 	BRIDGE_EXIT_USAGE = 2,   /* usage or configuration error */
 	BRIDGE_EXIT_AUTH = 3,    /* authentication with Jamf failed */
 	BRIDGE_EXIT_FEED = 4,    /* GDMF feed unavailable and no usable cached copy */

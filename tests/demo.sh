@@ -25,23 +25,37 @@ while [ ! -s "$ready" ]; do
 	sleep 0.1
 done
 
+# show: run bridge with the rest of the arguments, print the lines of its output that match
+# the pattern $1 (all: ''), and stop the demo if bridge failed
+out="$root/build/demo/out"
+show() {
+	pattern=$1
+	shift
+	if ! "$bin" "$@" >"$out"; then
+		cat "$out"
+		echo "demo: bridge $* failed" >&2
+		exit 1
+	fi
+	grep -E "${pattern:-.}" "$out" || true
+}
+
 export BRIDGE_DEMO_SECRET=bridge-test-secret-3f9a7c  # the simulator's default client
 export BRIDGE_DEMO_WEBHOOK=https://127.0.0.1:18443/webhook/demo
 echo "== bridge check -c config/demo.yaml"
-"$bin" check -c "$root/config/demo.yaml"
+show '' check -c "$root/config/demo.yaml"
 echo
 echo "== bridge feed --bsi -c config/demo.yaml (BSIs in the simulated GDMF feed)"
-"$bin" feed --bsi --refresh -c "$root/config/demo.yaml"
+show '' feed --bsi --refresh -c "$root/config/demo.yaml"
 echo
 echo "== bridge doctor --send-test-alert -c config/demo.yaml (the simulated Jamf Pro)"
-"$bin" doctor --send-test-alert -c "$root/config/demo.yaml"
+show '' doctor --send-test-alert -c "$root/config/demo.yaml"
 echo
 echo "== bridge plan -c config/demo.yaml (what sync will do; nothing is sent)"
-"$bin" plan -c "$root/config/demo.yaml" | grep -E '^(tenant|  counts)'
+show '^(tenant|  counts)' plan -c "$root/config/demo.yaml"
 echo
 echo "== bridge sync -c config/demo.yaml (plans created in the simulated Jamf Pro)"
 rm -rf "$root/build/demo/state"
-"$bin" sync -c "$root/config/demo.yaml" | grep -E '^(tenant|  counts|  plans)'
+show '' sync -c "$root/config/demo.yaml"
 echo
 echo "== a week passes in the simulated Jamf Pro: devices install their updates"
 python3 - "$root/build/test-certs/ca.pem" <<'PY'
@@ -53,10 +67,10 @@ urllib.request.urlopen(req, context=ssl.create_default_context(cafile=sys.argv[1
 PY
 echo
 echo "== bridge sync: follows the plans (and sends the BSIs to the devices now on the base)"
-"$bin" sync -c "$root/config/demo.yaml" | grep -E '^(  plans|  watch)'
+show '^(tenant|  plans|  watch)' sync -c "$root/config/demo.yaml"
 echo
 echo "== bridge status -c config/demo.yaml"
-"$bin" status -c "$root/config/demo.yaml"
+show '' status -c "$root/config/demo.yaml"
 echo
 echo "== bridge version"
-"$bin" version
+show '' version

@@ -177,7 +177,7 @@ class CommandLine(unittest.TestCase):
     def test_help(self):
         r = bridge("--help")
         self.assertEqual(r.returncode, 0)
-        for code, words in [(0, "everything done"), (1, "a policy or device failed"),
+        for code, words in [(0, "everything done"), (1, "a tenant or policy failed"),
                             (2, "usage or configuration error"), (3, "authentication"),
                             (4, "GDMF feed is unavailable"), (5, "holds the lock")]:
             self.assertRegex(r.stdout, rf"\n  {code}  [^\n]*{re.escape(words)}")
