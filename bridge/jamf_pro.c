@@ -191,77 +191,123 @@ inventory_add_page(struct jamf_session *s, const char *path, const cJSON *json,
 	return 0;
 }
 
-int
-jamf_pro_inventory(struct jamf_session *s, enum jamf_kind kind, const char *filter,
-    struct jamf_inventory *out, struct jamf_reply *r)
+/*
+ * Reading every page of a list: page 0 first (its totalCount says how many follow), then the
+ * others max_connections at a time. Each window of pages is handed to add() in page order and
+ * freed before the next is asked for, so memory holds one window, not the whole list.
+ */
+struct pager {
+	/* the path of page into buf */
+	void (*path)(const void *ctx, long page, char *buf, size_t size);
+	/* take one page's JSON; 0 or -1 (r) */
+	int (*add)(struct jamf_session *s, void *ctx, const char *path, const cJSON *json,
+	    struct jamf_reply *r);
+	void *ctx;
+	long requests;   /* out: pages read */
+	long total;      /* out: totalCount of the first page */
+};
+
+/* Read every page through pg; 0 or -1 (r). */
+static int
+read_pages(struct jamf_session *s, struct pager *pg, struct jamf_reply *r)
 {
-	char first[PATH_BYTES];
-	struct jamf_call *calls = NULL;
-	struct jamf_reply *replies = NULL;
-	char (*paths)[PATH_BYTES] = NULL;
-	long total, pages;
+	size_t window = s->max_connections > 0 ? (size_t)s->max_connections : 1;
+	struct jamf_call *calls = calloc(window, sizeof(*calls));
+	struct jamf_reply *replies = calloc(window, sizeof(*replies));
+	char (*paths)[2 * PATH_BYTES] = calloc(window, sizeof(*paths));
+	long pages;
 	int rc = -1;
 
-	memset(out, 0, sizeof(*out));
-	out->kind = kind;
-	inventory_path(kind, filter, 0, first, sizeof(first));
-	out->requests = 1;
-	if (jamf_get(s, first, r) == -1)
-		return -1;
-	if (!json_long(r->json, "totalCount", &total) || total < 0)
-		return bad_reply(s, r, first, "no \"totalCount\"");
-	if (inventory_add_page(s, first, r->json, out, r) == -1)
+	pg->requests = 1;
+	if (calls == NULL || replies == NULL || paths == NULL) {
+		jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
 		goto out;
-	pages = (total + JAMF_PRO_PAGE_SIZE - 1) / JAMF_PRO_PAGE_SIZE;
-	if (pages > 1) {
-		size_t more = (size_t)(pages - 1);
+	}
+	pg->path(pg->ctx, 0, paths[0], sizeof(paths[0]));
+	if (jamf_get(s, paths[0], r) == -1)
+		goto out;
+	if (!json_long(r->json, "totalCount", &pg->total) || pg->total < 0) {
+		bad_reply(s, r, paths[0], "no \"totalCount\"");
+		goto out;
+	}
+	if (pg->add(s, pg->ctx, paths[0], r->json, r) == -1)
+		goto out;
+	jamf_reply_release(r);
+	pages = (pg->total + JAMF_PRO_PAGE_SIZE - 1) / JAMF_PRO_PAGE_SIZE;
+	for (long first = 1; first < pages; first += (long)window) {
+		size_t n = (size_t)(pages - first) < window ? (size_t)(pages - first) : window;
+		int bad = 0;
 
-		calls = calloc(more, sizeof(*calls));
-		replies = calloc(more, sizeof(*replies));
-		paths = calloc(more, sizeof(*paths));
-		if (calls == NULL || replies == NULL || paths == NULL) {
-			bad_reply(s, r, first, "out of memory for %ld pages", pages);
-			goto out;
-		}
-		for (size_t i = 0; i < more; i++) {
-			inventory_path(kind, filter, (long)i + 1, paths[i], sizeof(paths[i]));
+		for (size_t i = 0; i < n; i++) {
+			pg->path(pg->ctx, first + (long)i, paths[i], sizeof(paths[i]));
 			calls[i] = (struct jamf_call){"GET", paths[i], NULL, NULL, 0};
 		}
-		out->requests += (long)more;
-		if (jamf_request_many(s, calls, replies, more) == -1) {
-			for (size_t i = 0; i < more; i++)
+		pg->requests += (long)n;
+		if (jamf_request_many(s, calls, replies, n) == -1) {
+			for (size_t i = 0; i < n && bad == 0; i++)
 				if (replies[i].fail != JAMF_OK) {
-					jamf_reply_release(r);
 					*r = replies[i];
 					memset(&replies[i], 0, sizeof(replies[i]));
-					break;
+					bad = -1;
 				}
-			for (size_t i = 0; i < more; i++)
-				jamf_reply_release(&replies[i]);
-			goto out;
 		}
-		for (size_t i = 0; i < more; i++) {
-			int bad = inventory_add_page(s, paths[i], replies[i].json, out, r);
-
+		for (size_t i = 0; i < n; i++) {
+			if (bad == 0)
+				bad = pg->add(s, pg->ctx, paths[i], replies[i].json, r);
 			jamf_reply_release(&replies[i]);
-			if (bad == -1) {
-				for (size_t k = i + 1; k < more; k++)
-					jamf_reply_release(&replies[k]);
-				goto out;
-			}
 		}
+		if (bad == -1)
+			goto out;
 	}
-	if (out->n != (size_t)total)
-		log_warn("%s: inventory said %ld %ss but gave %zu (devices added or removed while "
-		    "reading)", s->name, total, jamf_kind_name(kind), out->n);
 	rc = 0;
 out:
 	free(calls);
 	free(replies);
 	free(paths);
-	if (rc == -1)
-		jamf_inventory_release(out);
 	return rc;
+}
+
+/* An inventory being read, and its filter. */
+struct inventory_read {
+	struct jamf_inventory *inv;
+	const char *filter;
+};
+
+static void
+inventory_page_path(const void *ctx, long page, char *buf, size_t size)
+{
+	const struct inventory_read *ir = ctx;
+
+	inventory_path(ir->inv->kind, ir->filter, page, buf, size);
+}
+
+static int
+inventory_page_add(struct jamf_session *s, void *ctx, const char *path, const cJSON *json,
+    struct jamf_reply *r)
+{
+	return inventory_add_page(s, path, json, ((struct inventory_read *)ctx)->inv, r);
+}
+
+int
+jamf_pro_inventory(struct jamf_session *s, enum jamf_kind kind, const char *filter,
+    struct jamf_inventory *out, struct jamf_reply *r)
+{
+	struct inventory_read ir = {out, filter};
+	struct pager pg = {inventory_page_path, inventory_page_add, &ir, 0, 0};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->kind = kind;
+	rc = read_pages(s, &pg, r);
+	out->requests = pg.requests;
+	if (rc == -1) {
+		jamf_inventory_release(out);
+		return -1;
+	}
+	if (out->n != (size_t)pg.total)
+		log_warn("%s: inventory said %ld %ss but gave %zu (devices added or removed while "
+		    "reading)", s->name, pg.total, jamf_kind_name(kind), out->n);
+	return 0;
 }
 
 void
@@ -704,56 +750,66 @@ plan_from_json(const cJSON *o, struct jamf_plan *p)
 	return 0;
 }
 
+/* A plans list being read: its filter and what it holds so far. */
+struct plans_read {
+	const char *filter;
+	struct jamf_plan *v;
+	size_t n;
+};
+
+static void
+plans_page_path(const void *ctx, long page, char *buf, size_t size)
+{
+	const struct plans_read *pr = ctx;
+
+	snprintf(buf, size, PLANS_PATH "?page=%ld&page-size=%d&sort=planUuid%%3Aasc%s%s", page,
+	    JAMF_PRO_PAGE_SIZE, pr->filter ? "&filter=" : "", pr->filter ? pr->filter : "");
+}
+
+static int
+plans_page_add(struct jamf_session *s, void *ctx, const char *path, const cJSON *json,
+    struct jamf_reply *r)
+{
+	struct plans_read *pr = ctx;
+	const cJSON *results = json_arr(json, "results"), *o;
+	struct jamf_plan *grown;
+	size_t count;
+
+	if (results == NULL)
+		return bad_reply(s, r, path, "no \"results\" list");
+	if ((count = (size_t)cJSON_GetArraySize(results)) == 0)
+		return 0;
+	if ((grown = realloc(pr->v, (pr->n + count) * sizeof(*grown))) == NULL)
+		return bad_reply(s, r, path, "out of memory");
+	pr->v = grown;
+	cJSON_ArrayForEach(o, results)
+		if (plan_from_json(o, &pr->v[pr->n]) == 0)
+			pr->n++;
+	return 0;
+}
+
 int
 jamf_pro_plans_list(struct jamf_session *s, const char *filter, struct jamf_plan **out,
     size_t *n, struct jamf_reply *r)
 {
-	long total = 0;
+	struct plans_read pr = {filter, NULL, 0};
+	struct pager pg = {plans_page_path, plans_page_add, &pr, 0, 0};
+	char path[2 * PATH_BYTES];
+	int len = snprintf(path, sizeof(path), PLANS_PATH "?page=0&page-size=%d"
+	    "&sort=planUuid%%3Aasc%s%s", JAMF_PRO_PAGE_SIZE, filter ? "&filter=" : "",
+	    filter ? filter : "");
 
 	*out = NULL;
 	*n = 0;
-	for (long page = 0; ; page++) {
-		char path[2 * PATH_BYTES];  /* a filter may list many plan ids */
-		const cJSON *results, *o;
-		struct jamf_plan *grown;
-		size_t count;
-		int len;
-
-		len = snprintf(path, sizeof(path), PLANS_PATH "?page=%ld&page-size=%d"
-		    "&sort=planUuid%%3Aasc%s%s", page, JAMF_PRO_PAGE_SIZE, filter ? "&filter=" : "",
-		    filter ? filter : "");
-		jamf_reply_release(r);
-		if (len < 0 || (size_t)len >= sizeof(path)) {
-			bad_reply(s, r, PLANS_PATH, "the filter is too long");
-			goto fail;
-		}
-		if (jamf_get(s, path, r) == -1)
-			goto fail;
-		if ((results = json_arr(r->json, "results")) == NULL ||
-		    !json_long(r->json, "totalCount", &total)) {
-			bad_reply(s, r, path, "no \"results\" or \"totalCount\"");
-			goto fail;
-		}
-		count = (size_t)cJSON_GetArraySize(results);
-		if (count == 0)
-			break;
-		if ((grown = realloc(*out, (*n + count) * sizeof(*grown))) == NULL) {
-			bad_reply(s, r, path, "out of memory");
-			goto fail;
-		}
-		*out = grown;
-		cJSON_ArrayForEach(o, results)
-			if (plan_from_json(o, &(*out)[*n]) == 0)
-				(*n)++;
-		if ((long)*n >= total || count < JAMF_PRO_PAGE_SIZE)
-			break;
+	if (len < 0 || (size_t)len >= sizeof(path))
+		return bad_reply(s, r, PLANS_PATH, "the filter is too long");
+	if (read_pages(s, &pg, r) == -1) {
+		jamf_plans_free(pr.v, pr.n);
+		return -1;
 	}
+	*out = pr.v;
+	*n = pr.n;
 	return 0;
-fail:
-	jamf_plans_free(*out, *n);
-	*out = NULL;
-	*n = 0;
-	return -1;
 }
 
 int
