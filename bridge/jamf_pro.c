@@ -207,63 +207,98 @@ struct pager {
 	long total;      /* out: totalCount of the first page */
 };
 
+/* Room for max_connections requests at a time. */
+struct window {
+	struct jamf_call *calls;
+	struct jamf_reply *replies;
+	char (*paths)[2 * PATH_BYTES];
+	size_t size;
+};
+
+static void
+window_close(struct window *w)
+{
+	free(w->calls);
+	free(w->replies);
+	free(w->paths);
+}
+
+/* 0, or -1 (r) when out of memory. */
+static int
+window_open(struct jamf_session *s, struct window *w, struct jamf_reply *r)
+{
+	w->size = s->max_connections > 0 ? (size_t)s->max_connections : 1;
+	w->calls = calloc(w->size, sizeof(*w->calls));
+	w->replies = calloc(w->size, sizeof(*w->replies));
+	w->paths = calloc(w->size, sizeof(*w->paths));
+	if (w->calls == NULL || w->replies == NULL || w->paths == NULL) {
+		window_close(w);
+		jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* GET w->paths[0..n) at once and hand each answer to add(), in order; 0 or -1 (r). */
+static int
+window_get(struct jamf_session *s, struct window *w, size_t n,
+    int (*add)(struct jamf_session *, void *, const char *, const cJSON *, struct jamf_reply *),
+    void *ctx, struct jamf_reply *r)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < n; i++)
+		w->calls[i] = (struct jamf_call){"GET", w->paths[i], NULL, NULL, 0};
+	if (jamf_request_many(s, w->calls, w->replies, n) == -1) {
+		for (size_t i = 0; i < n && bad == 0; i++)
+			if (w->replies[i].fail != JAMF_OK) {
+				*r = w->replies[i];
+				memset(&w->replies[i], 0, sizeof(w->replies[i]));
+				bad = -1;
+			}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (bad == 0)
+			bad = add(s, ctx, w->paths[i], w->replies[i].json, r);
+		jamf_reply_release(&w->replies[i]);
+	}
+	return bad;
+}
+
 /* Read every page through pg; 0 or -1 (r). */
 static int
 read_pages(struct jamf_session *s, struct pager *pg, struct jamf_reply *r)
 {
-	size_t window = s->max_connections > 0 ? (size_t)s->max_connections : 1;
-	struct jamf_call *calls = calloc(window, sizeof(*calls));
-	struct jamf_reply *replies = calloc(window, sizeof(*replies));
-	char (*paths)[2 * PATH_BYTES] = calloc(window, sizeof(*paths));
+	struct window w;
 	long pages;
 	int rc = -1;
 
 	pg->requests = 1;
-	if (calls == NULL || replies == NULL || paths == NULL) {
-		jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
-		goto out;
-	}
-	pg->path(pg->ctx, 0, paths[0], sizeof(paths[0]));
-	if (jamf_get(s, paths[0], r) == -1)
+	if (window_open(s, &w, r) == -1)
+		return -1;
+	pg->path(pg->ctx, 0, w.paths[0], sizeof(w.paths[0]));
+	if (jamf_get(s, w.paths[0], r) == -1)
 		goto out;
 	if (!json_long(r->json, "totalCount", &pg->total) || pg->total < 0) {
-		bad_reply(s, r, paths[0], "no \"totalCount\"");
+		bad_reply(s, r, w.paths[0], "no \"totalCount\"");
 		goto out;
 	}
-	if (pg->add(s, pg->ctx, paths[0], r->json, r) == -1)
+	if (pg->add(s, pg->ctx, w.paths[0], r->json, r) == -1)
 		goto out;
 	jamf_reply_release(r);
 	pages = (pg->total + JAMF_PRO_PAGE_SIZE - 1) / JAMF_PRO_PAGE_SIZE;
-	for (long first = 1; first < pages; first += (long)window) {
-		size_t n = (size_t)(pages - first) < window ? (size_t)(pages - first) : window;
-		int bad = 0;
+	for (long first = 1; first < pages; first += (long)w.size) {
+		size_t n = (size_t)(pages - first) < w.size ? (size_t)(pages - first) : w.size;
 
-		for (size_t i = 0; i < n; i++) {
-			pg->path(pg->ctx, first + (long)i, paths[i], sizeof(paths[i]));
-			calls[i] = (struct jamf_call){"GET", paths[i], NULL, NULL, 0};
-		}
+		for (size_t i = 0; i < n; i++)
+			pg->path(pg->ctx, first + (long)i, w.paths[i], sizeof(w.paths[i]));
 		pg->requests += (long)n;
-		if (jamf_request_many(s, calls, replies, n) == -1) {
-			for (size_t i = 0; i < n && bad == 0; i++)
-				if (replies[i].fail != JAMF_OK) {
-					*r = replies[i];
-					memset(&replies[i], 0, sizeof(replies[i]));
-					bad = -1;
-				}
-		}
-		for (size_t i = 0; i < n; i++) {
-			if (bad == 0)
-				bad = pg->add(s, pg->ctx, paths[i], replies[i].json, r);
-			jamf_reply_release(&replies[i]);
-		}
-		if (bad == -1)
+		if (window_get(s, &w, n, pg->add, pg->ctx, r) == -1)
 			goto out;
 	}
 	rc = 0;
 out:
-	free(calls);
-	free(replies);
-	free(paths);
+	window_close(&w);
 	return rc;
 }
 
@@ -810,6 +845,82 @@ jamf_pro_plans_list(struct jamf_session *s, const char *filter, struct jamf_plan
 	*out = pr.v;
 	*n = pr.n;
 	return 0;
+}
+
+bool
+jamf_plan_id_ok(const char *id)
+{
+	size_t n = 0;
+
+	for (; id[n] != '\0'; n++)
+		if (!((id[n] >= '0' && id[n] <= '9') || (id[n] >= 'a' && id[n] <= 'f') ||
+		    (id[n] >= 'A' && id[n] <= 'F') || id[n] == '-'))
+			return false;
+	return n > 0 && n <= 64;
+}
+
+/*
+ * The filter planUuid=in=(ids[0..n)), URL-encoded, into buf; 0 or -1 (an id that is not one).
+ * 32 ids of at most 64 characters encode to at most 2.3 KiB.
+ */
+#define IDS_FILTER_BYTES 3072
+
+static int
+ids_filter(const char *const *ids, size_t n, char *buf, size_t size)
+{
+	char raw[JAMF_PLANS_PER_REQUEST * 66 + 32];
+	size_t len = (size_t)snprintf(raw, sizeof(raw), "planUuid=in=(");
+
+	for (size_t i = 0; i < n; i++) {
+		if (!jamf_plan_id_ok(ids[i]))
+			return -1;
+		/* at most 64 characters each: this always fits */
+		len += (size_t)snprintf(raw + len, sizeof(raw) - len, "%s%s", i ? "," : "", ids[i]);
+	}
+	snprintf(raw + len, sizeof(raw) - len, ")");
+	return jamf_url_encode(raw, buf, size);
+}
+
+int
+jamf_pro_plans_by_ids(struct jamf_session *s, const char *const *ids, size_t n,
+    struct jamf_plan **out, size_t *got, struct jamf_reply *r)
+{
+	size_t nchunks = (n + JAMF_PLANS_PER_REQUEST - 1) / JAMF_PLANS_PER_REQUEST;
+	struct plans_read pr = {NULL, NULL, 0};
+	struct window w;
+	int rc = -1;
+
+	*out = NULL;
+	*got = 0;
+	if (window_open(s, &w, r) == -1)
+		return -1;
+	for (size_t first = 0; first < nchunks; first += w.size) {
+		size_t k = nchunks - first < w.size ? nchunks - first : w.size;
+
+		for (size_t i = 0; i < k; i++) {
+			size_t at = (first + i) * JAMF_PLANS_PER_REQUEST;
+			size_t m = n - at < JAMF_PLANS_PER_REQUEST ? n - at : JAMF_PLANS_PER_REQUEST;
+			char filter[IDS_FILTER_BYTES];
+
+			if (ids_filter(ids + at, m, filter, sizeof(filter)) == -1) {
+				bad_reply(s, r, PLANS_PATH, "a plan id is not one Jamf gives");
+				goto out;
+			}
+			pr.filter = filter;
+			plans_page_path(&pr, 0, w.paths[i], sizeof(w.paths[i]));
+		}
+		if (window_get(s, &w, k, plans_page_add, &pr, r) == -1)
+			goto out;
+	}
+	*out = pr.v;
+	*got = pr.n;
+	pr.v = NULL;
+	pr.n = 0;
+	rc = 0;
+out:
+	jamf_plans_free(pr.v, pr.n);
+	window_close(&w);
+	return rc;
 }
 
 int

@@ -144,6 +144,16 @@ void jamf_plan_refs_free(struct jamf_plan_ref *refs, size_t n);
 /* Plans matching an RSQL filter (already encoded; NULL: all), every page. 0 or -1. */
 int jamf_pro_plans_list(struct jamf_session *s, const char *filter, struct jamf_plan **out,
     size_t *n, struct jamf_reply *r);
+/*
+ * The plans with these ids (each a UUID's characters, at most 64: JAMF_PLAN_ID_OK), 32 to
+ * a list request with a planUuid=in=(...) filter, max_connections requests at a time.
+ * Plans Jamf does not have are left out. 0 or -1.
+ */
+#define JAMF_PLANS_PER_REQUEST 32
+bool jamf_plan_id_ok(const char *id);
+int jamf_pro_plans_by_ids(struct jamf_session *s, const char *const *ids, size_t n,
+    struct jamf_plan **out, size_t *got, struct jamf_reply *r);
+
 /* One plan: 0, 1 when unknown, -1. */
 int jamf_pro_plan_get(struct jamf_session *s, const char *id, struct jamf_plan *out,
     struct jamf_reply *r);

@@ -14,12 +14,12 @@
 #include "version.h"
 
 /*
- * Plans per list request: 32 UUIDs (36 characters) make a URL-encoded filter of about 1.3
- * KiB; ids are at most 64 characters (plain_id), so at worst 2.2 KiB, which FILTER_BYTES and
- * the plans list's path buffer hold.
+ * Following plans: by id, 32 to a request, while bridge follows few; past FOLLOW_BY_ID, the
+ * list of every plan Jamf has not finished (2000 to a page) costs fewer requests, and only
+ * the followed plans missing from it (they finished since the last run) are read by id.
  */
-#define PLANS_PER_REQUEST 32
-#define FILTER_BYTES 3072
+#define FOLLOW_BY_ID (4 * JAMF_PLANS_PER_REQUEST)
+#define UNFINISHED_FILTER "state=out=(PlanCompleted,PlanFailed,PlanException,PlanCanceled)"
 
 const char *
 watch_class_name(enum watch_class c)
@@ -148,42 +148,12 @@ unfinished(const struct state_plan *p)
 	return p->id != NULL && ph != PLAN_COMPLETED && ph != PLAN_FAILED && ph != PLAN_CANCELED;
 }
 
-/* Whether id can go into an RSQL list unquoted: a UUID's characters only. */
-static bool
-plain_id(const char *id)
-{
-	size_t n = 0;
-
-	for (; id[n] != '\0'; n++)
-		if (!((id[n] >= '0' && id[n] <= '9') || (id[n] >= 'a' && id[n] <= 'f') ||
-		    (id[n] >= 'A' && id[n] <= 'F') || id[n] == '-'))
-			return false;
-	return n > 0 && n <= 64;
-}
-
-/* Read plans ids[0..n) in one list request and record what Jamf says; 0 or -1. */
+/* Record what Jamf says of plans[0..n) that bridge follows; 0 or -1 (r, out of memory). */
 static int
-follow_chunk(struct jamf_session *pro, struct state *st, const char *const *ids, size_t n,
-    time_t now, size_t *read, struct jamf_reply *r)
+record_plans(struct state *st, const struct jamf_plan *plans, size_t n, time_t now,
+    size_t *read, struct jamf_reply *r)
 {
-	char raw[PLANS_PER_REQUEST * 66 + 32], filter[FILTER_BYTES];
-	struct jamf_plan *plans = NULL;
-	size_t len, got = 0;
-
-	len = (size_t)snprintf(raw, sizeof(raw), "planUuid=in=(");
 	for (size_t i = 0; i < n; i++) {
-		/* plain_id() bounds each id to 64 characters: this always fits */
-		len += (size_t)snprintf(raw + len, sizeof(raw) - len, "%s%s", i ? "," : "", ids[i]);
-	}
-	snprintf(raw + len, sizeof(raw) - len, ")");
-	if (jamf_url_encode(raw, filter, sizeof(filter)) == -1) {
-		snprintf(r->error, sizeof(r->error), "reading plans: the filter is too long");
-		r->fail = JAMF_FAIL_BAD_REPLY;
-		return -1;
-	}
-	if (jamf_pro_plans_list(pro, filter, &plans, &got, r) == -1)
-		return -1;
-	for (size_t i = 0; i < got; i++) {
 		const struct jamf_plan *p = &plans[i];
 		const char *reason = p->nreasons > 0 ? p->reasons[0] : NULL;
 
@@ -194,47 +164,96 @@ follow_chunk(struct jamf_session *pro, struct state *st, const char *const *ids,
 		if (reason != NULL && (reason[0] == '\0' || strlen(reason) > 256))
 			reason = NULL;
 		if (state_plan_seen(st, p->id, p->state, reason, now) == -1) {
-			jamf_plans_free(plans, got);
-			snprintf(r->error, sizeof(r->error), "recording plan states: out of memory");
-			r->fail = JAMF_FAIL_BAD_REPLY;
+			jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "recording plan states: out of memory");
 			return -1;
 		}
 		(*read)++;
 	}
-	if (got < n)
-		log_warn("%zu of %zu plans bridge created are not in Jamf any more (the plans "
-		    "feature was reset?)", n - got, n);
-	jamf_plans_free(plans, got);
 	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Of ids[0..*n), keep those not among Jamf's unfinished plans (read here, and recorded): the
+ * plans that finished since the last run. 0 or -1 (r).
+ */
+static int
+drop_unfinished(struct jamf_session *pro, struct state *st, const char **ids, size_t *n,
+    time_t now, size_t *read, struct jamf_reply *r)
+{
+	char filter[256];
+	struct jamf_plan *plans = NULL;
+	const char **listed = NULL;
+	size_t got = 0, kept = 0;
+	int rc = -1;
+
+	if (jamf_url_encode(UNFINISHED_FILTER, filter, sizeof(filter)) == -1 ||
+	    jamf_pro_plans_list(pro, filter, &plans, &got, r) == -1)
+		goto out;
+	if (record_plans(st, plans, got, now, read, r) == -1)
+		goto out;
+	if ((listed = calloc(got > 0 ? got : 1, sizeof(*listed))) == NULL) {
+		jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "reading plans: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < got; i++)
+		listed[i] = plans[i].id;
+	qsort(listed, got, sizeof(*listed), cmp_str);
+	for (size_t i = 0; i < *n; i++)
+		if (bsearch(&ids[i], listed, got, sizeof(*listed), cmp_str) == NULL)
+			ids[kept++] = ids[i];
+	*n = kept;
+	rc = 0;
+out:
+	free(listed);
+	jamf_plans_free(plans, got);
+	return rc;
 }
 
 int
 watch_follow_plans(struct jamf_session *pro, struct state *st, time_t now, size_t *read,
     struct jamf_reply *r)
 {
-	const char *ids[PLANS_PER_REQUEST];
-	size_t n = 0;
+	const char **ids = calloc(st->nplans > 0 ? st->nplans : 1, sizeof(*ids));
+	struct jamf_plan *plans = NULL;
+	size_t n = 0, got = 0;
+	int rc = -1;
 
 	*read = 0;
+	if (ids == NULL) {
+		jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "reading plans: out of memory");
+		return -1;
+	}
 	for (size_t i = 0; i < st->nplans; i++) {
 		if (!unfinished(&st->plans[i]))
 			continue;
-		if (!plain_id(st->plans[i].id)) {
+		if (!jamf_plan_id_ok(st->plans[i].id)) {
 			log_warn("plan \"%.64s\": not a plan id Jamf gives; not followed",
 			    st->plans[i].id);
 			continue;
 		}
 		ids[n++] = st->plans[i].id;
-		if (n == PLANS_PER_REQUEST) {
-			if (follow_chunk(pro, st, ids, n, now, read, r) == -1)
-				return -1;
-			jamf_reply_release(r);
-			n = 0;
-		}
 	}
-	if (n > 0 && follow_chunk(pro, st, ids, n, now, read, r) == -1)
-		return -1;
-	return 0;
+	if (n > FOLLOW_BY_ID && drop_unfinished(pro, st, ids, &n, now, read, r) == -1)
+		goto out;
+	if (n > 0) {
+		if (jamf_pro_plans_by_ids(pro, ids, n, &plans, &got, r) == -1 ||
+		    record_plans(st, plans, got, now, read, r) == -1)
+			goto out;
+		if (got < n)
+			log_warn("%zu of %zu plans bridge created are not in Jamf any more (the "
+			    "plans feature was reset?)", n - got, n);
+	}
+	rc = 0;
+out:
+	jamf_plans_free(plans, got);
+	free(ids);
+	return rc;
 }
 
 /* An inventory index entry: a device id as a number, and where the device is. */

@@ -29,6 +29,21 @@ class Watch(SyncTestCase):
         self.assertEqual(len(found), 1, found)
         return found[0]
 
+    def test_unfinished_plans_are_followed_in_pages_not_by_id(self):
+        path = self.policy_file()
+        r, first = self.sync_json(path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertGreater(first["enforced"]["created"], 128)
+        self.sim.reset()
+        r, second = self.sync_json(path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # nothing finished meanwhile: one page of Jamf's unfinished plans says it all
+        reads = [q["query"] for q in self.sim.requests(PLANS) if q["method"] == "GET" and
+                 q["path"] == PLANS]
+        self.assertEqual(len(reads), 1, reads)
+        self.assertIn("state%3Dout%3D%28", reads[0])
+        self.assertEqual(second["watch"]["in_progress"], first["enforced"]["created"])
+
     def test_outcomes_are_counted_with_jamf_s_reasons(self):
         path = self.policy_file()
         r, first = self.sync_json(path)
@@ -53,11 +68,15 @@ class Watch(SyncTestCase):
         self.sim.reset()
         r, second = self.sync_json(path)
         self.assertEqual(r.returncode, 0, r.stderr)
-        # read in bulk: a few list requests, never one per plan
+        # read in bulk, never one request per plan: more than 128 plans followed, so first
+        # the list of the plans Jamf has not finished (none, six days on), then those that
+        # finished meanwhile by id, 32 to a request
         reads = [q for q in self.sim.requests(PLANS) if q["method"] == "GET" and
                  q["path"] == PLANS]
-        self.assertEqual(len(reads), (created + 31) // 32)
-        self.assertTrue(all("planUuid%3Din%3D%28" in q["query"] for q in reads))
+        self.assertGreater(created, 128)
+        self.assertIn("state%3Dout%3D%28PlanCompleted", reads[0]["query"])
+        self.assertEqual(len(reads), 1 + (created + 31) // 32)
+        self.assertTrue(all("planUuid%3Din%3D%28" in q["query"] for q in reads[1:]))
         watch = second["watch"]
         failed = {k: v for k, v in reasons.items() if k != "DOWNGRADE_NOT_SUPPORTED"}
         self.assertEqual(watch["failed"], len(failing) + len(silent))
