@@ -128,7 +128,7 @@ check_privileges(struct doctor *d, const struct config_tenant *t, struct jamf_se
 	for (size_t i = 0; i < 4; i++) {
 		if ((i == 0 && !macs) || (i == 1 && !mobiles) || (i == 3 && !plans))
 			continue;
-		calls[n] = (struct jamf_call){"GET", reads[i].path, NULL, NULL, 0};
+		calls[n] = (struct jamf_call){"GET", reads[i].path, NULL, NULL, 0, false};
 		what[n++] = reads[i].what;
 	}
 	(void)jamf_request_many(s, calls, replies, n);

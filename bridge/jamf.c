@@ -511,7 +511,7 @@ void
 jamf_session_close(struct jamf_session *s)
 {
 	if (s->basic && s->token != NULL) {
-		struct jamf_call call = {"POST", JAMF_INVALIDATE_PATH, NULL, NULL, 0};
+		struct jamf_call call = {"POST", JAMF_INVALIDATE_PATH, NULL, NULL, 0, false};
 		struct jamf_reply r;
 
 		/* only while the token is still good: no new token just to give it back */
@@ -621,7 +621,7 @@ reply_from_response(const struct jamf_session *s, const struct jamf_call *call,
 		reply_describe(s, call, &view, r);
 		return -1;
 	}
-	if (r->body_len == 0)
+	if (r->body_len == 0 || call->unparsed)
 		return 0;
 	if ((r->json = cJSON_ParseWithLength(r->body, r->body_len)) == NULL) {
 		jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "%s %s %.*s: the answer is not JSON (%zu bytes, "
@@ -629,6 +629,22 @@ reply_from_response(const struct jamf_session *s, const struct jamf_call *call,
 		    resp->content_type[0] != '\0' ? resp->content_type : "no content type");
 		return -1;
 	}
+	return 0;
+}
+
+int
+jamf_reply_parse(const struct jamf_session *s, const struct jamf_call *call,
+    struct jamf_reply *r)
+{
+	if (r->json != NULL || r->body == NULL)
+		return 0;
+	if ((r->json = cJSON_ParseWithLength(r->body, r->body_len)) == NULL)
+		return jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "%s %s %.*s: the answer is not JSON "
+		    "(%zu bytes)", s->name, call->method, path_len(call->path), call->path,
+		    r->body_len);
+	free(r->body);
+	r->body = NULL;
+	r->body_len = 0;
 	return 0;
 }
 
@@ -778,7 +794,7 @@ jamf_request(struct jamf_session *s, const struct jamf_call *call, struct jamf_r
 int
 jamf_get(struct jamf_session *s, const char *path, struct jamf_reply *r)
 {
-	struct jamf_call call = {"GET", path, NULL, NULL, 0};
+	struct jamf_call call = {"GET", path, NULL, NULL, 0, false};
 
 	return jamf_request(s, &call, r);
 }

@@ -386,7 +386,7 @@ int
 jamf_platform_blueprint_create(struct jamf_session *s, const char *body, char **id,
     struct jamf_reply *r)
 {
-	struct jamf_call call = {"POST", BLUEPRINTS_PATH, NULL, body, strlen(body)};
+	struct jamf_call call = {"POST", BLUEPRINTS_PATH, NULL, body, strlen(body), false};
 	const char *got;
 	bool oom = false;
 
@@ -407,7 +407,7 @@ jamf_platform_blueprint_update(struct jamf_session *s, const char *id, const cha
 {
 	char path[JAMF_MAX_URL];
 	struct jamf_call call = {"PATCH", path, "application/merge-patch+json", patch,
-	    strlen(patch)};
+	    strlen(patch), false};
 
 	memset(r, 0, sizeof(*r));
 	if (blueprint_path(s, id, "", path, sizeof(path), r) == -1)
@@ -421,7 +421,7 @@ blueprint_action(struct jamf_session *s, const char *id, const char *suffix,
     struct jamf_reply *r)
 {
 	char path[JAMF_MAX_URL];
-	struct jamf_call call = {"POST", path, NULL, NULL, 0};
+	struct jamf_call call = {"POST", path, NULL, NULL, 0, false};
 
 	memset(r, 0, sizeof(*r));
 	if (blueprint_path(s, id, suffix, path, sizeof(path), r) == -1)
@@ -477,7 +477,7 @@ int
 jamf_platform_blueprint_delete(struct jamf_session *s, const char *id, struct jamf_reply *r)
 {
 	char path[JAMF_MAX_URL];
-	struct jamf_call call = {"DELETE", path, NULL, NULL, 0};
+	struct jamf_call call = {"DELETE", path, NULL, NULL, 0, false};
 
 	memset(r, 0, sizeof(*r));
 	if (blueprint_path(s, id, "", path, sizeof(path), r) == -1)

@@ -248,7 +248,7 @@ window_get(struct jamf_session *s, struct window *w, size_t n,
 	int bad = 0;
 
 	for (size_t i = 0; i < n; i++)
-		w->calls[i] = (struct jamf_call){"GET", w->paths[i], NULL, NULL, 0};
+		w->calls[i] = (struct jamf_call){"GET", w->paths[i], NULL, NULL, 0, true};
 	if (jamf_request_many(s, w->calls, w->replies, n) == -1) {
 		for (size_t i = 0; i < n && bad == 0; i++)
 			if (w->replies[i].fail != JAMF_OK) {
@@ -257,7 +257,14 @@ window_get(struct jamf_session *s, struct window *w, size_t n,
 				bad = -1;
 			}
 	}
+	/* one page parsed at a time: a parsed page takes several times its text */
 	for (size_t i = 0; i < n; i++) {
+		if (bad == 0 && jamf_reply_parse(s, &w->calls[i], &w->replies[i]) == -1) {
+			jamf_reply_release(r);
+			*r = w->replies[i];
+			memset(&w->replies[i], 0, sizeof(w->replies[i]));
+			bad = -1;
+		}
 		if (bad == 0)
 			bad = add(s, ctx, w->paths[i], w->replies[i].json, r);
 		jamf_reply_release(&w->replies[i]);
@@ -493,7 +500,7 @@ jamf_pro_static_group_create(struct jamf_session *s, enum jamf_kind kind, const 
 {
 	char *body = static_group_body(kind, name, ids, n, NULL, 0), buf[ID_BYTES];
 	struct jamf_call call = {"POST", static_group_path[kind], NULL, body,
-		body ? strlen(body) : 0};
+		body ? strlen(body) : 0, false};
 	const char *got;
 	int rc;
 
@@ -516,7 +523,7 @@ jamf_pro_static_group_set(struct jamf_session *s, enum jamf_kind kind, long id,
 {
 	char path[PATH_BYTES], *body = static_group_body(kind, name, want, nwant, drop, ndrop);
 	struct jamf_call call = {kind == JAMF_COMPUTER ? "PUT" : "PATCH", path, NULL, body,
-		body ? strlen(body) : 0};
+		body ? strlen(body) : 0, false};
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/%ld", static_group_path[kind], id);
@@ -645,7 +652,7 @@ post_plans(struct jamf_session *s, const char *path, cJSON *body, struct jamf_pl
     size_t *nrefs, struct jamf_reply *r)
 {
 	char *text = json_print(body);
-	struct jamf_call call = {"POST", path, NULL, text, text ? strlen(text) : 0};
+	struct jamf_call call = {"POST", path, NULL, text, text ? strlen(text) : 0, false};
 	int rc;
 
 	if (text == NULL)
