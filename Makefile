@@ -60,8 +60,8 @@ endif
 
 # Modules: one .c/.h per concern; main.c holds only the orchestration.
 MODULES     = alert cli config decide doctor enforce enforce_blueprint fileio gdmf http jamf \
-              jamf_platform jamf_pro json log match metrics notify reasons secret state status sync \
-              template tenant url version watch
+              jamf_platform jamf_pro json log match metrics notify reasons secret state status strtab \
+              sync template tenant url version watch
 OBJS        = $(MODULES:%=$(BUILD)/obj/%.o)
 MAIN_OBJ    = $(BUILD)/obj/main.o
 LIB         = $(BUILD)/libbridge.a
