@@ -48,27 +48,13 @@ bad_reply(struct jamf_session *s, struct jamf_reply *r, const char *path, const 
 	    q != NULL ? (int)(q - path) : (int)strlen(path), path, why);
 }
 
-static void
-device_release(struct jamf_device *d)
-{
-	free(d->id);
-	free(d->name);
-	free(d->serial);
-	free(d->management_id);
-	free(d->version);
-	free(d->build);
-	free(d->supplemental_build);
-	free(d->extra);
-	free(d->model_id);
-	free(d->groups);
-}
-
 void
 jamf_inventory_release(struct jamf_inventory *inv)
 {
 	for (size_t i = 0; i < inv->n; i++)
-		device_release(&inv->v[i]);
+		free(inv->v[i].groups);
 	free(inv->v);
+	strtab_release(&inv->strings);
 	memset(inv, 0, sizeof(*inv));
 }
 
@@ -93,56 +79,65 @@ read_group_ids(const cJSON *list, struct jamf_device *d)
 	return true;
 }
 
+/* Jamf's value, kept in t; "" (Jamf's way of saying none in places) when empty is NULL. */
+static const char *
+keep(struct strtab *t, const char *v, bool empty_is_none, bool *oom)
+{
+	const char *kept;
+
+	if (v == NULL || (empty_is_none && v[0] == '\0'))
+		return NULL;
+	if ((kept = strtab_intern(t, v)) == NULL)
+		*oom = true;
+	return kept;
+}
+
 /* One inventory result into d (only what bridge needs); -1 when it has no id or OOM. */
 static int
-device_from_json(enum jamf_kind kind, const cJSON *o, struct jamf_device *d)
+device_from_json(struct jamf_inventory *inv, const cJSON *o, struct jamf_device *d)
 {
 	char idbuf[ID_BYTES];
 	const cJSON *general = json_obj(o, "general"), *hw = json_obj(o, "hardware");
+	struct strtab *t = &inv->strings;
 	const char *id;
 	bool oom = false;
 
 	memset(d, 0, sizeof(*d));
-	if (kind == JAMF_COMPUTER) {
+	if (inv->kind == JAMF_COMPUTER) {
 		const cJSON *os = json_obj(o, "operatingSystem");
 
 		id = json_id(o, "id", idbuf, sizeof(idbuf));
-		d->name = json_dup(json_str(general, "name"), &oom);
-		d->management_id = json_dup(json_str(general, "managementId"), &oom);
-		d->version = json_dup(json_str(os, "version"), &oom);
-		d->build = json_dup(json_str(os, "build"), &oom);
-		d->supplemental_build = json_dup(json_str(os, "supplementalBuildVersion"), &oom);
-		d->extra = json_dup(json_str(os, "rapidSecurityResponse"), &oom);
-		d->model_id = json_dup(json_str(os, "softwareUpdateDeviceId"), &oom);
+		d->name = keep(t, json_str(general, "name"), false, &oom);
+		d->management_id = keep(t, json_str(general, "managementId"), false, &oom);
+		d->version = keep(t, json_str(os, "version"), false, &oom);
+		d->build = keep(t, json_str(os, "build"), false, &oom);
+		d->supplemental_build = keep(t, json_str(os, "supplementalBuildVersion"), true,
+		    &oom);
+		d->extra = keep(t, json_str(os, "rapidSecurityResponse"), true, &oom);
+		d->model_id = keep(t, json_str(os, "softwareUpdateDeviceId"), false, &oom);
 		if (!read_group_ids(json_arr(o, "groupMemberships"), d))
 			oom = true;
 	} else {
 		const char *model = json_str(general, "softwareUpdateDeviceId");
 
 		id = json_id(o, "mobileDeviceId", idbuf, sizeof(idbuf));
-		d->name = json_dup(json_str(general, "displayName"), &oom);
-		d->management_id = json_dup(json_str(general, "managementId"), &oom);
-		d->version = json_dup(json_str(general, "osVersion"), &oom);
-		d->build = json_dup(json_str(general, "osBuild"), &oom);
-		d->supplemental_build = json_dup(json_str(general, "osSupplementalBuildVersion"),
+		d->name = keep(t, json_str(general, "displayName"), false, &oom);
+		d->management_id = keep(t, json_str(general, "managementId"), false, &oom);
+		d->version = keep(t, json_str(general, "osVersion"), false, &oom);
+		d->build = keep(t, json_str(general, "osBuild"), false, &oom);
+		d->supplemental_build = keep(t, json_str(general, "osSupplementalBuildVersion"), true,
 		    &oom);
-		d->extra = json_dup(json_str(general, "osRapidSecurityResponse"), &oom);
-		d->model_id = json_dup(model != NULL ? model : json_str(hw, "modelIdentifier"), &oom);
+		d->extra = keep(t, json_str(general, "osRapidSecurityResponse"), true, &oom);
+		d->model_id = keep(t, model != NULL ? model : json_str(hw, "modelIdentifier"), false,
+		    &oom);
 		if (!read_group_ids(json_arr(o, "groups"), d))
 			oom = true;
 	}
-	d->serial = json_dup(json_str(hw, "serialNumber"), &oom);
-	/* Jamf sends "" for a missing value in places: treat it as missing */
-	if (d->extra != NULL && d->extra[0] == '\0') {
-		free(d->extra);
-		d->extra = NULL;
-	}
-	if (d->supplemental_build != NULL && d->supplemental_build[0] == '\0') {
-		free(d->supplemental_build);
-		d->supplemental_build = NULL;
-	}
-	if (id == NULL || oom || (d->id = strdup(id)) == NULL) {
-		device_release(d);
+	d->serial = keep(t, json_str(hw, "serialNumber"), false, &oom);
+	d->id = keep(t, id, false, &oom);
+	if (id == NULL || oom) {
+		free(d->groups);  /* the strings stay in the table, freed with the inventory */
+		memset(d, 0, sizeof(*d));
 		return -1;
 	}
 	return 0;
@@ -181,7 +176,7 @@ inventory_add_page(struct jamf_session *s, const char *path, const cJSON *json,
 		return bad_reply(s, r, path, "out of memory");
 	inv->v = grown;
 	cJSON_ArrayForEach(o, results) {
-		if (device_from_json(inv->kind, o, &inv->v[inv->n]) == -1) {
+		if (device_from_json(inv, o, &inv->v[inv->n]) == -1) {
 			log_warn("%s: skipping a %s without an id in %s", s->name,
 			    jamf_kind_name(inv->kind), path);
 			continue;

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "jamf.h"
+#include "strtab.h"
 
 #define JAMF_PRO_PAGE_SIZE 2000  /* Jamf caps page-size here, silently */
 
@@ -21,17 +22,18 @@ enum jamf_kind {
 };
 
 /* One device, as much as bridge needs of it. Strings may be NULL when Jamf has no value. */
+/* A device as inventory tells; its strings belong to the inventory's string table. */
 struct jamf_device {
-	char *id;
-	char *name;
-	char *serial;
-	char *management_id;
-	char *version;             /* "26.3.1" */
-	char *build;               /* "25D2128" */
-	char *supplemental_build;  /* "25D771280a" when a BSI is installed */
-	char *extra;               /* "(a)" when a BSI is installed */
-	char *model_id;            /* softwareUpdateDeviceId / product type: matches GDMF devices */
-	long *groups;              /* ids of the groups it belongs to */
+	const char *id;
+	const char *name;
+	const char *serial;
+	const char *management_id;
+	const char *version;             /* "26.3.1" */
+	const char *build;               /* "25D2128" */
+	const char *supplemental_build;  /* "25D771280a" when a BSI is installed */
+	const char *extra;               /* "(a)" when a BSI is installed */
+	const char *model_id;            /* softwareUpdateDeviceId / product type (GDMF devices) */
+	long *groups;                    /* ids of the groups it belongs to */
 	size_t ngroups;
 };
 
@@ -40,6 +42,7 @@ struct jamf_inventory {
 	struct jamf_device *v;
 	size_t n;
 	long requests;             /* inventory requests it took */
+	struct strtab strings;     /* every device string, each distinct one once */
 };
 
 struct jamf_group {
