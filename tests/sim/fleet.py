@@ -510,14 +510,21 @@ class Group:
     id: int
     name: str
     smart: bool
-    members: list        # device ids (strings), in id order
+    members: list        # device ids (strings), in id order; replaced, never changed in place
     description: str = ""
     criteria: list = dataclasses.field(default_factory=list)
+    _member_set: tuple = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def platform_id(self):
         """The group's Jamf Platform UUID (groupPlatformId), stable across fleets."""
         return sim_uuid("group", self.kind, self.id)
+
+    def member_set(self):
+        """set(members), made again only when members is another list."""
+        if self._member_set is None or self._member_set[0] is not self.members:
+            self._member_set = (self.members, set(self.members))
+        return self._member_set[1]
 
 
 def _criterion(name, value, search="is"):
@@ -540,7 +547,8 @@ def computer_groups(computers, rng):
     pilot = set(_pick(rng, base, 1))  # at least one Mac a BSI plan can succeed on
     pilot |= set(_pick(rng, [i for i in ids if i not in pilot], pilot_size - len(pilot)))
     pilot = sorted(pilot, key=int)
-    broad = [i for i in ids if i not in set(pilot)]
+    in_pilot = set(pilot)
+    broad = [i for i in ids if i not in in_pilot]
     lab = _pick(rng, ids, max(1, round(len(ids) * 0.08))) if ids else []
     static = _pick(rng, ids, 3)
     return [
@@ -584,6 +592,37 @@ class Fleet:
     mobiles: dict
     groups: dict         # (kind, id) -> Group
     next_group_id: dict  # kind -> next free id
+    # Derived data the services keep (device orders by id, rendered records and pages).
+    # Devices are never added or removed, so orders by id hold for the fleet's life;
+    # whatever changes a record, in place or by replacing it, must call touched().
+    cache: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    changes: int = dataclasses.field(default=0, compare=False)  # touched() calls so far
+
+    def touched(self, kind, device_id):
+        """Forget what was derived from one device's record: it was changed or replaced."""
+        self.changes += 1
+        self.cache.pop(("rendered", kind, device_id), None)
+
+    def groups_now(self, kind):
+        """What a device's group memberships are rendered from, for same_groups()."""
+        return [(g.id, g.name, g.description, g.smart, g.members) for g in self.group_list(kind)]
+
+    @staticmethod
+    def same_groups(before, now):
+        """Whether two groups_now() results render the same (member lists are replaced, never
+        changed in place, so the same list object means the same members)."""
+        return len(before) == len(now) and all(a[:4] == b[:4] and a[4] is b[4] for a, b in zip(before, now))
+
+    def rendered(self, kind, device):
+        """A dict for keeping renderings of a device record; emptied when the record changes.
+
+        device: the record now in the fleet (a record replaced by a patch is a new dict).
+        """
+        key = ("rendered", kind, device["id"] if kind == COMPUTER else device["mobileDeviceId"])
+        entry = self.cache.get(key)
+        if entry is None or entry[0] is not device:
+            entry = self.cache[key] = (device, {})
+        return entry[1]
 
     def group_list(self, kind):
         """Groups of one kind in id order."""
@@ -605,6 +644,14 @@ class Fleet:
                 index.setdefault(device_id, []).append(group)
         return index
 
+    def membership_lookup(self, kind):
+        """A stand-in for membership_index(kind) that costs little when asked about few devices.
+
+        Its get(device id, default) gives the same groups in the same order; the groups' member
+        lists are read when first asked, so make a new one for every request.
+        """
+        return MembershipLookup(self.group_list(kind))
+
     def find_by_management_id(self, management_id):
         """(kind, device) for a managementId, or (None, None)."""
         for kind in (COMPUTER, MOBILE):
@@ -612,6 +659,22 @@ class Fleet:
                 if device["general"]["managementId"] == management_id:
                     return kind, device
         return None, None
+
+
+class MembershipLookup:
+    """{device id: [groups holding it]} answered group by group (see Fleet.membership_lookup)."""
+
+    def __init__(self, groups):
+        """groups: the groups of one kind, in id order."""
+        self.groups = groups
+        self.member_sets = None
+
+    def get(self, device_id, default=None):
+        """The groups holding device_id in id order (group members are unique), or default."""
+        if self.member_sets is None:
+            self.member_sets = [(group, group.member_set()) for group in self.groups]
+        found = [group for group, members in self.member_sets if device_id in members]
+        return found or default
 
 
 def build_fleet(catalog, computers, mobile, seed, now):

@@ -211,13 +211,14 @@ class PlatformState:
 
     def scoped_devices(self, blueprint):
         """[(kind, id)] of the devices in the blueprint's scope now."""
-        seen = []
+        seen, found = set(), []
         for platform_id in blueprint.scope.get("deviceGroups", []):
             group = self.group_by_platform_id(platform_id)
             for device_id in group.members if group else []:
                 if (group.kind, device_id) not in seen and self.world.device(group.kind, device_id):
-                    seen.append((group.kind, device_id))
-        return seen
+                    seen.add((group.kind, device_id))
+                    found.append((group.kind, device_id))
+        return found
 
     # -- deployments -------------------------------------------------------
 

@@ -311,14 +311,25 @@ class Plan:
     declaration: dict = None     # {"uuid", "payload"} once scheduled (DDM)
     declared_at: float = None
     log: list = dataclasses.field(default_factory=list)         # event dicts
+    rendered: tuple = None       # (what it shows, its JSON) kept by plan_bytes()
+    head: bytes = None           # its JSON up to the status, kept by plan_bytes()
+    last_state: tuple = None     # (when, timeline, its length, state) of the last state_at()
 
     def state_at(self, when):
-        """The plan's state at time when."""
+        """The plan's state at time when.
+
+        The last answer is kept: a list asks every plan for its state at the same moment,
+        page after page.  The timeline is appended to or replaced, never changed in place.
+        """
+        last, timeline = self.last_state, self.timeline
+        if last is not None and last[0] == when and last[1] is timeline and last[2] == len(timeline):
+            return last[3]
         state = "Init"
-        for moment, name in self.timeline:
+        for moment, name in timeline:
             if moment > when:
                 break
             state = name
+        self.last_state = (when, timeline, len(timeline), state)
         return state
 
     def final_at(self):
@@ -354,11 +365,17 @@ class ProState:
                        "dssEnabled": True, "recipeEnabled": False}
         self.toggle_jobs = {True: None, False: None}  # turning_on -> last ToggleJob
         self.plans = {}
+        self.plans_by_device = {}  # (kind, device id) -> its plans, oldest first
+        self.plan_orders = {}      # sort criteria -> (plan count, plans in that order)
+        self.plan_lists = (None, {})  # (when, {(filter, sort): plans}), see pro_list_plans
         self.plan_counter = itertools.count(1)
 
     def forget_plans(self):
         """Drop every plan (the fleet they were for is gone)."""
         self.plans = {}
+        self.plans_by_device = {}
+        self.plan_orders = {}
+        self.plan_lists = (None, {})
 
     # -- feature toggle ----------------------------------------------------
 
@@ -400,6 +417,7 @@ class ProState:
         plan.add_states(now, step, ["Init", "PendingPlanValidation"])
         plan.log += [event(now, "Init"), event(now + step, "PendingPlanValidation")]
         self.plans[plan.uuid] = plan
+        self.plans_by_device.setdefault((kind, device_id), []).append(plan)
         self.world.schedule(now + 2 * step, lambda t: self.validate(plan, t))
         return plan
 
@@ -474,9 +492,8 @@ class ProState:
         world = self.world
         if device is None:
             return "PLAN_NOT_FOUND", None
-        for other in self.plans.values():
-            if (other is not plan and other.kind == plan.kind and other.device_id == plan.device_id
-                    and other.seq < plan.seq and other.state_at(when) not in FINAL_STATES):
+        for other in self.plans_by_device.get((plan.kind, plan.device_id), ()):
+            if other is not plan and other.seq < plan.seq and other.state_at(when) not in FINAL_STATES:
                 return "EXISTING_PLAN_FOR_DEVICE_IN_PROGRESS", None
         if not world.is_managed(plan.kind, device):
             return "NOT_MANAGED", None
@@ -636,16 +653,32 @@ def dotted(record, path):
     return value
 
 
-def listing(records, req, filter_fields, sort_fields, default_sort, render, max_size=query.MAX_PAGE_SIZE):
+def listing(records, req, filter_fields, sort_fields, default_sort, render, max_size=query.MAX_PAGE_SIZE,
+            select=None):
     """{"totalCount", "results"} for a filtered, sorted, paged list.
 
     filter_fields / sort_fields: {name: getter(record)}; render(record) -> JSON.
+    records may be a function returning them, called only when needed.  select(filter
+    node, sort criteria) is a shortcut for large lists: exactly the records that
+    filtering and sorting would give, in that order, or None to filter and sort.
     """
+    total, shown = listing_page(records, req, filter_fields, sort_fields, default_sort, max_size, select)
+    return {"totalCount": total, "results": [render(r) for r in shown]}
+
+
+def listing_page(records, req, filter_fields, sort_fields, default_sort, max_size=query.MAX_PAGE_SIZE,
+                 select=None):
+    """(total count, records on the requested page) of a list; see listing()."""
     params = params_of(req)
     page, size = query.page_params(params, max_size=max_size)
-    filtered = query.apply_filter(records, (params.get("filter") or [""])[-1], filter_fields)
-    ordered = query.apply_sort(filtered, params.get("sort"), sort_fields, default_sort)
-    return {"totalCount": len(ordered), "results": [render(r) for r in query.paginate(ordered, page, size)]}
+    node = query.parse_filter((params.get("filter") or [""])[-1])
+    query.check_fields(node, filter_fields)
+    criteria = query.sort_criteria(params.get("sort"), sort_fields, default_sort)
+    ordered = select(node, criteria) if select is not None else None
+    if ordered is None:
+        filtered = query.filter_records(records() if callable(records) else records, node, filter_fields)
+        ordered = query.sort_records(filtered, criteria, sort_fields)
+    return len(ordered), query.paginate(ordered, page, size)
 
 
 def field_getters(names):
@@ -807,7 +840,8 @@ def pro_version(req, world, session):
 def computer_json(world, device, sections, version, index=None):
     """ComputerInventoryV3/V4 with only the requested sections (others absent).
 
-    index: fleet.membership_index(COMPUTER), to avoid rebuilding it per device.
+    index: fleet.membership_index(COMPUTER) or membership_lookup(COMPUTER), to avoid
+    rebuilding it per device.
     """
     out = {"id": device["id"], "udid": device["udid"]}
     for section in sections:
@@ -852,10 +886,112 @@ def sections_param(req, allowed, default=("GENERAL",)):
 def _computer_inventory(req, world, version):
     """GET /api/v3|v4/computers-inventory."""
     sections = sections_param(req, list(COMPUTER_SECTIONS))
-    index = world.fleet.membership_index(COMPUTER)
-    return listing(list(world.fleet.computers.values()), req, field_getters(COMPUTER_FILTER_FIELDS),
-                   field_getters(COMPUTER_SORT_FIELDS), "general.name:asc",
-                   lambda device: computer_json(world, device, sections, version, index))
+    sort_fields = field_getters(COMPUTER_SORT_FIELDS)
+    total, shown = listing_page(
+        lambda: list(world.fleet.computers.values()), req, field_getters(COMPUTER_FILTER_FIELDS),
+        sort_fields, "general.name:asc",
+        select=lambda node, criteria: None if node else _computers_by_id(world.fleet, criteria, sort_fields))
+    # The body json_response would make of {"totalCount", "results": [computer_json(...)]},
+    # kept while no record or group changed, else put together from each record as rendered
+    # before, with its group memberships rendered afresh (a large fleet's pages would
+    # otherwise cost the sim more than the client it serves).
+    fleet = world.fleet
+    page_key = (version, tuple(sections), total, tuple(device["id"] for device in shown))
+    groups = fleet.groups_now(COMPUTER)
+    changes, kept_groups, pages = fleet.cache.get("computer-pages", (None, None, {}))
+    if changes != fleet.changes or not fleet.same_groups(kept_groups, groups) or len(pages) > 500:
+        pages = {}
+        fleet.cache["computer-pages"] = (fleet.changes, groups, pages)
+    if page_key not in pages:
+        pages[page_key] = _computer_page(world, shown, sections, version, total)
+    return Response(200, pages[page_key])
+
+
+def _computer_page(world, shown, sections, version, total):
+    """The body of one computers-inventory page (see _computer_inventory)."""
+    index = world.fleet.membership_lookup(COMPUTER)
+    group_json = {}
+    results = []
+    key = (tuple(sections), version)
+    for device in shown:
+        rendered = world.fleet.rendered(COMPUTER, device)
+        pieces = rendered.get(key)
+        if pieces is None:
+            pieces = rendered[key] = _computer_pieces(world, device, sections, version)
+        if len(pieces) == 1:
+            results.append(pieces[0])
+            continue
+        groups = index.get(device["id"], [])
+        for group in groups:
+            if id(group) not in group_json:
+                alone = computer_json(world, device, ["GROUP_MEMBERSHIPS"], version, {device["id"]: [group]})
+                group_json[id(group)] = compact_json(alone["groupMemberships"][0]).encode()
+        items = b",".join([group_json[id(group)] for group in groups])
+        results.append(b"".join((pieces[0], items, pieces[1])))
+    return list_body(total, results)
+
+
+def list_body(total, items):
+    """compact_json({"totalCount": total, "results": [...]}) of results already as JSON bytes."""
+    return b"".join((b'{"totalCount":', compact_json(total).encode(), b',"results":[', b",".join(items),
+                     b"]}"))
+
+
+def _computer_pieces(world, device, sections, version):
+    """compact_json(computer_json(...)) of a device as bytes: [whole text], or [text before the
+    group memberships' items, text after them] when GROUP_MEMBERSHIPS is among the sections."""
+    parts = ['{"id":', compact_json(device["id"]), ',"udid":', compact_json(device["udid"])]
+    pieces = []
+    for section in sections:
+        key = COMPUTER_SECTIONS[section][0]
+        parts += [',"', key, '":']
+        if key == "groupMemberships":
+            parts.append("[")
+            pieces.append("".join(parts).encode())
+            parts = ["]"]
+        else:
+            parts.append(compact_json(computer_json(world, device, [section], version)[key]))
+    parts.append("}")
+    pieces.append("".join(parts).encode())
+    return pieces
+
+
+def compact_json(value):
+    """value as json_response writes it."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+class _DeviceView:
+    """A read-only sequence of the current records of a fixed list of device ids."""
+
+    def __init__(self, devices, ids):
+        """devices: the fleet's dict of one kind; ids: keys of it, in the order to show."""
+        self.devices, self.ids = devices, ids
+
+    def __len__(self):
+        """How many devices."""
+        return len(self.ids)
+
+    def __getitem__(self, index):
+        """One record, or a list of them for a slice."""
+        if isinstance(index, slice):
+            return [self.devices[i] for i in self.ids[index]]
+        return self.devices[self.ids[index]]
+
+
+def _computers_by_id(fleet, criteria, sort_fields):
+    """Every computer in the order of criteria that sort only by id (never patched), else None.
+
+    The order is computed once per fleet, as sorting the records would give it.
+    """
+    if any(name != "id" for name, _ in criteria):
+        return None
+    key = ("computers-by", tuple(criteria))
+    ids = fleet.cache.get(key)
+    if ids is None:
+        ordered = query.sort_records(list(fleet.computers.values()), criteria, sort_fields)
+        ids = fleet.cache[key] = [device["id"] for device in ordered]
+    return _DeviceView(fleet.computers, ids)
 
 
 @pro_route("GET", r"/v4/computers-inventory", privileges=["Read Computers"])
@@ -1590,6 +1726,22 @@ def plan_json(plan, now):
                        "errorReasons": list(plan.error_reasons) if state == "PlanFailed" else []}}
 
 
+def plan_bytes(plan, now):
+    """compact_json(plan_json(plan, now)) as bytes, kept while the plan's state and reasons stay.
+
+    Only the status (the last member) changes: the text before it is made once.
+    """
+    state = plan.state_at(now)
+    shows = (state, tuple(plan.error_reasons) if state == "PlanFailed" else ())
+    if plan.rendered is None or plan.rendered[0] != shows:
+        body = plan_json(plan, now)
+        status = compact_json(body.pop("status")).encode()
+        if plan.head is None:
+            plan.head = compact_json(body).encode()[:-1] + b',"status":'
+        plan.rendered = (shows, plan.head + status + b"}")
+    return plan.rendered[1]
+
+
 def plan_fields(now):
     """Filter/sort getters of plans at now."""
     return {"planUuid": lambda p: p.uuid, "device.deviceId": lambda p: p.device_id,
@@ -1605,13 +1757,76 @@ def plan_fields(now):
 PLAN_READ = ["Read Managed Software Updates", ("Read Computers", "Read Mobile Devices")]
 
 
+# Plan fields that never change once a plan exists: orders by them can be kept.
+FIXED_PLAN_FIELDS = {"planUuid", "device.deviceId", "device.objectType", "updateAction", "versionType",
+                     "specificVersion", "maxDeferrals", "recipeId", "forceInstallLocalDateTime"}
+
+
 @pro_route("GET", MSU + r"/plans", privileges=PLAN_READ)
 def pro_list_plans(req, world, session):
     """Paged plans of the device types the caller may read."""
     now = world.now()
-    plans = [p for p in world.pro.plans.values() if session.has(READ_DEVICES[p.kind])]
-    return listing(plans, req, plan_fields(now), plan_fields(now), "planUuid:asc",
-                   lambda p: plan_json(p, now))
+    pro = world.pro
+    fields = plan_fields(now)
+
+    def readable(plans):
+        """The plans of the device types the caller may read, in the same order (a list that
+        may be plans itself: lists here are only read)."""
+        if session.token.privileges == "all":
+            return plans if isinstance(plans, list) else list(plans)
+        return [p for p in plans if session.has(READ_DEVICES[p.kind])]
+
+    def by_uuid(node):
+        """Plans named by planUuid==X or planUuid=in=(...), in creation order: a dict look-up
+        (plan uuids are lower case, so a value's casefold finds the plan it equals)."""
+        values = query.exact_values(node, "planUuid")
+        if values is None:
+            return None
+        found = {}
+        for value in values:
+            plan = pro.plans.get(value.casefold())
+            if plan is not None:
+                found[plan.seq] = plan
+        return [found[seq] for seq in sorted(found)]
+
+    def presorted(criteria):
+        """Every plan in the order of criteria on fixed fields (kept between requests), or None."""
+        if any(name not in FIXED_PLAN_FIELDS for name, _ in criteria):
+            return None
+        key = tuple(criteria)
+        count, ordered = pro.plan_orders.get(key, (None, None))
+        if count != len(pro.plans):  # plans are only ever added
+            ordered = query.sort_records(list(pro.plans.values()), criteria, fields)
+            pro.plan_orders[key] = (len(pro.plans), ordered)
+        return ordered
+
+    def select(node, criteria):
+        """The plans listed, as filtering and sorting them all would give them, found faster.
+
+        A list that is not by uuid is kept for the next pages while nothing can have changed
+        it: no plan added, the clock still, no scheduled change run.
+        """
+        found = by_uuid(node)
+        if found is not None:
+            return readable(query.sort_records(found, criteria, fields))
+        moment = (len(pro.plans), now, world.events_run)
+        if pro.plan_lists[0] != moment:
+            pro.plan_lists = (moment, {})
+        key = (repr(node), tuple(criteria))
+        ordered = pro.plan_lists[1].get(key)
+        if ordered is None:
+            base = presorted(criteria)
+            if base is not None:  # filtering a sorted list keeps it sorted, ties in creation order
+                ordered = query.filter_records(base, node, fields)
+            else:
+                ordered = query.sort_records(query.filter_records(pro.plans.values(), node, fields),
+                                             criteria, fields)
+            pro.plan_lists[1][key] = ordered
+        return readable(ordered)
+
+    total, shown = listing_page(lambda: readable(pro.plans.values()), req, fields, fields, "planUuid:asc",
+                                select=select)
+    return Response(200, list_body(total, [plan_bytes(p, now) for p in shown]))
 
 
 @pro_route("GET", MSU + r"/plans/group/(?P<id>[^/]+)", privileges=["Read Managed Software Updates"])

@@ -283,7 +283,62 @@ def apply_filter(records, text, fields):
     """Records matching RSQL text; fields maps field name -> getter(record)."""
     node = parse_filter(text)
     check_fields(node, fields)
-    return [r for r in records if evaluate(node, r, lambda rec, name: fields[name](rec))]
+    return filter_records(records, node, fields)
+
+
+def filter_records(records, node, fields):
+    """Records matching a parsed filter (None: all of them, as a new list)."""
+    if node is None:
+        return list(records)
+    test = compile_filter(node, fields)
+    return [r for r in records if test(r)]
+
+
+def compile_filter(node, fields):
+    """A function record -> bool that says what evaluate() says, faster on long lists.
+
+    Comparisons of a string field with values without wildcards compare casefolds
+    directly (what _equals does for them); everything else goes through _equals and
+    _compare as in evaluate().
+    """
+    kind = node[0]
+    if kind in ("and", "or"):
+        tests = [compile_filter(child, fields) for child in node[1]]
+        if kind == "and":
+            return lambda record: all(test(record) for test in tests)
+        return lambda record: any(test(record) for test in tests)
+    _, field, op, values = node
+    getter = fields[field]
+    if op in ("==", "!=", "in", "out"):
+        wanted = values[:1] if op in ("==", "!=") else values
+        negate = op in ("!=", "out")
+        if any("*" in value for value in wanted):
+            def matches(record):
+                actual = getter(record)
+                return any(_equals(actual, value) for value in wanted) != negate
+            return matches
+        folded = {value.casefold() for value in wanted}
+
+        def matches_plain(record):
+            actual = getter(record)
+            if type(actual) is str:  # noqa: E721  (exactly str: what _equals compares as text)
+                return (actual.casefold() in folded) != negate
+            return any(_equals(actual, value) for value in wanted) != negate
+        return matches_plain
+    return lambda record: _compare(getter(record), op, values[0])
+
+
+def exact_values(node, field):
+    """The values of a filter that is only `field==v` or `field=in=(v,...)` without wildcards.
+
+    A caller holding the records in a dict keyed by that field's (lower-case) value can then
+    look them up instead of scanning: a string field equals a value when their casefolds
+    are equal.  None for any other filter.
+    """
+    if node is None or node[0] != "cmp" or node[1] != field or node[2] not in ("==", "in"):
+        return None
+    values = node[3]
+    return None if any("*" in value for value in values) else values
 
 
 # ---------------------------------------------------------------------------
@@ -310,6 +365,14 @@ def apply_sort(records, sort_params, fields, default):
     sort_params: the list of `sort` query values (empty: use default).
     fields maps sortable field name -> getter(record).
     """
+    return sort_records(records, sort_criteria(sort_params, fields, default), fields)
+
+
+def sort_criteria(sort_params, fields, default):
+    """The `field:asc|desc` criteria as [(field name, descending)], most significant first.
+
+    Raises QueryError for a field not in fields or a bad direction.
+    """
     criteria = []
     for param in (sort_params or [default]):
         for item in param.split(","):
@@ -322,9 +385,15 @@ def apply_sort(records, sort_params, fields, default):
                 names = ", ".join(sorted(fields))
                 raise QueryError("sort", f"Cannot sort by [{item}]. Fields that can be used in "
                                          f"sorting results of this endpoint: [{names}]")
-            criteria.append((fields[name], direction == "desc"))
+            criteria.append((name, direction == "desc"))
+    return criteria
+
+
+def sort_records(records, criteria, fields):
+    """A new list of records sorted by criteria (from sort_criteria); fields: name -> getter."""
     result = list(records)
-    for getter, reverse in reversed(criteria):  # stable sorts: least significant first
+    for name, reverse in reversed(criteria):  # stable sorts: least significant first
+        getter = fields[name]
         result.sort(key=lambda rec, g=getter: _sort_key(g(rec)), reverse=reverse)
     return result
 

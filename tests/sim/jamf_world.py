@@ -249,6 +249,7 @@ class World:
         self.settings = dict(DEFAULT_SETTINGS)
         self.events = []
         self.event_seq = itertools.count()
+        self.events_run = 0   # callbacks run so far: what they change is only changed by them
         self.activities = {}  # (kind, device id) -> Activity
         self.fleet_shape = (self.options.computers, self.options.mobile, self.options.seed)
         self.fleet = fleetlib.build_fleet(self.catalog(), *self.fleet_shape, self.clock.now())
@@ -284,6 +285,7 @@ class World:
         now = self.now()
         while self.events and self.events[0][0] <= now:
             when, _, callback = heapq.heappop(self.events)
+            self.events_run += 1
             callback(when)
 
     # -- the software catalog ----------------------------------------------
@@ -376,6 +378,7 @@ class World:
         else:
             os_[fields[0]], os_[fields[1]], os_[fields[2]], os_[fields[3]] = (
                 target.version, target.build, target.build, "")
+        self.fleet.touched(*device_key(kind, device))
 
     # -- update activities ---------------------------------------------------
 
@@ -663,4 +666,5 @@ def control_patch_device(req, world, body):
     if not isinstance(body, dict) or {"id", "mobileDeviceId"} & set(body):
         raise HandlerError(400, "body must be an object and must not change the id")
     devices[device_id] = merge_patch(devices[device_id], body)
+    world.fleet.touched(kind, device_id)
     return devices[device_id]
