@@ -608,6 +608,7 @@ class IOSBlueprintKilled(BlueprintBase):
         for f in (self.dir / "state").glob("*"):
             f.unlink()
         groups = "/api/v2/mobile-device-groups/static-groups"
+        self.sim.reset()  # forget the first run's requests: wait for this run's POST below
         self.sim.faults([{"path": groups, "method": "POST", "count": 1, "delay_after": 5}])
         proc = subprocess.Popen([os.environ["BRIDGE_BIN"], "sync", "-c", str(self.policy_file())],
                                 env={**os.environ, **ENV, "PLATFORM_SECRET": PLATFORM_CLIENT_SECRET},
