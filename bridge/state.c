@@ -4,19 +4,29 @@
  * bridge.lock: flock(2)ed for the whole run and holding the runner's pid ("4242\n"). The
  * kernel drops the lock when the process ends, however it ends, so there is never a stale lock.
  *
- * state.json: replaced as a whole on each save (fileio_write_atomic: temp file, fsync, rename,
- * fsync of the folder), formatted for people; tests/fixtures/state/valid.json shows every field:
+ * state.json: replaced as a whole on each save (temp file, fsync, rename, fsync of the folder,
+ * as fileio_write_atomic() does, but written as it goes), one record a line, so that it is
+ * written and read a line at a time, never as one tree (100,000 plans make a 30 MB file):
  *
- *   {"format": 1, "bridge": "0.1.0", "saved_at": "2026-11-20T08:00:00Z",
- *    "needs_reconcile": false, "journal_folded": 41,
- *    "bsis": [{"bsi": ..., "first_seen": ...}],
- *    "rings": [{"policy", "ring", "bsi", "started_at"}],
- *    "plans": [...], "blueprints": [...], "groups": [...],   (members named as in state.h)
- *    "intents": [{"id": 42, "kind": "plan", "begun_at": ..., "plan": {... no "id" yet}}]}
+ *   {"format":1,"bridge":"0.1.0","saved_at":"2026-11-20T08:00:00Z",…,"journal_folded":41,
+ *   "bsis":[
+ *   {"bsi":…,"first_seen":…},
+ *   {"bsi":…,"first_seen":…}
+ *   ],
+ *   "rings":[                    {"policy","ring","bsi","started_at"}
+ *   ],
+ *   "plans":[ … ], "blueprints":[ … ], "groups":[ … ]   (members named as in state.h)
+ *   "intents":[
+ *   {"id":42,"kind":"plan","begun_at":…,"plan":{… no "id" yet}}
+ *   ]}
  *
+ * It is one JSON document all the same, with the members of format 1, so an older bridge
+ * reads it and a file in any other layout (an older bridge's, one reformatted by jq or by
+ * hand; tests/fixtures/state/valid.json shows every field) is read as one document instead.
  * Times are RFC 3339 UTC; absent optional values are null. Every member is checked for type
  * and length on reading; a file that fails any check is corrupt as a whole (a record skipped
- * could be a plan created again). Members this bridge does not know are ignored.
+ * could be a plan created again), whichever way it was read. Members this bridge does not
+ * know are ignored. The records' strings live in a string table (strtab.h), each once.
  *
  * journal.jsonl: one JSON object a line, appended with write(2) and numbered by "seq":
  *
@@ -44,6 +54,9 @@
  *  5. A corrupt state.json is moved aside; with no file, needs_reconcile is set, and stays set
  *     (saved with the file) until the caller has rebuilt the records from Jamf. A journal line
  *     that is not the torn last one and does not read sets needs_reconcile too.
+ *  6. A save with nothing changed since the load writes nothing: every journal line past
+ *     journal_folded, and every create, changes the state, so the file holds all the journal
+ *     does and emptying the journal loses nothing.
  */
 #include "state.h"
 
@@ -68,13 +81,23 @@
 #define STATE_FILE "state.json"
 #define JOURNAL_FILE "journal.jsonl"
 #define LOCK_FILE "bridge.lock"
-#define TEMP_PREFIX STATE_FILE ".tmp."   /* fileio_write_atomic's temp files */
+#define TEMP_PREFIX STATE_FILE ".tmp."   /* the temp files of a save */
 #define TIME_BYTES 21                    /* "2026-11-20T08:00:00Z" and its NUL */
 #define TIME_LAST ((time_t)253402300799) /* 9999-12-31T23:59:59Z: four-digit years only */
 
 /*
+ * The longest line of state.json read a line at a time; a longer one is not in the layout
+ * bridge writes. Each of its records has at most 16 members, strings of at most
+ * STATE_MAX_FIELD_BYTES that JSON writes in at most 6 bytes each ("\u001f").
+ */
+#define STATE_MAX_LINE_BYTES (128 * 1024)
+_Static_assert(STATE_MAX_LINE_BYTES >= 16 * (6 * STATE_MAX_FIELD_BYTES + 64),
+    "a record of the longest strings fits in a line");
+#define WRITE_BUF_BYTES (2 * STATE_MAX_LINE_BYTES)  /* state.json is written in such pieces */
+
+/*
  * Each record struct is described by a table of its members, which reading, writing, checking,
- * copying and freeing all follow. Every member must be in its table, or it is lost on save.
+ * copying and comparing all follow. Every member must be in its table, or it is lost on save.
  */
 enum field_type {
 	FIELD_ID,          /* string, not empty; absent in an intent before Jamf answered */
@@ -210,35 +233,109 @@ path_in(const char *dir, const char *name, char buf[PATH_MAX])
 	return n < 0 || n >= PATH_MAX ? -1 : 0;
 }
 
-/* t as RFC 3339 UTC, "2026-11-20T08:00:00Z". */
+/*
+ * Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar, and back (Howard
+ * Hinnant's days_from_civil and civil_from_days): every record has times, and libc's
+ * sscanf, timegm, gmtime and strftime cost more than the rest of reading and writing one.
+ */
+static long
+days_from_civil(long y, long m, long d)
+{
+	long era, yoe, doy;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static void
+civil_from_days(long z, long *y, long *m, long *d)
+{
+	long era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* v as n decimal digits at p. */
+static void
+put_digits(char *p, long v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* t (0 .. TIME_LAST; else 1970-01-01T00:00:00Z) as RFC 3339 UTC, "2026-11-20T08:00:00Z". */
 static void
 format_time(time_t t, char buf[TIME_BYTES])
 {
-	struct tm tm;
+	long y, m, d, secs;
 
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, TIME_BYTES, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, TIME_BYTES, "1970-01-01T00:00:00Z");
+	if (t < 0 || t > TIME_LAST)
+		t = 0;
+	secs = (long)(t % 86400);
+	civil_from_days((long)(t / 86400), &y, &m, &d);
+	memcpy(buf, "0000-00-00T00:00:00Z", TIME_BYTES);
+	put_digits(buf, y, 4);
+	put_digits(buf + 5, m, 2);
+	put_digits(buf + 8, d, 2);
+	put_digits(buf + 11, secs / 3600, 2);
+	put_digits(buf + 14, secs / 60 % 60, 2);
+	put_digits(buf + 17, secs % 60, 2);
 }
 
-/* Parse exactly what format_time() writes (so "2026-02-30..." is refused); 0 or -1. */
+/* The n decimal digits at s, or -1 when one is not a digit. */
+static long
+get_digits(const char *s, int n)
+{
+	long v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/*
+ * Parse exactly what format_time() writes, a time from 1970 on (so "2026-02-30…",
+ * "…T24:00:00Z" and "…:60Z" are refused); 0 or -1.
+ */
 static int
 parse_time(const char *s, time_t *out)
 {
-	struct tm tm = {0};
-	char again[TIME_BYTES];
-	time_t t;
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	long y, m, d, hh, mm, ss;
+	bool leap;
 
-	if (strlen(s) != TIME_BYTES - 1 || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year,
-	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+	if (strnlen(s, TIME_BYTES) != TIME_BYTES - 1 || s[4] != '-' || s[7] != '-' ||
+	    s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
 		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	if ((t = timegm(&tm)) == (time_t)-1 || t < 0)
+	y = get_digits(s, 4);
+	m = get_digits(s + 5, 2);
+	d = get_digits(s + 8, 2);
+	hh = get_digits(s + 11, 2);
+	mm = get_digits(s + 14, 2);
+	ss = get_digits(s + 17, 2);
+	if (y < 1970 || m < 1 || m > 12 || d < 1 || hh < 0 || hh > 23 || mm < 0 || mm > 59 ||
+	    ss < 0 || ss > 59)
 		return -1;
-	format_time(t, again);
-	if (strcmp(again, s) != 0)
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (d > mdays[m - 1] + (m == 2 && leap))
 		return -1;
-	*out = t;
+	*out = (time_t)days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
 	return 0;
 }
 
@@ -256,14 +353,16 @@ id_ok(const char *s)
 	return string_fits(s) && s[0] != '\0';
 }
 
-/* Free the strings of rec and zero it. */
-static void
-record_free(const struct record_type *t, void *rec)
+/* The table's copy of s into *out (NULL stays NULL); false when out of memory. */
+static bool
+intern(struct state *st, const char *s, char **out)
 {
-	for (const struct field *f = t->fields; f->name != NULL; f++)
-		if (f->type == FIELD_ID || f->type == FIELD_STRING || f->type == FIELD_STRING_OPT)
-			free(*MEMBER(rec, f, char *));
-	memset(rec, 0, t->size);
+	const char *copy = strtab_intern(&st->strings, s);
+
+	if (s != NULL && copy == NULL)
+		return false;
+	*out = (char *)(uintptr_t)copy;
+	return true;
 }
 
 /*
@@ -300,51 +399,83 @@ record_invalid(const struct record_type *t, const void *rec, bool with_id)
 	return NULL;
 }
 
-/* Deep copy of src into dst; 0, or -1 when out of memory (dst left empty). */
+/* src into dst, its strings interned in st; 0, or -1 when out of memory. */
 static int
-record_copy(const struct record_type *t, void *dst, const void *src)
+record_copy(struct state *st, const struct record_type *t, void *dst, const void *src)
 {
-	memset(dst, 0, t->size);
-	for (const struct field *f = t->fields; f->name != NULL; f++) {
-		const char *s;
+	memcpy(dst, src, t->size);
+	for (const struct field *f = t->fields; f->name != NULL; f++)
+		if ((f->type == FIELD_ID || f->type == FIELD_STRING ||
+		    f->type == FIELD_STRING_OPT) &&
+		    !intern(st, *CMEMBER(src, f, char *), MEMBER(dst, f, char *)))
+			return -1;
+	return 0;
+}
 
+/* Whether records a and b (strings interned in the same table) are the same. */
+static bool
+record_same(const struct record_type *t, const void *a, const void *b)
+{
+	for (const struct field *f = t->fields; f->name != NULL; f++) {
 		switch (f->type) {
 		case FIELD_ID:
 		case FIELD_STRING:
 		case FIELD_STRING_OPT:
-			if ((s = *CMEMBER(src, f, char *)) == NULL)
-				break;
-			if ((*MEMBER(dst, f, char *) = strdup(s)) == NULL) {
-				record_free(t, dst);
-				return -1;
-			}
+			/* interned: the same text is the same pointer */
+			if (*CMEMBER(a, f, char *) != *CMEMBER(b, f, char *))
+				return false;
 			break;
 		case FIELD_TIME:
 		case FIELD_TIME_OPT:
-			*MEMBER(dst, f, time_t) = *CMEMBER(src, f, time_t);
+			if (*CMEMBER(a, f, time_t) != *CMEMBER(b, f, time_t))
+				return false;
 			break;
 		case FIELD_BOOL:
-			*MEMBER(dst, f, bool) = *CMEMBER(src, f, bool);
+			if (*CMEMBER(a, f, bool) != *CMEMBER(b, f, bool))
+				return false;
 			break;
 		}
 	}
-	return 0;
+	return true;
 }
 
 /*
- * Fill rec (zeroed) from the JSON object obj. Returns 0, or -1 with the name of the first
- * field that is missing, of the wrong type or too long in *bad (rec then holds what was read).
+ * The member name of obj, the first so named, as cJSON_GetObjectItemCaseSensitive() finds it,
+ * but looked for at *next first: bridge writes the members in the order of the table, so each
+ * is found at once (a record has a dozen). *next moves on while every member so far was found
+ * there; those all have other names, so the member at *next is then the first so named.
+ */
+static const cJSON *
+member(const cJSON *obj, const char *name, const cJSON **next)
+{
+	const cJSON *v = *next;
+
+	if (v != NULL && v->string != NULL && strcmp(v->string, name) == 0) {
+		*next = v->next;
+		return v;
+	}
+	*next = NULL;  /* out of order: each is looked up from now on */
+	return cJSON_GetObjectItemCaseSensitive(obj, name);
+}
+
+/*
+ * Fill rec (zeroed) from the JSON object obj, its strings interned in st. Returns 0; -1 with
+ * the name of the first field that is missing, of the wrong type or too long in *bad (rec
+ * then holds what was read); or -2 when out of memory.
  */
 static int
-record_read(const struct record_type *t, const cJSON *obj, void *rec, bool with_id,
-    const char **bad)
+record_read(struct state *st, const struct record_type *t, const cJSON *obj, void *rec,
+    bool with_id, const char **bad)
 {
+	const cJSON *next = obj->child;
+
 	for (const struct field *f = t->fields; f->name != NULL; f++) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, f->name);
+		const cJSON *v = member(obj, f->name, &next);
 		bool absent = v == NULL || cJSON_IsNull(v);
 		bool required = f->type == FIELD_STRING || f->type == FIELD_TIME ||
 		    f->type == FIELD_BOOL || (f->type == FIELD_ID && with_id);
-		const char *s = json_str(obj, f->name);
+		/* what json_str() gives, as far as the checks below can tell */
+		const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
 
 		*bad = f->name;
 		if (absent) {
@@ -358,8 +489,8 @@ record_read(const struct record_type *t, const cJSON *obj, void *rec, bool with_
 		case FIELD_STRING_OPT:
 			if (f->type == FIELD_ID ? !id_ok(s) : !string_fits(s))
 				return -1;
-			if ((*MEMBER(rec, f, char *) = strdup(s)) == NULL)
-				return -1;
+			if (!intern(st, s, MEMBER(rec, f, char *)))
+				return -2;
 			break;
 		case FIELD_TIME:
 		case FIELD_TIME_OPT:
@@ -377,7 +508,10 @@ record_read(const struct record_type *t, const cJSON *obj, void *rec, bool with_
 	return 0;
 }
 
-/* rec as a new JSON object, or NULL when out of memory. */
+/*
+ * rec as a new JSON object, or NULL when out of memory. Its strings are rec's own, not
+ * copies: print it before rec changes.
+ */
 static cJSON *
 record_json(const struct record_type *t, const void *rec)
 {
@@ -396,7 +530,7 @@ record_json(const struct record_type *t, const void *rec)
 		case FIELD_STRING:
 		case FIELD_STRING_OPT:
 			s = *CMEMBER(rec, f, char *);
-			v = s != NULL ? cJSON_CreateString(s) : cJSON_CreateNull();
+			v = s != NULL ? cJSON_CreateStringReference(s) : cJSON_CreateNull();
 			break;
 		case FIELD_TIME:
 		case FIELD_TIME_OPT:
@@ -409,7 +543,8 @@ record_json(const struct record_type *t, const void *rec)
 			v = cJSON_CreateBool(*CMEMBER(rec, f, bool));
 			break;
 		}
-		if (v == NULL || !cJSON_AddItemToObject(obj, f->name, v)) {
+		/* the names are the tables' constants: not copied either */
+		if (v == NULL || !cJSON_AddItemToObjectCS(obj, f->name, v)) {
 			cJSON_Delete(v);
 			cJSON_Delete(obj);
 			return NULL;
@@ -465,15 +600,79 @@ record_array(const struct state *st, enum record_kind k, size_t *n)
 	}
 }
 
-/* v (n elements of size bytes) with room for one more, zeroed; NULL when out of memory. */
-static void *
-grow(void *v, size_t n, size_t size)
+/* Set the array of records of kind k in st to v, of n records. */
+static void
+record_array_set(struct state *st, enum record_kind k, void *v, size_t n)
 {
-	char *p;
+	switch (k) {
+	case RECORD_BSI:
+		st->bsis = v;
+		st->nbsis = n;
+		break;
+	case RECORD_RING:
+		st->rings = v;
+		st->nrings = n;
+		break;
+	case RECORD_PLAN:
+		st->plans = v;
+		st->nplans = n;
+		break;
+	case RECORD_BLUEPRINT:
+		st->blueprints = v;
+		st->nblueprints = n;
+		break;
+	case RECORD_GROUP:
+	default:
+		st->groups = v;
+		st->ngroups = n;
+		break;
+	}
+}
 
-	if (n >= SIZE_MAX / size - 1 || (p = realloc(v, (n + 1) * size)) == NULL)
+/* st->room[] of the intents; the record kinds use theirs. */
+#define ROOM_INTENTS RECORD_NKINDS
+_Static_assert(sizeof(((struct state *)0)->room) == (RECORD_NKINDS + 1) * sizeof(size_t),
+    "a room per record kind and one for the intents");
+
+/*
+ * v (n elements of size bytes, *room of them allocated) with room for more, or NULL when out
+ * of memory (v unchanged). Grows by half again, so that n appends cost O(n) copies.
+ */
+static void *
+reserve(void *v, size_t n, size_t *room, size_t size, size_t more)
+{
+	size_t want;
+
+	if (more <= *room - n)
+		return v;
+	if (more > SIZE_MAX / size - n)
 		return NULL;
-	memset(p + n * size, 0, size);
+	want = *room + *room / 2;
+	if (want < 16)
+		want = 16;
+	if (want < n + more || want > SIZE_MAX / size)
+		want = n + more;
+	if ((v = realloc(v, want * size)) != NULL)
+		*room = want;
+	return v;
+}
+
+/* Give back the room past the last element of v (n elements of size bytes); returns v. */
+static void *
+trim(void *v, size_t n, size_t *room, size_t size)
+{
+	void *p;
+
+	if (n == *room)
+		return v;
+	if (n == 0) {
+		free(v);
+		*room = 0;
+		return NULL;
+	}
+	if ((p = realloc(v, n * size)) == NULL)
+		return v;  /* keeps the room it had */
+	*room = n;
 	return p;
 }
 
@@ -484,30 +683,43 @@ grow(void *v, size_t n, size_t size)
 static void *
 record_append(struct state *st, enum record_kind k)
 {
+	const struct record_type *t = &record_types[k];
 	size_t n;
-	void *old = record_array(st, k, &n);
-	void *v = grow(old, n, record_types[k].size);
+	char *v = record_array(st, k, &n);
+
+	if ((v = reserve(v, n, &st->room[k], t->size, 1)) == NULL)
+		return NULL;
+	memset(v + n * t->size, 0, t->size);
+	record_array_set(st, k, v, n + 1);
+	return v + n * t->size;
+}
+
+/* Room in st for n more intents; 0, or -1 when out of memory. */
+static int
+intents_reserve(struct state *st, size_t n)
+{
+	struct state_intent *v = reserve(st->intents, st->nintents, &st->room[ROOM_INTENTS],
+	    sizeof(*v), n);
 
 	if (v == NULL)
-		return NULL;
-	switch (k) {
-	case RECORD_BSI:
-		st->bsis = v;
-		return &st->bsis[st->nbsis++];
-	case RECORD_RING:
-		st->rings = v;
-		return &st->rings[st->nrings++];
-	case RECORD_PLAN:
-		st->plans = v;
-		return &st->plans[st->nplans++];
-	case RECORD_BLUEPRINT:
-		st->blueprints = v;
-		return &st->blueprints[st->nblueprints++];
-	case RECORD_GROUP:
-	default:
-		st->groups = v;
-		return &st->groups[st->ngroups++];
+		return -1;
+	st->intents = v;
+	return 0;
+}
+
+/* Give back the room past the last record of each kind and intent (after a load). */
+static void
+records_trim(struct state *st)
+{
+	for (int k = 0; k < RECORD_NKINDS; k++) {
+		size_t n;
+		void *v = record_array(st, (enum record_kind)k, &n);
+
+		record_array_set(st, (enum record_kind)k, trim(v, n, &st->room[k],
+		    record_types[k].size), n);
 	}
+	st->intents = trim(st->intents, st->nintents, &st->room[ROOM_INTENTS],
+	    sizeof(*st->intents));
 }
 
 /*
@@ -518,7 +730,7 @@ record_append(struct state *st, enum record_kind k)
  * with the same keys (a hand-edited file), the first is found, as a linear search would.
  */
 struct record_index {
-	size_t *slots;    /* record number + 1; 0: empty */
+	uint32_t *slots;  /* record number + 1; 0: empty (4 bytes: 1 MiB for 100,000 plans) */
 	size_t cap;       /* a power of two, or 0 */
 	size_t indexed;   /* records 0 .. indexed - 1 are in */
 };
@@ -566,7 +778,7 @@ index_insert(struct record_index *ix, const struct record_type *t, const char *v
 	    at = (at + 1) & (ix->cap - 1))
 		if (record_has_keys(t, v + (ix->slots[at] - 1) * t->size, keys))
 			return;
-	ix->slots[at] = i + 1;
+	ix->slots[at] = (uint32_t)(i + 1);
 }
 
 /* Bring the index of kind k up to the records of st; false when out of memory. */
@@ -582,9 +794,11 @@ index_update(const struct state *st, enum record_kind k)
 	    (((struct state *)(uintptr_t)st)->index = calloc(1, sizeof(*st->index))) == NULL)
 		return false;
 	ix = &st->index->kinds[k];
+	if (n >= UINT32_MAX / 4)  /* far past what a state file of STATE_MAX_FILE_BYTES holds */
+		return false;
 	if (n * 2 >= ix->cap) {  /* at most half full: short probes */
 		size_t cap = 64;
-		size_t *slots;
+		uint32_t *slots;
 
 		while (cap <= n * 2)
 			cap *= 2;
@@ -643,7 +857,10 @@ record_find(const struct state *st, enum record_kind k, const char *key)
 	return record_find_keys(st, k, keys);
 }
 
-/* Copy rec into st, replacing the record with its identity; 0, or -1 (logged). */
+/*
+ * Copy rec into st, replacing the record with its identity (a record replaced in place points
+ * at other strings of the table; none is freed). 0, or -1 (logged).
+ */
 static int
 record_put(struct state *st, enum record_kind k, const void *rec)
 {
@@ -658,19 +875,17 @@ record_put(struct state *st, enum record_kind k, const void *rec)
 		    t->name, bad);
 		return -1;
 	}
-	/* copy first: rec's strings may belong to the record it replaces */
-	if (record_copy(t, &copy, rec) == -1)
+	if (record_copy(st, t, &copy, rec) == -1)
 		goto oom;
 	for (int i = 0; i < MAX_KEYS; i++)
-		keys[i] = i < t->nkeys ? record_key(t, rec, i) : NULL;
+		keys[i] = i < t->nkeys ? record_key(t, &copy, i) : NULL;
 	slot = record_find_keys(st, k, keys);
-	if (slot != NULL)
-		record_free(t, slot);
-	else if ((slot = record_append(st, k)) == NULL) {
-		record_free(t, &copy);
+	if (slot != NULL && record_same(t, slot, &copy))
+		return 0;  /* nothing to save */
+	if (slot == NULL && (slot = record_append(st, k)) == NULL)
 		goto oom;
-	}
 	memcpy(slot, &copy, t->size);
+	st->changed = true;
 	return 0;
 oom:
 	log_error("state: out of memory");
@@ -699,14 +914,6 @@ intent_record(struct state_intent *in)
 	}
 }
 
-static void
-intent_free(struct state_intent *in)
-{
-	record_free(&record_types[RECORD_PLAN], &in->plan);
-	record_free(&record_types[RECORD_BLUEPRINT], &in->blueprint);
-	record_free(&record_types[RECORD_GROUP], &in->group);
-}
-
 /* in as a new JSON object (as in state.json's "intents"), or NULL when out of memory. */
 static cJSON *
 intent_json(struct state_intent *in)
@@ -728,9 +935,12 @@ intent_json(struct state_intent *in)
 	return obj;
 }
 
-/* Fill in (zeroed) from obj; 0, or -1 with the bad member's name in *bad. */
+/*
+ * Fill in (zeroed) from obj, its strings interned in st; 0, -1 with the bad member's name in
+ * *bad, or -2 when out of memory.
+ */
 static int
-intent_read(const cJSON *obj, struct state_intent *in, const char **bad)
+intent_read(struct state *st, const cJSON *obj, struct state_intent *in, const char **bad)
 {
 	const char *kind = json_str(obj, "kind"), *begun = json_str(obj, "begun_at");
 	const struct record_type *t;
@@ -755,16 +965,75 @@ intent_read(const cJSON *obj, struct state_intent *in, const char **bad)
 	*bad = t->name;
 	if ((rec = json_obj(obj, t->name)) == NULL)
 		return -1;
-	return record_read(t, rec, intent_record(in), in->kind == STATE_KIND_DEPLOY, bad);
+	return record_read(st, t, rec, intent_record(in), in->kind == STATE_KIND_DEPLOY, bad);
 }
 
+/*
+ * Where intent id is or would go in st->intents, which is kept in the order of the ids (so
+ * that 100,000 creates of a first run do not each look through all the others).
+ */
+static size_t
+intent_at(const struct state *st, long id)
+{
+	size_t lo = 0, hi = st->nintents;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->intents[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The intent id of st, or NULL. */
 static struct state_intent *
 intent_find(const struct state *st, long id)
 {
-	for (size_t i = 0; i < st->nintents; i++)
-		if (st->intents[i].id == id)
-			return &st->intents[i];
-	return NULL;
+	size_t at = intent_at(st, id);
+
+	return at < st->nintents && st->intents[at].id == id ? &st->intents[at] : NULL;
+}
+
+/* Add a copy of in to st in the order of the ids; 0, or -1 when out of memory. */
+static int
+intent_insert(struct state *st, const struct state_intent *in)
+{
+	size_t at = intent_at(st, in->id);
+
+	if (intents_reserve(st, 1) == -1)
+		return -1;
+	memmove(&st->intents[at + 1], &st->intents[at], (st->nintents - at) * sizeof(*in));
+	st->intents[at] = *in;
+	st->nintents++;
+	return 0;
+}
+
+static int
+intent_cmp(const void *a, const void *b)
+{
+	long x = ((const struct state_intent *)a)->id, y = ((const struct state_intent *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Put the intents read from a file in the order of their ids (bridge writes them so; a file
+ * edited by hand may not be), and number new ones after every one of them.
+ */
+static void
+intents_order(struct state *st)
+{
+	size_t i;
+
+	for (i = 1; i < st->nintents && st->intents[i - 1].id < st->intents[i].id; i++)
+		continue;
+	if (i < st->nintents)
+		qsort(st->intents, st->nintents, sizeof(*st->intents), intent_cmp);
+	if (st->nintents > 0 && st->intents[st->nintents - 1].id > st->last_seq)
+		st->last_seq = st->intents[st->nintents - 1].id;
 }
 
 /*
@@ -784,52 +1053,43 @@ intent_fold(struct state *st, struct state_intent *in, const char *created_id)
 	    (b = record_find(st, RECORD_BLUEPRINT, in->blueprint.id)) != NULL) {
 		b->deployed = true;
 		in->status = STATE_INTENT_DONE;
+		st->changed = true;
 		return 0;
 	}
-	if (record_copy(t, &rec, intent_record(in)) == -1)
-		return -1;
+	memcpy(&rec, intent_record(in), t->size);  /* its strings are st's already */
 	if (in->kind == STATE_KIND_DEPLOY) {
 		rec.blueprint.deployed = true;
 	} else {
 		/* the record's id is the first field of its table */
 		char **id = MEMBER(&rec, &t->fields[0], char *);
 
-		free(*id);
-		if ((*id = strdup(created_id)) == NULL) {
-			record_free(t, &rec);
+		if (!intern(st, created_id, id))
 			return -1;
-		}
 	}
 	rc = record_put(st, k, &rec);
-	record_free(t, &rec);
-	if (rc == 0)
+	if (rc == 0) {
 		in->status = STATE_INTENT_DONE;
+		st->changed = true;
+	}
 	return rc;
 }
 
-/* Free every record and intent of st and empty its arrays. */
+/* Free every record, intent and string of st and empty its arrays. */
 static void
 records_clear(struct state *st)
 {
 	for (int k = 0; k < RECORD_NKINDS; k++) {
 		size_t n;
-		char *v = record_array(st, (enum record_kind)k, &n);
 
-		for (size_t i = 0; i < n; i++)
-			record_free(&record_types[k], v + i * record_types[k].size);
-		free(v);
+		free(record_array(st, (enum record_kind)k, &n));
+		record_array_set(st, (enum record_kind)k, NULL, 0);
 	}
-	for (size_t i = 0; i < st->nintents; i++)
-		intent_free(&st->intents[i]);
 	free(st->intents);
-	st->bsis = NULL;
-	st->rings = NULL;
-	st->plans = NULL;
-	st->blueprints = NULL;
-	st->groups = NULL;
 	st->intents = NULL;
-	st->nbsis = st->nrings = st->nplans = st->nblueprints = st->ngroups = st->nintents = 0;
+	st->nintents = 0;
+	memset(st->room, 0, sizeof(st->room));
 	index_free(st);
+	strtab_release(&st->strings);
 }
 
 /* ---- the lock ---- */
@@ -890,8 +1150,9 @@ state_unlock(struct state_lock *lk)
 enum load_result {
 	LOAD_OK,
 	LOAD_MISSING,
-	LOAD_CORRUPT,   /* why in err */
-	LOAD_REFUSED,   /* why in err */
+	LOAD_CORRUPT,       /* why in err */
+	LOAD_REFUSED,       /* why in err */
+	LOAD_OTHER_LAYOUT,  /* not a record a line as bridge writes it: read as one document */
 };
 
 /* Remove temp files that a save killed half-way left behind (we hold the lock). */
@@ -914,77 +1175,102 @@ remove_stale_temps(const char *dir)
 	(void)closedir(d);
 }
 
-/* Read the array member name of root into st's records of kind k; 0, or -1 with err set. */
-static int
-read_records(struct state *st, const cJSON *root, enum record_kind k, char *err, size_t errlen)
+/* What reading element i of array came to (rc as record_read() returns it), with err set. */
+static enum load_result
+read_result(int rc, const char *array, size_t i, const char *bad, char *err, size_t errlen)
+{
+	if (rc == 0)
+		return LOAD_OK;
+	if (rc == -2) {
+		/* not the file's fault: moving it aside would make a good state a reconcile */
+		snprintf(err, errlen, "out of memory");
+		return LOAD_REFUSED;
+	}
+	snprintf(err, errlen, "%s[%zu]: \"%s\" is missing, of the wrong type or too long", array,
+	    i, bad);
+	return LOAD_CORRUPT;
+}
+
+/* Add obj, element i of the array of records of kind k, to st; LOAD_OK, or why not in err. */
+static enum load_result
+add_record(struct state *st, enum record_kind k, const cJSON *obj, size_t i, char *err,
+    size_t errlen)
 {
 	const struct record_type *t = &record_types[k];
-	const cJSON *arr = json_arr(root, t->array), *item;
-	size_t i = 0;
+	const char *bad = "the record";
+	void *rec = record_append(st, k);
+	int rc = -2;
 
-	if (arr == NULL) {
-		snprintf(err, errlen, "\"%s\" is missing or not an array", t->array);
-		return -1;
-	}
-	cJSON_ArrayForEach(item, arr) {
-		const char *bad = "the record";
-		void *rec;
-
-		if ((rec = record_append(st, k)) == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		if (!cJSON_IsObject(item) || record_read(t, item, rec, true, &bad) == -1) {
-			snprintf(err, errlen, "%s[%zu]: \"%s\" is missing, of the wrong type or "
-			    "too long", t->array, i, bad);
-			return -1;
-		}
-		i++;
-	}
-	return 0;
+	if (rec != NULL)
+		rc = cJSON_IsObject(obj) ? record_read(st, t, obj, rec, true, &bad) : -1;
+	return read_result(rc, t->array, i, bad, err, errlen);
 }
 
-/* Read the open intents listed in root. 0, or -1 with err set. */
-static int
-read_intents(struct state *st, const cJSON *root, char *err, size_t errlen)
+/* Add obj, element i of "intents", to st as an open intent; LOAD_OK, or why not in err. */
+static enum load_result
+add_intent(struct state *st, const cJSON *obj, size_t i, char *err, size_t errlen)
 {
-	const cJSON *arr = json_arr(root, "intents"), *item;
-	size_t i = 0;
+	const char *bad = "the intent";
+	int rc = -2;
 
-	if (arr == NULL) {
-		snprintf(err, errlen, "\"intents\" is missing or not an array");
-		return -1;
-	}
-	cJSON_ArrayForEach(item, arr) {
-		const char *bad = "the intent";
-		struct state_intent *v = grow(st->intents, st->nintents, sizeof(*v));
+	if (intents_reserve(st, 1) == 0) {
+		struct state_intent *in = &st->intents[st->nintents++];
 
-		if (v == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		st->intents = v;
-		if (!cJSON_IsObject(item) || intent_read(item, &v[st->nintents++], &bad) == -1) {
-			snprintf(err, errlen, "intents[%zu]: \"%s\" is missing, of the wrong type or "
-			    "too long", i, bad);
-			return -1;
-		}
-		i++;
+		memset(in, 0, sizeof(*in));
+		rc = cJSON_IsObject(obj) ? intent_read(st, obj, in, &bad) : -1;
 	}
-	return 0;
+	return read_result(rc, "intents", i, bad, err, errlen);
 }
 
-/* Parse the state file text into st (records, intents, flags). */
+/* The members of state.json other than its arrays, from root into st and *folded. */
+static enum load_result
+read_header(struct state *st, const cJSON *root, long *folded, char *err, size_t errlen)
+{
+	const char *bridge = json_str(root, "bridge"), *saved = json_str(root, "saved_at");
+	const cJSON *flag = cJSON_GetObjectItemCaseSensitive(root, "needs_reconcile");
+	long format;
+
+	if (!json_long(root, "format", &format) || format < 1) {
+		snprintf(err, errlen, "\"format\" is missing or not a positive integer");
+		return LOAD_CORRUPT;
+	}
+	if (format > STATE_FORMAT) {
+		snprintf(err, errlen, "it has format %ld, newer than this bridge (%s) reads (%d): "
+		    "run a newer bridge, or move the file away to start over", format,
+		    BRIDGE_VERSION, STATE_FORMAT);
+		return LOAD_REFUSED;
+	}
+	if (bridge == NULL || saved == NULL || parse_time(saved, &st->saved_at) == -1 ||
+	    !cJSON_IsBool(flag) || !json_long(root, "journal_folded", folded) || *folded < 0) {
+		snprintf(err, errlen, "\"bridge\", \"saved_at\", \"needs_reconcile\" or "
+		    "\"journal_folded\" is missing or of the wrong type");
+		return LOAD_CORRUPT;
+	}
+	st->needs_reconcile = cJSON_IsTrue(flag);
+	return LOAD_OK;
+}
+
+/* The array member name of root; NULL (err set) when it is missing or not an array. */
+static const cJSON *
+array_of(const cJSON *root, const char *name, char *err, size_t errlen)
+{
+	const cJSON *arr = json_arr(root, name);
+
+	if (arr == NULL)
+		snprintf(err, errlen, "\"%s\" is missing or not an array", name);
+	return arr;
+}
+
+/* Parse the state file text, in any layout, as one JSON document into st. */
 static enum load_result
 parse_state(struct state *st, const char *text, size_t len, long *folded, char *err,
     size_t errlen)
 {
-	const char *end = NULL, *bridge;
-	const char *saved;
+	const char *end = NULL;
 	cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
 	enum load_result res = LOAD_CORRUPT;
-	const cJSON *flag;
-	long format;
+	const cJSON *arr, *item;
+	size_t i;
 
 	if (root == NULL || !cJSON_IsObject(root)) {
 		snprintf(err, errlen, "not a JSON object");
@@ -996,35 +1282,278 @@ parse_state(struct state *st, const char *text, size_t len, long *folded, char *
 		snprintf(err, errlen, "text after the JSON object");
 		goto out;
 	}
-	if (!json_long(root, "format", &format) || format < 1) {
-		snprintf(err, errlen, "\"format\" is missing or not a positive integer");
+	if ((res = read_header(st, root, folded, err, errlen)) != LOAD_OK)
 		goto out;
-	}
-	if (format > STATE_FORMAT) {
-		snprintf(err, errlen, "it has format %ld, newer than this bridge (%s) reads (%d): "
-		    "run a newer bridge, or move the file away to start over", format,
-		    BRIDGE_VERSION, STATE_FORMAT);
-		res = LOAD_REFUSED;
-		goto out;
-	}
-	bridge = json_str(root, "bridge");
-	saved = json_str(root, "saved_at");
-	flag = cJSON_GetObjectItemCaseSensitive(root, "needs_reconcile");
-	if (bridge == NULL || saved == NULL || parse_time(saved, &st->saved_at) == -1 ||
-	    !cJSON_IsBool(flag) || !json_long(root, "journal_folded", folded) || *folded < 0) {
-		snprintf(err, errlen, "\"bridge\", \"saved_at\", \"needs_reconcile\" or "
-		    "\"journal_folded\" is missing or of the wrong type");
-		goto out;
-	}
-	st->needs_reconcile = cJSON_IsTrue(flag);
-	for (int k = 0; k < RECORD_NKINDS; k++)
-		if (read_records(st, root, (enum record_kind)k, err, errlen) == -1)
+	for (int k = 0; k < RECORD_NKINDS; k++) {
+		res = LOAD_CORRUPT;
+		if ((arr = array_of(root, record_types[k].array, err, errlen)) == NULL)
 			goto out;
-	if (read_intents(st, root, err, errlen) == -1)
+		i = 0;
+		cJSON_ArrayForEach(item, arr)
+			if ((res = add_record(st, (enum record_kind)k, item, i++, err, errlen)) !=
+			    LOAD_OK)
+				goto out;
+	}
+	res = LOAD_CORRUPT;
+	if ((arr = array_of(root, "intents", err, errlen)) == NULL)
 		goto out;
+	i = 0;
+	cJSON_ArrayForEach(item, arr)
+		if ((res = add_intent(st, item, i++, err, errlen)) != LOAD_OK)
+			goto out;
 	res = LOAD_OK;
 out:
 	cJSON_Delete(root);
+	return res;
+}
+
+/* state.json read a line at a time, through a buffer that holds the longest line. */
+struct line_reader {
+	int fd;
+	char *buf;      /* STATE_MAX_LINE_BYTES and a NUL */
+	size_t start;   /* where the next line starts */
+	size_t end;     /* bytes in buf */
+	size_t total;   /* bytes read from the file */
+	bool eof;
+};
+
+enum line_status {
+	LINE_OK,
+	LINE_END,       /* no line left */
+	LINE_TOO_LONG,  /* longer than STATE_MAX_LINE_BYTES */
+	LINE_TOO_BIG,   /* the file is larger than STATE_MAX_FILE_BYTES */
+	LINE_ERROR,     /* errno says why */
+};
+
+/*
+ * The next line of r without its newline, NUL-terminated, in *line (valid until the next call)
+ * and its length in *len. The last line may lack its newline.
+ */
+static enum line_status
+line_next(struct line_reader *r, char **line, size_t *len)
+{
+	for (;;) {
+		char *at = r->buf + r->start, *nl = memchr(at, '\n', r->end - r->start);
+		ssize_t got;
+
+		if (nl != NULL || (r->eof && r->start < r->end)) {
+			*line = at;
+			*len = nl != NULL ? (size_t)(nl - at) : r->end - r->start;
+			at[*len] = '\0';
+			r->start += *len + (nl != NULL);
+			return LINE_OK;
+		}
+		if (r->eof)
+			return LINE_END;
+		if (r->start > 0) {
+			memmove(r->buf, at, r->end - r->start);
+			r->end -= r->start;
+			r->start = 0;
+		}
+		if (r->end == STATE_MAX_LINE_BYTES)
+			return LINE_TOO_LONG;
+		got = read(r->fd, r->buf + r->end, STATE_MAX_LINE_BYTES - r->end);
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got == -1)
+			return LINE_ERROR;
+		r->eof = got == 0;
+		r->end += (size_t)got;
+		if ((r->total += (size_t)got) > STATE_MAX_FILE_BYTES)
+			return LINE_TOO_BIG;
+	}
+}
+
+/*
+ * What it means that no line could be read inside the document: the file ends before the
+ * object is closed (corrupt, in any layout), or is too big or unreadable (refused).
+ */
+static enum load_result
+line_trouble(enum line_status ls, char *err, size_t errlen)
+{
+	switch (ls) {
+	case LINE_END:
+		snprintf(err, errlen, "not a JSON object: it ends early");
+		return LOAD_CORRUPT;
+	case LINE_TOO_BIG:
+		snprintf(err, errlen, "it is larger than %d bytes", STATE_MAX_FILE_BYTES);
+		return LOAD_REFUSED;
+	case LINE_ERROR:
+		snprintf(err, errlen, "%s", strerror(errno));
+		return LOAD_REFUSED;
+	case LINE_TOO_LONG:
+	case LINE_OK:
+	default:
+		return LOAD_OTHER_LAYOUT;
+	}
+}
+
+/* How deep objects and arrays nest in v (an empty object: 1), counted up to limit + 1. */
+static int
+nesting(const cJSON *v, int limit)
+{
+	int deepest = 0;
+
+	if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
+		return 0;
+	for (const cJSON *c = v->child; c != NULL && deepest <= limit; c = c->next) {
+		int d = nesting(c, limit - 1);
+
+		if (d > deepest)
+			deepest = d;
+	}
+	return deepest + 1;
+}
+
+/* Whether line (len bytes) is s. */
+static bool
+line_is(const char *line, size_t len, const char *s)
+{
+	return len == strlen(s) && memcmp(line, s, len) == 0;
+}
+
+/*
+ * The first line as bridge writes it: the members before the arrays in an object left open,
+ * {"format":1,…,"journal_folded":41, (line is changed). LOAD_OTHER_LAYOUT when it is not.
+ */
+static enum load_result
+read_header_line(struct state *st, char *line, size_t len, long *folded, char *err,
+    size_t errlen)
+{
+	static const char *const members[] = {"format", "bridge", "saved_at", "needs_reconcile",
+	    "journal_folded"};
+	enum load_result res = LOAD_OTHER_LAYOUT;
+	const char *end = NULL;
+	cJSON *root;
+
+	if (len < 2 || line[0] != '{' || line[len - 1] != ',')
+		return LOAD_OTHER_LAYOUT;
+	line[len - 1] = '}';  /* closed there, it is an object of exactly those members */
+	if ((root = cJSON_ParseWithLengthOpts(line, len, &end, false)) == NULL || end != line + len)
+		goto out;
+	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++)
+		if (cJSON_GetObjectItemCaseSensitive(root, members[i]) == NULL)
+			goto out;
+	/* an array here would be found before the one on its own lines */
+	if (cJSON_GetObjectItemCaseSensitive(root, "intents") != NULL)
+		goto out;
+	for (int k = 0; k < RECORD_NKINDS; k++)
+		if (cJSON_GetObjectItemCaseSensitive(root, record_types[k].array) != NULL)
+			goto out;
+	/* a newer bridge's file is refused only if it is one JSON document: read it whole */
+	if ((res = read_header(st, root, folded, err, errlen)) == LOAD_REFUSED)
+		res = LOAD_OTHER_LAYOUT;
+out:
+	cJSON_Delete(root);
+	return res;
+}
+
+/*
+ * The lines of one array as bridge writes it: "plans":[ alone, then a record a line, each but
+ * the last followed by a comma, then ], alone (]} after the intents, the last array). k is a
+ * record kind, or RECORD_NKINDS for the intents.
+ */
+static enum load_result
+read_array_lines(struct state *st, struct line_reader *r, int k, char *err, size_t errlen)
+{
+	const char *name = k < RECORD_NKINDS ? record_types[k].array : "intents";
+	const char *close = k < RECORD_NKINDS ? "]," : "]}";
+	enum { WANT_ANY, WANT_RECORD, WANT_CLOSE } want = WANT_ANY;
+	enum line_status ls;
+	enum load_result res;
+	char open[32], *line;
+	size_t len;
+
+	snprintf(open, sizeof(open), "\"%s\":[", name);
+	if ((ls = line_next(r, &line, &len)) != LINE_OK)
+		return line_trouble(ls, err, errlen);
+	if (!line_is(line, len, open))
+		return LOAD_OTHER_LAYOUT;
+	for (size_t i = 0; ; i++) {
+		const char *end = NULL;
+		cJSON *obj;
+		bool comma;
+
+		if ((ls = line_next(r, &line, &len)) != LINE_OK)
+			return line_trouble(ls, err, errlen);
+		if (line_is(line, len, close))
+			return want == WANT_RECORD ? LOAD_OTHER_LAYOUT : LOAD_OK;
+		if (want == WANT_CLOSE || len == 0 || line[0] != '{')
+			return LOAD_OTHER_LAYOUT;
+		comma = line[len - 1] == ',';
+		len -= comma;
+		/* in the document, a record is two levels deeper than alone: as deep as cJSON
+		   goes, it would not read there */
+		if ((obj = cJSON_ParseWithLengthOpts(line, len, &end, false)) == NULL ||
+		    end != line + len ||
+		    nesting(obj, CJSON_NESTING_LIMIT) > CJSON_NESTING_LIMIT - 2) {
+			cJSON_Delete(obj);
+			return LOAD_OTHER_LAYOUT;
+		}
+		res = k < RECORD_NKINDS ? add_record(st, (enum record_kind)k, obj, i, err, errlen) :
+		    add_intent(st, obj, i, err, errlen);
+		cJSON_Delete(obj);
+		if (res != LOAD_OK)
+			return res;
+		want = comma ? WANT_RECORD : WANT_CLOSE;
+	}
+}
+
+/* Read the open file r in the layout bridge writes into st. */
+static enum load_result
+read_lines(struct state *st, struct line_reader *r, long *folded, char *err, size_t errlen)
+{
+	enum line_status ls;
+	enum load_result res;
+	char *line;
+	size_t len;
+
+	if ((ls = line_next(r, &line, &len)) != LINE_OK)
+		return ls == LINE_END ? LOAD_OTHER_LAYOUT : line_trouble(ls, err, errlen);
+	if ((res = read_header_line(st, line, len, folded, err, errlen)) != LOAD_OK)
+		return res;
+	for (int k = 0; k <= RECORD_NKINDS; k++)
+		if ((res = read_array_lines(st, r, k, err, errlen)) != LOAD_OK)
+			return res;
+	/* anything after the document is for the whole-document reader to judge */
+	if ((ls = line_next(r, &line, &len)) != LINE_END)
+		return ls == LINE_OK ? LOAD_OTHER_LAYOUT : line_trouble(ls, err, errlen);
+	return LOAD_OK;
+}
+
+/*
+ * Read state.json at path into st a line at a time, with one line in memory; *folded: the
+ * last journal line it includes. LOAD_OTHER_LAYOUT (st then holds part of it) when the file
+ * is not in the layout bridge writes.
+ */
+static enum load_result
+read_streamed(struct state *st, const char *path, long *folded, char *err, size_t errlen)
+{
+	struct line_reader r = {.fd = -1};
+	enum load_result res;
+	struct stat sb;
+
+	if ((r.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		if (errno == ENOENT)
+			return LOAD_MISSING;
+		snprintf(err, errlen, "%s", strerror(errno));
+		return LOAD_REFUSED;
+	}
+	if (fstat(r.fd, &sb) == -1 || (!S_ISREG(sb.st_mode) && (errno = EINVAL)) ||
+	    (r.buf = malloc(STATE_MAX_LINE_BYTES + 1)) == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		res = LOAD_REFUSED;
+	} else if (sb.st_size > STATE_MAX_FILE_BYTES) {
+		snprintf(err, errlen, "it is larger than %d bytes", STATE_MAX_FILE_BYTES);
+		res = LOAD_REFUSED;
+	} else {
+		res = read_lines(st, &r, folded, err, errlen);
+	}
+	free(r.buf);
+	if (close(r.fd) == -1 && res == LOAD_OK) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		res = LOAD_REFUSED;
+	}
 	return res;
 }
 
@@ -1037,6 +1566,14 @@ read_state_file(struct state *st, const char *path, long *folded, char *err, siz
 	enum load_result res;
 
 	*folded = 0;
+	if ((res = read_streamed(st, path, folded, err, errlen)) != LOAD_OTHER_LAYOUT)
+		return res;
+	/* start over, with the whole file in memory: its size is the user's choice then */
+	records_clear(st);
+	st->saved_at = 0;
+	st->needs_reconcile = false;
+	*folded = 0;
+	log_debug("state file \"%s\" is not in the layout bridge writes: reading it whole", path);
 	switch (fileio_read(path, STATE_MAX_FILE_BYTES, &text, &len)) {
 	case FILEIO_OK:
 		break;
@@ -1052,6 +1589,8 @@ read_state_file(struct state *st, const char *path, long *folded, char *err, siz
 	}
 	res = parse_state(st, text, len, folded, err, errlen);
 	free(text);
+	if (res == LOAD_OK)
+		st->changed = true;  /* the next save writes it a record a line */
 	return res;
 }
 
@@ -1092,6 +1631,7 @@ move_aside(struct state *st, const char *path, const char *why, bool writable, c
 	records_clear(st);
 	st->saved_at = 0;
 	st->needs_reconcile = true;
+	st->changed = true;
 	if (!writable) {
 		log_warn("state file \"%s\" is corrupt (%s); the next bridge sync moves it aside and "
 		    "reconciles with Jamf", path, why);
@@ -1129,20 +1669,18 @@ replay_line(struct state *st, const char *line, size_t len, long folded, const c
 		rc = 0;
 		goto out;
 	}
+	st->changed = true;  /* the file does not hold it yet */
 	if (strcmp(op, "begin") == 0) {
 		*bad = "a begin line without a whole intent";
-		if (intent_read(obj, &in, bad) == -1)
+		if ((rc = intent_read(st, obj, &in, bad)) != 0) {
+			if (rc == -2)
+				*bad = "out of memory";
+			rc = -1;
 			goto out;
-		if (intent_find(st, in.id) == NULL) {
-			struct state_intent *v = grow(st->intents, st->nintents, sizeof(*v));
-
-			*bad = "out of memory";
-			if (v == NULL)
-				goto out;
-			st->intents = v;
-			v[st->nintents++] = in;
-			memset(&in, 0, sizeof(in));
 		}
+		*bad = "out of memory";
+		if (intent_find(st, in.id) == NULL && intent_insert(st, &in) == -1)
+			goto out;
 		rc = 0;
 		goto out;
 	}
@@ -1164,7 +1702,6 @@ replay_line(struct state *st, const char *line, size_t len, long folded, const c
 		rc = -1;
 	}
 out:
-	intent_free(&in);
 	cJSON_Delete(obj);
 	return rc;
 }
@@ -1182,12 +1719,17 @@ journal_open(struct state *st, long folded, bool writable, char *err, size_t err
 	char *text = NULL;
 	size_t len = 0, whole, bad_lines = 0;
 	const char *bad = NULL;
+	struct stat sb;
 
 	if (path_in(st->dir, JOURNAL_FILE, path) == -1)
 		return fail(err, errlen, "state_dir \"%s\" is too long", st->dir);
 	if (writable && (st->journal_fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC |
 	    O_NOFOLLOW | O_NOCTTY, 0600)) == -1)
 		return fail(err, errlen, "cannot open journal \"%s\": %s", path, strerror(errno));
+	/* empty, as every save leaves it: nothing to read (nor a buffer of the cap to make) */
+	if ((writable ? fstat(st->journal_fd, &sb) : stat(path, &sb)) == 0 &&
+	    S_ISREG(sb.st_mode) && sb.st_size == 0)
+		return STATE_OK;
 	switch (fileio_read(path, STATE_MAX_FILE_BYTES, &text, &len)) {
 	case FILEIO_OK:
 		break;
@@ -1222,6 +1764,7 @@ journal_open(struct state *st, long folded, bool writable, char *err, size_t err
 	}
 	if (bad_lines > 0) {
 		st->needs_reconcile = true;
+		st->changed = true;
 		if (writable && aside_name(path, aside) == 0 &&
 		    fileio_write_atomic(aside, text, len, 0600) == 0)
 			log_error("journal \"%s\": %zu lines do not read (first: %s); kept a copy in "
@@ -1260,6 +1803,7 @@ load(struct state *st, const char *state_dir, bool writable, char *err, size_t e
 		break;
 	case LOAD_MISSING:
 		st->needs_reconcile = true;
+		st->changed = true;
 		if (writable)
 			log_info("no state file \"%s\": a first run (or it was removed), so bridge "
 			    "reconciles with Jamf before creating anything", path);
@@ -1270,9 +1814,11 @@ load(struct state *st, const char *state_dir, bool writable, char *err, size_t e
 			goto out;
 		break;
 	case LOAD_REFUSED:
+	case LOAD_OTHER_LAYOUT:  /* read_state_file() read it whole */
 		fail(err, errlen, "cannot use state file \"%s\": %s", path, why);
 		goto out;
 	}
+	intents_order(st);
 	if (writable)
 		remove_stale_temps(st->dir);
 	if (journal_open(st, folded, writable, err, errlen) != STATE_OK)
@@ -1280,6 +1826,7 @@ load(struct state *st, const char *state_dir, bool writable, char *err, size_t e
 	if (st->last_seq < folded)
 		st->last_seq = folded;
 	st->first_new_id = st->last_seq + 1;
+	records_trim(st);
 	if ((open_intents = state_unfinished(st)) > 0 && writable)
 		log_warn("%zu creates of an earlier run were interrupted; they are looked up in "
 		    "Jamf before anything else is created", open_intents);
@@ -1303,53 +1850,208 @@ state_load_readonly(struct state *st, const char *state_dir, char *err, size_t e
 
 /* ---- saving ---- */
 
-/* st as the JSON document of state.json, or NULL when out of memory. */
-static cJSON *
-state_json(struct state *st, time_t now)
+/* state.json being written: a temp file beside it, filled through a buffer. */
+struct state_writer {
+	int fd;
+	char *buf;   /* WRITE_BUF_BYTES */
+	size_t len;  /* bytes in buf */
+};
+
+/* Write out what w holds; 0, or -1 with errno. */
+static int
+writer_flush(struct state_writer *w)
 {
-	cJSON *root = cJSON_CreateObject(), *arr;
-	char saved[TIME_BYTES];
+	const char *p = w->buf;
 
-	format_time(now, saved);
-	if (root == NULL ||
-	    cJSON_AddNumberToObject(root, "format", STATE_FORMAT) == NULL ||
-	    cJSON_AddStringToObject(root, "bridge", BRIDGE_VERSION) == NULL ||
-	    cJSON_AddStringToObject(root, "saved_at", saved) == NULL ||
-	    cJSON_AddBoolToObject(root, "needs_reconcile", st->needs_reconcile) == NULL ||
-	    cJSON_AddNumberToObject(root, "journal_folded", (double)st->last_seq) == NULL)
-		goto oom;
-	for (int k = 0; k < RECORD_NKINDS; k++) {
-		const struct record_type *t = &record_types[k];
-		size_t n;
-		char *v = record_array(st, (enum record_kind)k, &n);
+	while (w->len > 0) {
+		ssize_t n = write(w->fd, p, w->len);
 
-		if ((arr = cJSON_AddArrayToObject(root, t->array)) == NULL)
-			goto oom;
-		for (size_t i = 0; i < n; i++) {
-			cJSON *rec = record_json(t, v + i * t->size);
-
-			if (rec == NULL || !cJSON_AddItemToArray(arr, rec)) {
-				cJSON_Delete(rec);
-				goto oom;
-			}
-		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		p += n;
+		w->len -= (size_t)n;
 	}
-	if ((arr = cJSON_AddArrayToObject(root, "intents")) == NULL)
-		goto oom;
+	return 0;
+}
+
+/* Append s to w; 0, or -1 with errno. */
+static int
+writer_put(struct state_writer *w, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > WRITE_BUF_BYTES - w->len && writer_flush(w) == -1)
+		return -1;
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+	return 0;
+}
+
+/*
+ * Append obj printed on one line (cJSON prints it straight into w's buffer), then after; with
+ * open, the object's closing brace becomes a comma, leaving it open. 0, or -1 with errno.
+ */
+static int
+writer_json(struct state_writer *w, cJSON *obj, bool open, const char *after)
+{
+	size_t tail = strlen(after) + 1;
+
+	for (int tries = 0; tries < 2; tries++) {
+		size_t room = WRITE_BUF_BYTES - w->len;
+		char *at = w->buf + w->len;
+
+		if (room > tail && cJSON_PrintPreallocated(obj, at, (int)(room - tail), false)) {
+			size_t n = strlen(at);
+
+			if (open)
+				at[n - 1] = ',';
+			memcpy(at + n, after, tail - 1);
+			w->len += n + tail - 1;
+			return 0;
+		}
+		if (w->len == 0)
+			break;
+		if (writer_flush(w) == -1)
+			return -1;
+	}
+	/* record_invalid() keeps every record far below a line of WRITE_BUF_BYTES */
+	return errno = EOVERFLOW, -1;
+}
+
+/* Append array name of n records of kind t (v) to w; the last one closes the document. */
+static int
+write_records(struct state_writer *w, const char *name, const struct record_type *t,
+    const char *v, size_t n, bool last)
+{
+	char open[32];
+
+	snprintf(open, sizeof(open), "\"%s\":[\n", name);
+	if (writer_put(w, open) == -1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		cJSON *rec = record_json(t, v + i * t->size);
+		int rc = rec != NULL ? writer_json(w, rec, false, i + 1 < n ? ",\n" : "\n") :
+		    (errno = ENOMEM, -1);
+
+		cJSON_Delete(rec);
+		if (rc == -1)
+			return -1;
+	}
+	return writer_put(w, last ? "]}\n" : "],\n");
+}
+
+/* Append the open intents of st to w, closing the document; 0, or -1 with errno. */
+static int
+write_intents(struct state_writer *w, struct state *st)
+{
+	size_t left = 0;
+
+	for (size_t i = 0; i < st->nintents; i++)
+		left += st->intents[i].status == STATE_INTENT_OPEN;
+	if (writer_put(w, "\"intents\":[\n") == -1)
+		return -1;
 	for (size_t i = 0; i < st->nintents; i++) {
 		cJSON *in;
+		int rc;
 
 		if (st->intents[i].status != STATE_INTENT_OPEN)
 			continue;
-		if ((in = intent_json(&st->intents[i])) == NULL || !cJSON_AddItemToArray(arr, in)) {
-			cJSON_Delete(in);
-			goto oom;
-		}
+		in = intent_json(&st->intents[i]);
+		rc = in != NULL ? writer_json(w, in, false, --left > 0 ? ",\n" : "\n") :
+		    (errno = ENOMEM, -1);
+		cJSON_Delete(in);
+		if (rc == -1)
+			return -1;
 	}
-	return root;
-oom:
-	cJSON_Delete(root);
-	return NULL;
+	return writer_put(w, "]}\n");
+}
+
+/* Write st to w as state.json, a record a line (see the top of the file); 0 or -1 with errno. */
+static int
+write_document(struct state_writer *w, struct state *st, time_t now)
+{
+	cJSON *head = cJSON_CreateObject();
+	char saved[TIME_BYTES];
+	int rc;
+
+	format_time(now, saved);
+	if (head == NULL ||
+	    cJSON_AddNumberToObject(head, "format", STATE_FORMAT) == NULL ||
+	    cJSON_AddStringToObject(head, "bridge", BRIDGE_VERSION) == NULL ||
+	    cJSON_AddStringToObject(head, "saved_at", saved) == NULL ||
+	    cJSON_AddBoolToObject(head, "needs_reconcile", st->needs_reconcile) == NULL ||
+	    cJSON_AddNumberToObject(head, "journal_folded", (double)st->last_seq) == NULL) {
+		cJSON_Delete(head);
+		return errno = ENOMEM, -1;
+	}
+	rc = writer_json(w, head, true, "\n");
+	cJSON_Delete(head);
+	if (rc == -1)
+		return -1;
+	for (int k = 0; k < RECORD_NKINDS; k++) {
+		size_t n;
+		const char *v = record_array(st, (enum record_kind)k, &n);
+
+		if (write_records(w, record_types[k].array, &record_types[k], v, n, false) == -1)
+			return -1;
+	}
+	return write_intents(w, st);
+}
+
+/* fsync the folder dir, so that a rename in it is durable; 0 or -1 with errno. */
+static int
+fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd == -1)
+		return -1;
+	rc = fsync(fd);
+	if (close(fd) == -1)
+		rc = -1;
+	return rc;
+}
+
+/*
+ * Replace state.json (path, in st->dir) with st durably, as fileio_write_atomic() replaces a
+ * file with a buffer, only written as it goes: temp file, fsync, close, rename, fsync of the
+ * folder. Readers see the old or the new file, never a mix. 0, or -1 with errno set (the temp
+ * file is removed).
+ */
+static int
+write_state_file(struct state *st, const char *path, time_t now)
+{
+	struct state_writer w = {.fd = -1};
+	char tmp[PATH_MAX];
+	int n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()), saved;
+
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return errno = ENAMETOOLONG, -1;
+	if ((w.buf = malloc(WRITE_BUF_BYTES)) == NULL)
+		return -1;
+	if ((w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
+		saved = errno;
+		free(w.buf);
+		return errno = saved, -1;
+	}
+	if (write_document(&w, st, now) == -1 || writer_flush(&w) == -1 || fsync(w.fd) == -1)
+		goto fail;
+	n = close(w.fd);
+	w.fd = -1;
+	if (n == -1 || rename(tmp, path) == -1)
+		goto fail;
+	free(w.buf);
+	return fsync_dir(st->dir);
+fail:
+	saved = errno;
+	if (w.fd != -1)
+		(void)close(w.fd);
+	(void)unlink(tmp);
+	free(w.buf);
+	errno = saved;
+	return -1;
 }
 
 /* Drop the intents that are done or failed: the saved file holds their outcome. */
@@ -1358,12 +2060,9 @@ drop_finished_intents(struct state *st)
 {
 	size_t kept = 0;
 
-	for (size_t i = 0; i < st->nintents; i++) {
+	for (size_t i = 0; i < st->nintents; i++)
 		if (st->intents[i].status == STATE_INTENT_OPEN)
 			st->intents[kept++] = st->intents[i];
-		else
-			intent_free(&st->intents[i]);
-	}
 	st->nintents = kept;
 }
 
@@ -1372,31 +2071,29 @@ state_save(struct state *st, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	time_t now = time(NULL);
-	cJSON *root;
-	char *text;
-	int rc;
+	struct stat sb;
 
 	if (st->dir == NULL || st->journal_fd == -1)
 		return fail(err, errlen, "the state was not loaded to be changed");
 	if (path_in(st->dir, STATE_FILE, path) == -1)
 		return fail(err, errlen, "state_dir \"%s\" is too long", st->dir);
-	root = state_json(st, now);
-	text = root != NULL ? cJSON_Print(root) : NULL;
-	cJSON_Delete(root);
-	if (text == NULL)
-		return fail(err, errlen, "out of memory");
-	rc = fileio_write_atomic(path, text, strlen(text), 0600);
-	free(text);
-	if (rc == -1)
-		return fail(err, errlen, "cannot save state file \"%s\": %s", path, strerror(errno));
-	st->saved_at = now;
-	drop_finished_intents(st);
+	if (st->changed) {
+		if (write_state_file(st, path, now) == -1)
+			return fail(err, errlen, "cannot save state file \"%s\": %s", path,
+			    errno == ENOMEM ? "out of memory" : strerror(errno));
+		st->saved_at = now;
+		st->changed = false;
+		drop_finished_intents(st);
+	}
 
 	/*
 	 * The file now holds every journal line up to journal_folded, durably. Emptying the
 	 * journal only keeps it short: if this fails or is lost, the next load skips those lines.
+	 * Unchanged, the journal holds only such lines, if any (see the top of the file).
 	 */
-	if (ftruncate(st->journal_fd, 0) == -1 || fsync(st->journal_fd) == -1)
+	if (!st->journal_broken && fstat(st->journal_fd, &sb) == 0 && sb.st_size == 0)
+		;  /* nothing to empty: no fsync either */
+	else if (ftruncate(st->journal_fd, 0) == -1 || fsync(st->journal_fd) == -1)
 		log_warn("cannot empty journal in \"%s\": %s (harmless: it is read again and "
 		    "skipped)", st->dir, strerror(errno));
 	else
@@ -1430,6 +2127,7 @@ journal_append(struct state *st, const char *buf, size_t len, bool sync)
 
 	if (st->journal_broken)
 		return errno = EIO, -1;
+	st->changed = true;  /* the journal is emptied on save: the file must hold what it says */
 	if (fstat(st->journal_fd, &sb) == -1)
 		return -1;
 	while (len > 0) {
@@ -1501,7 +2199,7 @@ begin(struct state *st, enum state_kind kind, const void *recs, size_t size, siz
 {
 	const struct record_type *t = &record_types[intent_record_kind(kind)];
 	const char *blocked = state_create_blocked(st), *bad;
-	struct state_intent *fresh = NULL, *v;
+	struct state_intent *fresh;
 	char *buf = NULL;
 	size_t len = 0, cap = 0, i;
 	time_t now = time(NULL);
@@ -1516,14 +2214,14 @@ begin(struct state *st, enum state_kind kind, const void *recs, size_t size, siz
 		    kind == STATE_KIND_DEPLOY)) != NULL)
 			return fail(err, errlen, "cannot create a %s: its %s is missing, too long or "
 			    "out of range", kind_names[kind], bad);
-	/* make room in st first, so that nothing can fail once the lines are on disk */
-	if (n > SIZE_MAX / sizeof(*v) - st->nintents)
+	/*
+	 * The new intents are made in the room past st's, and count only once the lines are on
+	 * disk; their ids come after every other, so st->intents stays in the order of the ids.
+	 */
+	if (intents_reserve(st, n) == -1)
 		goto oom;
-	if ((v = realloc(st->intents, (st->nintents + n) * sizeof(*v))) == NULL)
-		goto oom;
-	st->intents = v;
-	if ((fresh = calloc(n, sizeof(*fresh))) == NULL)
-		goto oom;
+	fresh = &st->intents[st->nintents];
+	memset(fresh, 0, n * sizeof(*fresh));
 	for (i = 0; i < n; i++) {
 		struct state_intent *in = &fresh[i];
 		cJSON *obj;
@@ -1534,7 +2232,7 @@ begin(struct state *st, enum state_kind kind, const void *recs, size_t size, siz
 		in->kind = kind;
 		in->status = STATE_INTENT_OPEN;
 		in->begun_at = now;
-		if (record_copy(t, intent_record(in), (const char *)recs + i * size) == -1)
+		if (record_copy(st, t, intent_record(in), (const char *)recs + i * size) == -1)
 			goto oom;
 		obj = intent_json(in);
 		if (obj == NULL || cJSON_AddNumberToObject(obj, "seq", (double)in->id) == NULL ||
@@ -1565,19 +2263,14 @@ begin(struct state *st, enum state_kind kind, const void *recs, size_t size, siz
 		fail(err, errlen, "cannot write journal in \"%s\": %s", st->dir, strerror(errno));
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		ids[i] = fresh[i].id;
-		st->intents[st->nintents++] = fresh[i];
-	}
-	n = 0;  /* st owns them now */
+	st->nintents += n;
 	rc = STATE_OK;
 	goto out;
 oom:
 	fail(err, errlen, "out of memory");
 out:
-	for (i = 0; fresh != NULL && i < n; i++)
-		intent_free(&fresh[i]);
-	free(fresh);
 	free(buf);
 	return rc;
 }
@@ -1698,6 +2391,8 @@ state_unfinished(const struct state *st)
 void
 state_reconciled(struct state *st)
 {
+	if (st->needs_reconcile)
+		st->changed = true;
 	st->needs_reconcile = false;
 }
 
@@ -1733,13 +2428,13 @@ state_note_bsi(struct state *st, const char *bsi, time_t now)
 		log_error("state: cannot record a BSI: its name is empty or too long");
 		return -1;
 	}
-	if ((copy = strdup(bsi)) == NULL || (b = record_append(st, RECORD_BSI)) == NULL) {
-		free(copy);
+	if (!intern(st, bsi, &copy) || (b = record_append(st, RECORD_BSI)) == NULL) {
 		log_error("state: out of memory");
 		return -1;
 	}
 	b->bsi = copy;
 	b->first_seen = now;
+	st->changed = true;
 	return 0;
 }
 
@@ -1748,7 +2443,7 @@ state_note_ring(struct state *st, const char *policy, const char *ring, const ch
     time_t now)
 {
 	struct state_ring *r;
-	char *p = NULL, *n = NULL, *b = NULL;
+	char *p, *n, *b;
 
 	if (state_find_ring(st, policy, ring, bsi) != NULL)
 		return 0;
@@ -1756,11 +2451,8 @@ state_note_ring(struct state *st, const char *policy, const char *ring, const ch
 		log_error("state: cannot record a ring: a name is empty or too long");
 		return -1;
 	}
-	if ((p = strdup(policy)) == NULL || (n = strdup(ring)) == NULL ||
-	    (b = strdup(bsi)) == NULL || (r = record_append(st, RECORD_RING)) == NULL) {
-		free(p);
-		free(n);
-		free(b);
+	if (!intern(st, policy, &p) || !intern(st, ring, &n) || !intern(st, bsi, &b) ||
+	    (r = record_append(st, RECORD_RING)) == NULL) {
 		log_error("state: out of memory");
 		return -1;
 	}
@@ -1768,6 +2460,7 @@ state_note_ring(struct state *st, const char *policy, const char *ring, const ch
 	r->ring = n;
 	r->bsi = b;
 	r->started_at = now;
+	st->changed = true;
 	return 0;
 }
 
@@ -1776,29 +2469,25 @@ state_plan_seen(struct state *st, const char *id, const char *jamf_state, const 
     time_t now)
 {
 	struct state_plan *p = record_find(st, RECORD_PLAN, id);
-	char *copy = NULL, *why = NULL;
+	char *seen, *why;
 
 	if (p == NULL || !id_ok(jamf_state) || (reason != NULL && !id_ok(reason))) {
 		log_error("state: no plan \"%s\" to record the state of, or the state is unusable",
 		    id != NULL ? id : "");
 		return -1;
 	}
-	if (p->last_state != NULL && strcmp(p->last_state, jamf_state) == 0 &&
-	    ((p->last_reason == NULL && reason == NULL) || (p->last_reason != NULL &&
-	    reason != NULL && strcmp(p->last_reason, reason) == 0)))
-		return 0;
-	if ((copy = strdup(jamf_state)) == NULL || (reason != NULL &&
-	    (why = strdup(reason)) == NULL)) {
-		free(copy);
+	if (!intern(st, jamf_state, &seen) || !intern(st, reason, &why)) {
 		log_error("state: out of memory");
 		return -1;
 	}
-	if (p->last_state == NULL || strcmp(p->last_state, jamf_state) != 0)
+	/* interned: the same text is the same pointer */
+	if (p->last_state == seen && p->last_reason == why)
+		return 0;
+	if (p->last_state != seen)
 		p->last_state_at = now;
-	free(p->last_state);
-	free(p->last_reason);
-	p->last_state = copy;
+	p->last_state = seen;
 	p->last_reason = why;
+	st->changed = true;
 	return 0;
 }
 

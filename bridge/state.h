@@ -13,7 +13,8 @@
  * for why this holds are at the top of state.c.
  *
  * The records are plain structs that the decision step and the tests read directly; change
- * them only through the functions below.
+ * them only through the functions below. Their strings belong to the state and stay valid
+ * until state_release(), also when a record changes; never free or change them.
  */
 #ifndef BRIDGE_STATE_H
 #define BRIDGE_STATE_H
@@ -21,6 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
+
+#include "strtab.h"
 
 #define STATE_FORMAT 1                             /* the state file format this bridge writes */
 #define STATE_MAX_FILE_BYTES (64 * 1024 * 1024)    /* state.json and journal.jsonl, each */
@@ -135,10 +138,13 @@ struct state {
 	 */
 	bool needs_reconcile;
 	char *moved_aside;   /* where a corrupt state file or journal went; NULL: none */
-	time_t saved_at;     /* when the file was last saved; 0: never */
+	time_t saved_at;     /* when the file was last written; 0: never */
 
 	/* private to state.c */
 	char *dir;
+	struct strtab strings;  /* every string of the records and intents, each kept once */
+	size_t room[6];      /* allocated: bsis, rings, plans, blueprints, groups, intents */
+	bool changed;        /* since loaded or saved: state_save() has something to write */
 	int journal_fd;      /* -1: loaded read-only */
 	long last_seq;       /* the last journal line number used */
 	long first_new_id;   /* intents with a smaller id come from earlier runs */
@@ -182,7 +188,8 @@ enum state_status state_load_readonly(struct state *st, const char *state_dir, c
 
 /*
  * Save st to state.json atomically, then empty the journal: finished intents are folded into
- * the records and dropped, open ones are kept. Returns STATE_OK or STATE_ERROR.
+ * the records and dropped, open ones are kept. When nothing changed since st was loaded or
+ * last saved, the file is left as it is (saved_at too). Returns STATE_OK or STATE_ERROR.
  */
 enum state_status state_save(struct state *st, char *err, size_t errlen);
 

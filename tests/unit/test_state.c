@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cJSON.h>
 #include <cmocka.h>
 
 #include "log.h"
@@ -547,6 +548,702 @@ test_future_format_refused(void **unused)
 	free(after);
 }
 
+/* ---- the state file, read and written a line at a time ---- */
+
+/* The fields of plan i of a large state, in bufs (ids and devices unique, the rest repeating). */
+static struct state_plan
+large_plan(int i, char id[48], char device[16])
+{
+	static char macs[] = "macs", iphones[] = "iphones", ipads[] = "ipads", pilot[] = "pilot",
+	    early[] = "early", broad[] = "broad", progress[] = "PlanInProgress",
+	    completed[] = "PlanCompleted", failed[] = "PlanFailed";
+	static char *const policies[] = {macs, iphones, ipads}, *const rings[] = {pilot, early,
+	    broad}, *const states[] = {progress, completed, failed, NULL};
+	static char platform_mac[] = "macOS", platform_ios[] = "iOS", version[] = "26.3.1",
+	    build_mac[] = "25D771280a", build_ios[] = "23D771330a",
+	    deadline[] = "2026-11-25T18:00:00", reason[] = "DOWNGRADE_NOT_SUPPORTED \"q\"\n",
+	    odd[] = "caf\xc3\xa9 \\ \t";
+
+	snprintf(id, 48, "%08x-%04x-4%03x-8%03x-%012x", (unsigned)i * 2654435761u, i & 0xffff,
+	    i % 4096, (i * 7) % 4096, (unsigned)i);
+	snprintf(device, 16, "%d", 1000 + i);
+	return (struct state_plan){
+		.id = id, .device_id = device, .policy = policies[i % 3], .ring = rings[i % 3],
+		.platform = i % 3 ? platform_ios : platform_mac, .version = version,
+		.build = i % 5 == 0 ? NULL : i % 3 ? build_ios : build_mac,
+		.deadline = i % 1000 == 7 ? odd : deadline, .created_at = T0 + i % 86400,
+		.last_state = states[i % 4], .last_state_at = states[i % 4] ? T0 + 7200 : 0,
+		.last_reason = i % 4 == 2 ? reason : NULL,
+	};
+}
+
+static bool
+same_string(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Whether p is large_plan(i) field for field. */
+static bool
+is_large_plan(const struct state_plan *p, int i)
+{
+	char id[48], device[16];
+	struct state_plan want = large_plan(i, id, device);
+
+	return same_string(p->id, want.id) && same_string(p->device_id, want.device_id) &&
+	    same_string(p->policy, want.policy) && same_string(p->ring, want.ring) &&
+	    same_string(p->platform, want.platform) && same_string(p->version, want.version) &&
+	    same_string(p->build, want.build) && same_string(p->deadline, want.deadline) &&
+	    p->created_at == want.created_at && same_string(p->last_state, want.last_state) &&
+	    p->last_state_at == want.last_state_at &&
+	    same_string(p->last_reason, want.last_reason);
+}
+
+/* How many lines text has. */
+static size_t
+count_lines(const char *text)
+{
+	size_t n = 0;
+
+	for (const char *p = text; (p = strchr(p, '\n')) != NULL; p++)
+		n++;
+	return n;
+}
+
+/*
+ * 100,000 plans (a fleet of that size) are saved a record a line and come back field for
+ * field, in their order, each found by id; the file is one JSON document all the same.
+ */
+static void
+test_large_state_round_trip(void **unused)
+{
+	enum { N = 100000 };
+	struct state st;
+	char *text;
+	cJSON *doc;
+	long id;
+	struct state_plan open_plan = plan_for((char[]){"open"});
+
+	(void)unused;
+	load_reconciled(&st);
+	for (int i = 0; i < N; i++) {
+		char pid[48], device[16];
+		struct state_plan p = large_plan(i, pid, device);
+
+		assert_int_equal(state_put_plan(&st, &p), 0);
+	}
+	assert_int_equal(state_note_bsi(&st, "macOS 26.3.1 (a) 25D771280a", T0), 0);
+	assert_int_equal(state_begin_plans(&st, &open_plan, 1, &id, err, sizeof(err)), STATE_OK);
+	save(&st);
+	state_release(&st);
+
+	text = slurp("state.json", NULL);
+	/* header, then per array its opening line, its records and its closing line */
+	assert_int_equal(count_lines(text), 1 + 6 * 2 + N + 1 + 1);
+	assert_true(strncmp(text, "{\"format\":1,", 12) == 0);
+	assert_non_null(strstr(text, "\n\"plans\":[\n{\"id\":\""));
+	assert_non_null(doc = cJSON_Parse(text));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "plans")), N);
+	cJSON_Delete(doc);
+	free(text);
+
+	load(&st);
+	assert_null(st.moved_aside);
+	assert_false(st.needs_reconcile);
+	assert_int_equal(st.nplans, N);
+	for (int i = 0; i < N; i++)
+		if (!is_large_plan(&st.plans[i], i))
+			fail_msg("plan %d did not come back as saved", i);
+	for (int i = 0; i < N; i += 997) {
+		char pid[48], device[16];
+
+		(void)large_plan(i, pid, device);
+		assert_ptr_equal(state_find_plan(&st, pid), &st.plans[i]);
+	}
+	assert_int_equal(st.nbsis, 1);
+	assert_int_equal(st.nintents, 1);
+	assert_string_equal(st.intents[0].plan.device_id, "open");
+	state_release(&st);
+}
+
+/*
+ * A small state of every kind, saved in dir: plans plan-1 .. plan-3 (plan-2 failed), a
+ * blueprint, a group, a BSI, a ring and an open intent for device 4.
+ */
+static void
+save_small_state(void)
+{
+	struct state st;
+	struct state_blueprint b = {
+		.id = (char[]){"bp-1"}, .name = (char[]){"bridge: macs pilot"},
+		.policy = (char[]){"macs"}, .ring = (char[]){"pilot"},
+		.platform = (char[]){"macOS"}, .version = (char[]){"26.3.1"},
+		.build = (char[]){"25D771280a"}, .deadline = (char[]){"2026-11-25T18:00:00"},
+		.group_id = (char[]){"17"}, .deployed = true, .created_at = T0 + 60,
+	};
+	struct state_group g = {.id = (char[]){"17"}, .name = (char[]){"bridge: macs pilot"},
+	    .created_at = T0 + 50, .devices = (char[]){"computer"}};
+	struct state_plan open_plan = plan_for((char[]){"4"});
+	static char failed[] = "PlanFailed", reason[] = "NOT_SUPERVISED";
+	long id;
+
+	load_reconciled(&st);
+	for (int i = 1; i <= 3; i++) {
+		char pid[16], device[8];
+		struct state_plan p;
+
+		snprintf(pid, sizeof(pid), "plan-%d", i);
+		snprintf(device, sizeof(device), "%d", i);
+		p = plan_for(device);
+		p.id = pid;
+		if (i == 2) {
+			p.last_state = failed;
+			p.last_reason = reason;
+			p.last_state_at = T0 + 5;
+		}
+		assert_int_equal(state_put_plan(&st, &p), 0);
+	}
+	assert_int_equal(state_put_blueprint(&st, &b), 0);
+	assert_int_equal(state_put_group(&st, &g), 0);
+	assert_int_equal(state_note_bsi(&st, "macOS 26.3.1 (a) 25D771280a", T0), 0);
+	assert_int_equal(state_note_ring(&st, "macs", "pilot", "macOS 26.3.1 (a) 25D771280a",
+	    T0 + 4), 0);
+	assert_int_equal(state_begin_plans(&st, &open_plan, 1, &id, err, sizeof(err)), STATE_OK);
+	save(&st);
+	state_release(&st);
+}
+
+/* Whether st holds what save_small_state() saved (fail_msg names the first difference). */
+static void
+check_small_state(const struct state *st, const char *what)
+{
+	const struct state_plan *p = state_find_plan(st, "plan-2");
+	const struct state_blueprint *b = state_find_blueprint(st, "bp-1");
+
+	if (st->moved_aside != NULL || st->needs_reconcile)
+		fail_msg("%s: treated as corrupt", what);
+	if (st->nplans != 3 || st->nblueprints != 1 || st->ngroups != 1 || st->nbsis != 1 ||
+	    st->nrings != 1 || st->nintents != 1)
+		fail_msg("%s: records lost or added", what);
+	if (p == NULL || strcmp(p->device_id, "2") != 0 || strcmp(p->last_reason,
+	    "NOT_SUPERVISED") != 0 || p->last_state_at != T0 + 5 || p->build == NULL ||
+	    state_find_plan(st, "plan-3")->last_state != NULL)
+		fail_msg("%s: plans differ", what);
+	if (b == NULL || !b->deployed || strcmp(b->group_id, "17") != 0 || b->last_state != NULL ||
+	    b->created_at != T0 + 60)
+		fail_msg("%s: blueprint differs", what);
+	if (strcmp(state_find_group(st, "17")->devices, "computer") != 0 ||
+	    state_find_ring(st, "macs", "pilot", "macOS 26.3.1 (a) 25D771280a")->started_at !=
+	    T0 + 4 || strcmp(st->intents[0].plan.device_id, "4") != 0 ||
+	    !state_intent_unfinished(st, &st->intents[0]))
+		fail_msg("%s: group, ring or intent differs", what);
+}
+
+/* Replace the first needle in text (len bytes) with with; the result in a new buffer. */
+static char *
+replaced(const char *text, const char *needle, const char *with, size_t *len)
+{
+	const char *at = strstr(text, needle);
+	size_t before, nlen = strlen(needle), wlen = strlen(with);
+	char *out;
+
+	if (at == NULL)
+		fail_msg("\"%s\" is not in the state file", needle);
+	before = (size_t)(at - text);
+	assert_non_null(out = malloc(*len - nlen + wlen + 1));
+	memcpy(out, text, before);
+	memcpy(out + before, with, wlen);
+	memcpy(out + before + wlen, at + nlen, *len - before - nlen + 1);
+	*len = *len - nlen + wlen;
+	return out;
+}
+
+/*
+ * A state file written by the bridge before this one (one cJSON_Print'ed document, tabs and
+ * all) loads whole, and its next save writes it a record a line.
+ */
+static void
+test_old_layout_loads(void **unused)
+{
+	struct state st;
+	char *text, *old;
+	cJSON *doc;
+
+	(void)unused;
+	save_small_state();
+	text = slurp("state.json", NULL);
+	assert_non_null(doc = cJSON_Parse(text));
+	assert_non_null(old = cJSON_Print(doc));  /* exactly how it was written before */
+	assert_non_null(strstr(old, "{\n\t\"format\":\t1,\n"));
+	spill("state.json", old, strlen(old));
+	cJSON_Delete(doc);
+	free(old);
+	free(text);
+
+	load(&st);
+	check_small_state(&st, "the old layout");
+	save(&st);  /* unchanged, but written again in the layout read a line at a time */
+	state_release(&st);
+	text = slurp("state.json", NULL);
+	assert_true(strncmp(text, "{\"format\":1,", 12) == 0);
+	free(text);
+	load(&st);
+	check_small_state(&st, "saved again");
+	state_release(&st);
+}
+
+/* The lines bridge writes for st: the first, an opening and a closing one per array, records. */
+static size_t
+lines_for(const struct state *st)
+{
+	size_t open = 0;
+
+	for (size_t i = 0; i < st->nintents; i++)
+		open += st->intents[i].status == STATE_INTENT_OPEN;
+	return 1 + 6 * 2 + st->nbsis + st->nrings + st->nplans + st->nblueprints + st->ngroups +
+	    open;
+}
+
+/*
+ * A file in any other layout that is the same JSON document (reformatted by jq or by hand)
+ * loads as that document, read as a whole; a save writes it a record a line again.
+ */
+static void
+test_other_layouts_load(void **unused)
+{
+	static const struct {
+		const char *what, *needle, *with;
+		int bsis, intents;  /* how many the document has, when not the small state's */
+		bool lines;         /* still bridge's layout: read a line at a time, left alone */
+	} edits[] = {
+		{"a record split over two lines", "\"device_id\":\"2\",",
+		    "\n\"device_id\":\"2\",\n", 1, 1, false},
+		{"a blank line at the end", "]}\n", "]}\n\n", 1, 1, false},
+		{"spaces", "\"plans\":[\n", "\"plans\" : [ \n", 1, 1, false},
+		{"Windows line ends", "\n\"rings\":[\n", "\r\n\"rings\":[\r\n", 1, 1, false},
+		/* the first of two members so named counts, as cJSON finds it */
+		{"an array in the first line", "\"journal_folded\":",
+		    "\"bsis\":[],\"journal_folded\":", 0, 1, false},
+		{"arrays in another order", "\"bsis\":[\n", "\"intents\":[],\n\"bsis\":[\n", 1, 0,
+		    false},
+		{"an unknown member longer than a line", "\"device_id\":\"3\",",
+		    "\"device_id\":\"3\",\"notes\":\"@\",", 1, 1, false},
+		{"no newline at the end", "]}\n", "]}", 1, 1, true},
+		{"an unknown member in the first line", "\"journal_folded\":",
+		    "\"extra\":[1],\"journal_folded\":", 1, 1, true},
+		{"members in another order in the first line", "{\"format\":1,",
+		    "{\"bridge\":\"0.0.9\",\"format\":1,", 1, 1, true},
+	};
+	char *text;
+	size_t len;
+
+	(void)unused;
+	save_small_state();
+	text = slurp("state.json", &len);
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		struct state st;
+		size_t elen = len, lines;
+		char *edited = replaced(text, edits[i].needle, edits[i].with, &elen), *again, *at;
+
+		if ((at = strchr(edited, '@')) != NULL) {  /* a string of 200,000 x instead */
+			size_t before = (size_t)(at - edited), n = 200000;
+			char *big = malloc(elen + n);
+
+			assert_non_null(big);
+			memcpy(big, edited, before);
+			memset(big + before, 'x', n);
+			memcpy(big + before + n, at + 1, elen - before);
+			free(edited);
+			edited = big;
+			elen += n - 1;
+		}
+		if (edits[i].intents == 0) {  /* the second "intents" would count: end before it */
+			assert_non_null(at = strstr(edited, "],\n\"intents\":[\n{"));
+			memcpy(at, "]}\n", 4);
+			elen = strlen(edited);
+		}
+		spill("state.json", edited, elen);
+		load(&st);
+		if (edits[i].bsis == 1 && edits[i].intents == 1)
+			check_small_state(&st, edits[i].what);
+		else if (st.moved_aside != NULL || st.nplans != 3 ||
+		    st.nbsis != (size_t)edits[i].bsis || st.nintents != (size_t)edits[i].intents)
+			fail_msg("%s: not read as that document", edits[i].what);
+		lines = lines_for(&st);
+		save(&st);
+		state_release(&st);
+		again = slurp("state.json", NULL);
+		if (edits[i].lines && strcmp(again, edited) != 0)
+			fail_msg("%s: written again though nothing changed", edits[i].what);
+		if (!edits[i].lines && (strncmp(again, "{\"format\":1,", 12) != 0 ||
+		    count_lines(again) != lines))
+			fail_msg("%s: not saved a record a line again", edits[i].what);
+		free(again);
+		free(edited);
+	}
+	free(text);
+}
+
+/*
+ * A file in bridge's layout damaged anywhere (cut short in or between lines, a line garbled,
+ * a member of the wrong type) is corrupt as a whole, as any corrupt file: only reported when
+ * looking, else moved aside byte for byte, and nothing is created until reconciled.
+ */
+static void
+test_damaged_lines_are_corrupt(void **unused)
+{
+	static const struct {
+		const char *what, *needle, *with;  /* with NULL: the file ends cut bytes in */
+		size_t cut;
+	} damage[] = {
+		{"cut in a record", "\"ring\":\"pilot\",\"platform\"", NULL, 3},
+		{"cut in the first line", "\"saved_at\"", NULL, 0},
+		{"cut between lines", "\"blueprints\":[\n", NULL, 0},
+		{"cut after an opening line", "{\"id\":\"plan-1\"", NULL, 0},
+		{"cut before the last line", "]}\n", NULL, 0},
+		{"cut in the last line", "]}\n", NULL, 1},
+		{"a garbled record", "{\"id\":\"plan-2\"", "{\"id\":\"plan-2", 0},
+		{"a garbled opening line", "\"groups\":[", "\"groups\":{", 0},
+		{"a record without its comma", "},\n{\"id\":\"plan-2\"", "}\n{\"id\":\"plan-2\"",
+		    0},
+		{"a comma after the last record", "}\n],\n\"blueprints\"", "},\n],\n\"blueprints\"",
+		    0},
+		{"text after the document", "]}\n", "]}\n{}\n", 0},
+		{"a record of the wrong type", "{\"id\":\"plan-1\"", "7,\n{\"id\":\"plan-1\"", 0},
+		{"a number for a string", "\"device_id\":\"2\"", "\"device_id\":2", 0},
+		{"an empty id", "\"id\":\"plan-3\"", "\"id\":\"\"", 0},
+		{"an impossible leap day", "\"created_at\":\"2025-11-18T08:00:00Z\"",
+		    "\"created_at\":\"2100-02-29T08:00:00Z\"", 0},
+		{"a second past the minute", "\"first_seen\":\"2025-11-18T08:00:00Z\"",
+		    "\"first_seen\":\"2025-11-18T08:00:60Z\"", 0},
+		{"a string for the format", "\"format\":1,", "\"format\":\"1\",", 0},
+		{"a number for a flag", "\"needs_reconcile\":false", "\"needs_reconcile\":0", 0},
+		{"an intent of an unknown kind", "\"kind\":\"plan\"", "\"kind\":\"printer\"", 0},
+		{"a string for a boolean", "\"deployed\":true", "\"deployed\":\"true\"", 0},
+		/* # is 999 arrays in one another: a record line reads alone, the document not */
+		{"a record nested too deep for the document", "\"device_id\":\"3\",",
+		    "\"device_id\":\"3\",\"x\":#,", 0},
+	};
+	char *text;
+	size_t len;
+
+	(void)unused;
+	save_small_state();
+	text = slurp("state.json", &len);
+	for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
+		struct state st;
+		size_t dlen = len, alen;
+		char *damaged, *after, aside[256], path[512];
+		struct state_plan p = plan_for((char[]){"9"});
+		long id;
+
+		if (damage[i].with != NULL) {
+			damaged = replaced(text, damage[i].needle, damage[i].with, &dlen);
+			if ((after = strchr(damaged, '#')) != NULL) {
+				size_t before = (size_t)(after - damaged), n = 999;
+				char *deep = malloc(dlen + 2 * n);
+
+				assert_non_null(deep);
+				memcpy(deep, damaged, before);
+				memset(deep + before, '[', n);
+				memset(deep + before + n, ']', n);
+				memcpy(deep + before + 2 * n, after + 1, dlen - before);
+				free(damaged);
+				damaged = deep;
+				dlen += 2 * n - 1;
+			}
+		} else {
+			assert_non_null(damaged = strdup(text));
+			assert_non_null(after = strstr(damaged, damage[i].needle));
+			dlen = (size_t)(after - damaged) + damage[i].cut;
+		}
+		spill("state.json", damaged, dlen);
+
+		/* only looking: reported, left where it is */
+		assert_int_equal(state_load_readonly(&st, dir, err, sizeof(err)), STATE_OK);
+		if (!st.needs_reconcile || st.moved_aside != NULL || st.nplans != 0 ||
+		    !exists("state.json") || strstr(logbuf, "is corrupt") == NULL)
+			fail_msg("%s: not reported as corrupt", damage[i].what);
+		state_release(&st);
+
+		if (state_load(&st, dir, err, sizeof(err)) != STATE_OK)
+			fail_msg("%s: %s", damage[i].what, err);
+		if (!st.needs_reconcile || st.moved_aside == NULL || st.nplans != 0 ||
+		    st.nintents != 0)
+			fail_msg("%s: not treated as corrupt", damage[i].what);
+		assert_false(exists("state.json"));
+		find_file("state.json.corrupt-", aside, sizeof(aside));
+		assert_non_null(after = slurp(aside, &alen));
+		assert_int_equal(alen, dlen);
+		assert_memory_equal(after, damaged, dlen);
+		assert_int_equal(state_begin_plans(&st, &p, 1, &id, err, sizeof(err)), STATE_ERROR);
+		state_release(&st);
+		free(after);
+		free(damaged);
+		path_of(path, sizeof(path), aside);
+		assert_int_equal(unlink(path), 0);
+		memset(logbuf, 0, sizeof(logbuf));
+		rewind(logstream);
+	}
+	free(text);
+}
+
+/*
+ * A state file from a newer bridge in this layout is refused too, and left as it was; cut
+ * short, it is corrupt, as any file that is not one JSON document.
+ */
+static void
+test_future_format_refused_in_lines(void **unused)
+{
+	struct state st;
+	char *text, *newer, *after;
+	size_t len, alen;
+
+	(void)unused;
+	save_small_state();
+	text = slurp("state.json", &len);
+	newer = replaced(text, "\"format\":1,", "\"format\":2,", &len);
+	spill("state.json", newer, len);
+	assert_int_equal(state_load(&st, dir, err, sizeof(err)), STATE_ERROR);
+	assert_non_null(strstr(err, "format 2"));
+	assert_non_null(after = slurp("state.json", &alen));
+	assert_int_equal(alen, len);
+	assert_memory_equal(after, newer, len);
+	assert_int_equal(count_files("state.json.corrupt-"), 0);
+	free(after);
+
+	/* but one that is not a whole JSON document is corrupt, whatever format it says */
+	spill("state.json", newer, len / 2);
+	load(&st);
+	assert_true(st.needs_reconcile);
+	assert_non_null(st.moved_aside);
+	state_release(&st);
+	free(newer);
+	free(text);
+}
+
+/* The inode of state.json: a save that writes replaces the file, so changes it. */
+static ino_t
+state_inode(void)
+{
+	char path[256];
+	struct stat sb;
+
+	path_of(path, sizeof(path), "state.json");
+	assert_int_equal(stat(path, &sb), 0);
+	return sb.st_ino;
+}
+
+/*
+ * A run with nothing to do writes nothing: saving a state that did not change since it was
+ * loaded leaves the file alone (putting a record as it is, seeing a plan in the state it was
+ * in, noting a known BSI change nothing). Anything that changes it is written.
+ */
+static void
+test_unchanged_state_not_written(void **unused)
+{
+	struct state st;
+	struct state_plan p;
+	char *before, *after;
+	ino_t ino;
+	time_t saved;
+
+	(void)unused;
+	save_small_state();
+	ino = state_inode();
+	before = slurp("state.json", NULL);
+	load(&st);
+	saved = st.saved_at;
+	p = *state_find_plan(&st, "plan-2");
+	assert_int_equal(state_put_plan(&st, &p), 0);
+	p.last_reason = (char[]){"NOT_SUPERVISED"};  /* the same text, another pointer */
+	assert_int_equal(state_put_plan(&st, &p), 0);
+	assert_int_equal(state_plan_seen(&st, "plan-2", "PlanFailed", "NOT_SUPERVISED", T0 + 99),
+	    0);
+	assert_int_equal(state_find_plan(&st, "plan-2")->last_state_at, T0 + 5);
+	assert_int_equal(state_note_bsi(&st, "macOS 26.3.1 (a) 25D771280a", T0 + 99), 0);
+	assert_int_equal(state_note_ring(&st, "macs", "pilot", "macOS 26.3.1 (a) 25D771280a",
+	    T0 + 99), 0);
+	state_reconciled(&st);
+	save(&st);
+	assert_int_equal(st.saved_at, saved);
+	state_release(&st);
+	assert_int_equal(state_inode(), ino);
+	after = slurp("state.json", NULL);
+	assert_string_equal(after, before);
+	free(after);
+
+	/* a change is written */
+	load(&st);
+	assert_int_equal(state_plan_seen(&st, "plan-2", "PlanFailed", NULL, T0 + 99), 0);
+	save(&st);
+	state_release(&st);
+	assert_true(state_inode() != ino);
+	load(&st);
+	assert_null(state_find_plan(&st, "plan-2")->last_reason);
+	assert_int_equal(state_find_plan(&st, "plan-2")->last_state_at, T0 + 5);
+	ino = state_inode();
+
+	/* so is an intent resolved, and one begun and done */
+	assert_int_equal(state_intent_resolve(&st, st.intents[0].id, NULL, err, sizeof(err)),
+	    STATE_OK);
+	save(&st);
+	state_release(&st);
+	assert_true(state_inode() != ino);
+	load(&st);
+	assert_int_equal(st.nintents, 0);
+	ino = state_inode();
+	p = plan_for((char[]){"5"});
+	{
+		long id;
+
+		assert_int_equal(state_begin_plans(&st, &p, 1, &id, err, sizeof(err)), STATE_OK);
+		assert_int_equal(state_intent_done(&st, id, "plan-5", err, sizeof(err)), STATE_OK);
+	}
+	state_release(&st);  /* killed: the journal has it */
+	load(&st);
+	assert_non_null(state_find_plan(&st, "plan-5"));
+	save(&st);  /* what the journal added is folded into the file */
+	state_release(&st);
+	assert_true(state_inode() != ino);
+	after = slurp("journal.jsonl", NULL);
+	assert_string_equal(after, "");
+	free(after);
+	load(&st);
+	assert_non_null(state_find_plan(&st, "plan-5"));
+	state_release(&st);
+	free(before);
+}
+
+/*
+ * Many intents in one run (a first run creates a plan per device) are found by id whatever
+ * order they finish in, also when read back from the journal; intents of a file edited out of
+ * order are found too, and new ones are numbered after all of them.
+ */
+static void
+test_many_intents(void **unused)
+{
+	enum { N = 3000 };
+	struct state st;
+	struct state_plan *plans = calloc(N, sizeof(*plans));
+	static char devices[N][8];
+	long *ids = calloc(N, sizeof(*ids)), id;
+	char *text, *edited;
+	size_t len;
+
+	(void)unused;
+	assert_non_null(plans);
+	assert_non_null(ids);
+	load_reconciled(&st);
+	for (int i = 0; i < N; i++) {
+		snprintf(devices[i], sizeof(devices[i]), "%d", i);
+		plans[i] = plan_for(devices[i]);
+	}
+	assert_int_equal(state_begin_plans(&st, plans, N, ids, err, sizeof(err)), STATE_OK);
+	for (int i = N - 1; i >= 0; i -= 2) {  /* from the last, every other one */
+		char pid[16];
+
+		snprintf(pid, sizeof(pid), "plan-%d", i);
+		assert_int_equal(state_intent_done(&st, ids[i], pid, err, sizeof(err)), STATE_OK);
+	}
+	state_release(&st);  /* killed */
+
+	load_reconciled(&st);  /* it never saved: a first run again */
+	assert_int_equal(st.nintents, N);
+	assert_int_equal(st.nplans, N / 2);
+	for (int i = 0; i < N; i++) {
+		const struct state_intent *in = state_find_intent(&st, ids[i]);
+
+		assert_non_null(in);
+		assert_string_equal(in->plan.device_id, devices[i]);
+		assert_int_equal(in->status, i % 2 ? STATE_INTENT_DONE : STATE_INTENT_OPEN);
+	}
+	for (int i = 0; i < N; i += 2)
+		assert_int_equal(state_intent_resolve(&st, ids[i], NULL, err, sizeof(err)),
+		    STATE_OK);
+	assert_int_equal(state_begin_plans(&st, plans, 2, ids, err, sizeof(err)), STATE_OK);
+	save(&st);
+	state_release(&st);
+
+	/* swap the two open intents in the file and give the second a far higher id */
+	text = slurp("state.json", &len);
+	{
+		char *a = strstr(text, "\"intents\":[\n") + strlen("\"intents\":[\n");
+		char *b = strchr(a, '\n') + 1;
+		char *end = strstr(b, "\n]}");
+		char first[2048], second[2048], idbuf[32];
+
+		snprintf(first, sizeof(first), "%.*s", (int)(b - 2 - a), a);
+		snprintf(second, sizeof(second), "%.*s", (int)(end - b), b);
+		snprintf(idbuf, sizeof(idbuf), "{\"id\":%ld,", ids[1]);
+		assert_non_null(strstr(second, idbuf));
+		assert_non_null(edited = malloc(len + 64));
+		snprintf(edited, len + 64, "%.*s{\"id\":999999,%s,\n%s\n]}\n", (int)(a - text),
+		    text, second + strlen(idbuf), first);
+	}
+	spill("state.json", edited, strlen(edited));
+	load(&st);
+	assert_null(st.moved_aside);
+	assert_int_equal(st.nintents, 2);
+	assert_non_null(state_find_intent(&st, ids[0]));
+	assert_non_null(state_find_intent(&st, 999999));
+	assert_null(state_find_intent(&st, ids[1]));
+	assert_int_equal(state_unfinished(&st), 2);
+	assert_int_equal(state_intent_resolve(&st, ids[0], "plan-a", err, sizeof(err)), STATE_OK);
+	assert_int_equal(state_intent_resolve(&st, 999999, "plan-b", err, sizeof(err)), STATE_OK);
+	assert_int_equal(state_begin_plans(&st, plans, 1, &id, err, sizeof(err)), STATE_OK);
+	assert_true(id > 999999);
+	state_release(&st);
+	free(edited);
+	free(text);
+	free(plans);
+	free(ids);
+}
+
+/* Times at the ends of the range and on leap days come back to the second. */
+static void
+test_times_round_trip(void **unused)
+{
+	static const time_t times[] = {
+		0, 1, 86399, 951782400 /* 2000-02-29 */, 951868799, 4107542399 /* 2100-02-28 */,
+		4107542400 /* 2100-03-01 */, 1709164800 /* 2024-02-29 */, 253402300799,
+	};
+	static const char *const texts[] = {
+		"1970-01-01T00:00:00Z", "1970-01-01T00:00:01Z", "1970-01-01T23:59:59Z",
+		"2000-02-29T00:00:00Z", "2000-02-29T23:59:59Z", "2100-02-28T23:59:59Z",
+		"2100-03-01T00:00:00Z", "2024-02-29T00:00:00Z", "9999-12-31T23:59:59Z",
+	};
+	enum { N = sizeof(times) / sizeof(times[0]) };
+	struct state st;
+	char ids[N][16], *text;
+
+	(void)unused;
+	load_reconciled(&st);
+	for (size_t i = 0; i < N; i++) {
+		struct state_plan p = plan_for((char[]){"1"});
+
+		snprintf(ids[i], sizeof(ids[i]), "plan-%zu", i);
+		p.id = ids[i];
+		p.created_at = times[i];
+		assert_int_equal(state_put_plan(&st, &p), 0);
+	}
+	save(&st);
+	state_release(&st);
+	text = slurp("state.json", NULL);
+	for (size_t i = 0; i < N; i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "\"created_at\":\"%s\"", texts[i]);
+		if (strstr(text, want) == NULL)
+			fail_msg("%ld is not written as %s", (long)times[i], texts[i]);
+	}
+	free(text);
+	load(&st);
+	for (size_t i = 0; i < N; i++)
+		assert_int_equal(state_find_plan(&st, ids[i])->created_at, times[i]);
+	state_release(&st);
+}
+
 /* ---- the lock ---- */
 
 /* A child process cannot take a lock the parent holds, and is told who holds it. */
@@ -742,7 +1439,7 @@ test_done_intents_folded_on_save(void **unused)
 	assert_int_equal(len, 0);
 	free(journal);
 	text = slurp("state.json", NULL);
-	assert_non_null(strstr(text, "\"intents\":\t[]"));
+	assert_non_null(strstr(text, "\n\"intents\":[\n]}\n"));  /* none left open */
 	free(text);
 	state_release(&st);
 
@@ -1236,6 +1933,15 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_files_moved_aside, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_future_format_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_state_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_old_layout_loads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_layouts_load, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_lines_are_corrupt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_future_format_refused_in_lines, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unchanged_state_not_written, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_intents, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_times_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_excludes_other_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_released_by_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unfinished_intent_after_crash, setup, teardown),
