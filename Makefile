@@ -81,10 +81,11 @@ FUZZ_BUILD    = build/fuzz
 FUZZ_CFLAGS   = $(BASE_CFLAGS) -Werror -Ibridge -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_OBJS     = $(MODULES:%=$(FUZZ_BUILD)/obj/%.o)
-FUZZ_TARGETS  = gdmf version template
+FUZZ_TARGETS  = gdmf version template state
 FUZZ_SEEDS_gdmf     = tests/fixtures/gdmf
 FUZZ_SEEDS_version  = tests/fuzz/corpus/version
 FUZZ_SEEDS_template = tests/fuzz/corpus/template
+FUZZ_SEEDS_state    = tests/fuzz/corpus/state
 FUZZ_DICT_gdmf      = -dict=tests/fuzz/gdmf.dict
 FUZZ_DICT_template  = -dict=tests/fuzz/template.dict
 
@@ -166,6 +167,7 @@ fuzz: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 	  echo "== fuzz_$$t for $(FUZZ_SECONDS)s"; mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
 	  case $$t in gdmf) seeds=$(FUZZ_SEEDS_gdmf); dict='$(FUZZ_DICT_gdmf)';; \
 	    template) seeds=$(FUZZ_SEEDS_template); dict='$(FUZZ_DICT_template)';; \
+	    state) seeds=$(FUZZ_SEEDS_state); dict=;; \
 	    *) seeds=$(FUZZ_SEEDS_version); dict=;; esac; \
 	  log=$(FUZZ_BUILD)/fuzz_$$t.log; \
 	  if ! $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \

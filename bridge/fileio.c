@@ -19,7 +19,7 @@ fileio_read(const char *path, size_t cap, char **out, size_t *len)
 {
 	struct stat st;
 	char *buf = NULL;
-	size_t n = 0;
+	size_t n = 0, size;
 	int fd, saved;
 
 	*out = NULL;
@@ -32,11 +32,23 @@ fileio_read(const char *path, size_t cap, char **out, size_t *len)
 		errno = EINVAL;
 		goto fail;
 	}
-	if ((buf = malloc(cap + 2)) == NULL)
+	/* room for the file as it is now (plus one byte to see it grew), never past cap + 1 */
+	size = (size_t)st.st_size < cap ? (size_t)st.st_size + 2 : cap + 2;
+	if ((buf = malloc(size)) == NULL)
 		goto fail;
 	for (;;) {
-		ssize_t r = read(fd, buf + n, cap + 1 - n);
+		ssize_t r;
 
+		if (n + 1 >= size && size < cap + 2) {  /* it grew while being read */
+			size_t more = size * 2 < cap + 2 ? size * 2 : cap + 2;
+			char *grown = realloc(buf, more);
+
+			if (grown == NULL)
+				goto fail;
+			buf = grown;
+			size = more;
+		}
+		r = read(fd, buf + n, size - 1 - n);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1)
