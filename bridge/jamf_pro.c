@@ -792,6 +792,9 @@ struct plans_read {
 	const char *filter;
 	struct jamf_plan *v;
 	size_t n;
+	/* with each: every page is handed over, then freed (jamf_pro_plans_each) */
+	int (*each)(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_reply *r);
+	void *ctx;
 };
 
 static void
@@ -822,6 +825,14 @@ plans_page_add(struct jamf_session *s, void *ctx, const char *path, const cJSON 
 	cJSON_ArrayForEach(o, results)
 		if (plan_from_json(o, &pr->v[pr->n]) == 0)
 			pr->n++;
+	if (pr->each != NULL) {
+		int rc = pr->each(pr->ctx, pr->v, pr->n, r);
+
+		jamf_plans_free(pr->v, pr->n);
+		pr->v = NULL;
+		pr->n = 0;
+		return rc;
+	}
 	return 0;
 }
 
@@ -829,7 +840,7 @@ int
 jamf_pro_plans_list(struct jamf_session *s, const char *filter, struct jamf_plan **out,
     size_t *n, struct jamf_reply *r)
 {
-	struct plans_read pr = {filter, NULL, 0};
+	struct plans_read pr = {filter, NULL, 0, NULL, NULL};
 	struct pager pg = {plans_page_path, plans_page_add, &pr, 0, 0};
 	char path[2 * PATH_BYTES];
 	int len = snprintf(path, sizeof(path), PLANS_PATH "?page=0&page-size=%d"
@@ -847,6 +858,19 @@ jamf_pro_plans_list(struct jamf_session *s, const char *filter, struct jamf_plan
 	*out = pr.v;
 	*n = pr.n;
 	return 0;
+}
+
+int
+jamf_pro_plans_each(struct jamf_session *s, const char *filter,
+    int (*each)(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_reply *r),
+    void *ctx, struct jamf_reply *r)
+{
+	struct plans_read pr = {filter, NULL, 0, each, ctx};
+	struct pager pg = {plans_page_path, plans_page_add, &pr, 0, 0};
+	int rc = read_pages(s, &pg, r);
+
+	jamf_plans_free(pr.v, pr.n);
+	return rc;
 }
 
 bool
@@ -888,7 +912,7 @@ jamf_pro_plans_by_ids(struct jamf_session *s, const char *const *ids, size_t n,
     struct jamf_plan **out, size_t *got, struct jamf_reply *r)
 {
 	size_t nchunks = (n + JAMF_PLANS_PER_REQUEST - 1) / JAMF_PLANS_PER_REQUEST;
-	struct plans_read pr = {NULL, NULL, 0};
+	struct plans_read pr = {NULL, NULL, 0, NULL, NULL};
 	struct window w;
 	int rc = -1;
 

@@ -144,6 +144,15 @@ int jamf_pro_plans_create_group(struct jamf_session *s, enum jamf_kind kind, lon
     struct jamf_reply *r);
 void jamf_plan_refs_free(struct jamf_plan_ref *refs, size_t n);
 
+/*
+ * Every plan matching filter handed to each() a page at a time, the page freed when it
+ * returns: memory holds one page of plans, not the list. each() returns 0, or -1 (with r
+ * set) to stop. 0 or -1.
+ */
+int jamf_pro_plans_each(struct jamf_session *s, const char *filter,
+    int (*each)(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_reply *r),
+    void *ctx, struct jamf_reply *r);
+
 /* Plans matching an RSQL filter (already encoded; NULL: all), every page. 0 or -1. */
 int jamf_pro_plans_list(struct jamf_session *s, const char *filter, struct jamf_plan **out,
     size_t *n, struct jamf_reply *r);

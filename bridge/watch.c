@@ -178,41 +178,59 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The plans followed (ids sorted) and which of them Jamf lists as unfinished. */
+struct followed {
+	struct state *st;
+	const char **ids;
+	bool *listed;
+	size_t n;
+	time_t now;
+	size_t *read;
+};
+
+/* jamf_pro_plans_each(): record a page of unfinished plans and tick the followed ones. */
+static int
+note_unfinished(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_reply *r)
+{
+	struct followed *f = ctx;
+
+	if (record_plans(f->st, plans, n, f->now, f->read, r) == -1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const char **hit = bsearch(&plans[i].id, f->ids, f->n, sizeof(*f->ids), cmp_str);
+
+		if (hit != NULL)
+			f->listed[hit - f->ids] = true;
+	}
+	return 0;
+}
+
 /*
- * Of ids[0..*n), keep those not among Jamf's unfinished plans (read here, and recorded): the
- * plans that finished since the last run. 0 or -1 (r).
+ * Of ids[0..*n), keep those not among Jamf's unfinished plans (read here a page at a time,
+ * and recorded): the plans that finished since the last run. 0 or -1 (r).
  */
 static int
 drop_unfinished(struct jamf_session *pro, struct state *st, const char **ids, size_t *n,
     time_t now, size_t *read, struct jamf_reply *r)
 {
+	struct followed f = {st, ids, calloc(*n > 0 ? *n : 1, sizeof(bool)), *n, now, read};
 	char filter[256];
-	struct jamf_plan *plans = NULL;
-	const char **listed = NULL;
-	size_t got = 0, kept = 0;
-	int rc = -1;
+	size_t kept = 0;
 
+	if (f.listed == NULL)
+		return jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "reading plans: out of memory");
+	qsort(ids, *n, sizeof(*ids), cmp_str);
 	if (jamf_url_encode(UNFINISHED_FILTER, filter, sizeof(filter)) == -1 ||
-	    jamf_pro_plans_list(pro, filter, &plans, &got, r) == -1)
-		goto out;
-	if (record_plans(st, plans, got, now, read, r) == -1)
-		goto out;
-	if ((listed = calloc(got > 0 ? got : 1, sizeof(*listed))) == NULL) {
-		jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "reading plans: out of memory");
-		goto out;
+	    jamf_pro_plans_each(pro, filter, note_unfinished, &f, r) == -1) {
+		free(f.listed);
+		return -1;
 	}
-	for (size_t i = 0; i < got; i++)
-		listed[i] = plans[i].id;
-	qsort(listed, got, sizeof(*listed), cmp_str);
 	for (size_t i = 0; i < *n; i++)
-		if (bsearch(&ids[i], listed, got, sizeof(*listed), cmp_str) == NULL)
+		if (!f.listed[i])
 			ids[kept++] = ids[i];
 	*n = kept;
-	rc = 0;
-out:
-	free(listed);
-	jamf_plans_free(plans, got);
-	return rc;
+	free(f.listed);
+	return 0;
 }
 
 int
