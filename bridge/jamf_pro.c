@@ -143,19 +143,23 @@ device_from_json(struct jamf_inventory *inv, const cJSON *o, struct jamf_device 
 	return 0;
 }
 
-/* The path of one inventory page. */
-static void
+/* The path of one inventory page; 0, or -1 when it does not fit in buf. */
+static int
 inventory_path(enum jamf_kind kind, const char *filter, long page, char *buf, size_t size)
 {
+	int len;
+
 	if (kind == JAMF_COMPUTER)
-		snprintf(buf, size, "/api/v4/computers-inventory?section=GENERAL&section=HARDWARE"
-		    "&section=OPERATING_SYSTEM&section=GROUP_MEMBERSHIPS&page=%ld&page-size=%d"
-		    "&sort=id%%3Aasc%s%s", page, JAMF_PRO_PAGE_SIZE, filter ? "&filter=" : "",
-		    filter ? filter : "");
+		len = snprintf(buf, size, "/api/v4/computers-inventory?section=GENERAL"
+		    "&section=HARDWARE&section=OPERATING_SYSTEM&section=GROUP_MEMBERSHIPS&page=%ld"
+		    "&page-size=%d&sort=id%%3Aasc%s%s", page, JAMF_PRO_PAGE_SIZE,
+		    filter ? "&filter=" : "", filter ? filter : "");
 	else
-		snprintf(buf, size, "/api/v2/mobile-devices/detail?section=GENERAL&section=HARDWARE"
-		    "&section=GROUPS&page=%ld&page-size=%d&sort=mobileDeviceId%%3Aasc%s%s", page,
-		    JAMF_PRO_PAGE_SIZE, filter ? "&filter=" : "", filter ? filter : "");
+		len = snprintf(buf, size, "/api/v2/mobile-devices/detail?section=GENERAL"
+		    "&section=HARDWARE&section=GROUPS&page=%ld&page-size=%d"
+		    "&sort=mobileDeviceId%%3Aasc%s%s", page, JAMF_PRO_PAGE_SIZE,
+		    filter ? "&filter=" : "", filter ? filter : "");
+	return len < 0 || (size_t)len >= size ? -1 : 0;
 }
 
 /* Append the results of one page to inv; 0 or -1 (r). */
@@ -192,8 +196,8 @@ inventory_add_page(struct jamf_session *s, const char *path, const cJSON *json,
  * freed before the next is asked for, so memory holds one window, not the whole list.
  */
 struct pager {
-	/* the path of page into buf */
-	void (*path)(const void *ctx, long page, char *buf, size_t size);
+	/* the path of page into buf; 0, or -1 when it does not fit (a filter too long) */
+	int (*path)(const void *ctx, long page, char *buf, size_t size);
 	/* take one page's JSON; 0 or -1 (r) */
 	int (*add)(struct jamf_session *s, void *ctx, const char *path, const cJSON *json,
 	    struct jamf_reply *r);
@@ -278,7 +282,10 @@ read_pages(struct jamf_session *s, struct pager *pg, struct jamf_reply *r)
 	pg->requests = 1;
 	if (window_open(s, &w, r) == -1)
 		return -1;
-	pg->path(pg->ctx, 0, w.paths[0], sizeof(w.paths[0]));
+	if (pg->path(pg->ctx, 0, w.paths[0], sizeof(w.paths[0])) == -1) {
+		bad_reply(s, r, w.paths[0], "the filter is too long");
+		goto out;
+	}
 	if (jamf_get(s, w.paths[0], r) == -1)
 		goto out;
 	if (!json_long(r->json, "totalCount", &pg->total) || pg->total < 0) {
@@ -292,8 +299,9 @@ read_pages(struct jamf_session *s, struct pager *pg, struct jamf_reply *r)
 	for (long first = 1; first < pages; first += (long)w.size) {
 		size_t n = (size_t)(pages - first) < w.size ? (size_t)(pages - first) : w.size;
 
+		/* page 0 fitted, and the others have the same path but for a number */
 		for (size_t i = 0; i < n; i++)
-			pg->path(pg->ctx, first + (long)i, w.paths[i], sizeof(w.paths[i]));
+			(void)pg->path(pg->ctx, first + (long)i, w.paths[i], sizeof(w.paths[i]));
 		pg->requests += (long)n;
 		if (window_get(s, &w, n, pg->add, pg->ctx, r) == -1)
 			goto out;
@@ -310,12 +318,12 @@ struct inventory_read {
 	const char *filter;
 };
 
-static void
+static int
 inventory_page_path(const void *ctx, long page, char *buf, size_t size)
 {
 	const struct inventory_read *ir = ctx;
 
-	inventory_path(ir->inv->kind, ir->filter, page, buf, size);
+	return inventory_path(ir->inv->kind, ir->filter, page, buf, size);
 }
 
 static int
@@ -797,13 +805,14 @@ struct plans_read {
 	void *ctx;
 };
 
-static void
+static int
 plans_page_path(const void *ctx, long page, char *buf, size_t size)
 {
 	const struct plans_read *pr = ctx;
+	int len = snprintf(buf, size, PLANS_PATH "?page=%ld&page-size=%d&sort=planUuid%%3Aasc%s%s",
+	    page, JAMF_PRO_PAGE_SIZE, pr->filter ? "&filter=" : "", pr->filter ? pr->filter : "");
 
-	snprintf(buf, size, PLANS_PATH "?page=%ld&page-size=%d&sort=planUuid%%3Aasc%s%s", page,
-	    JAMF_PRO_PAGE_SIZE, pr->filter ? "&filter=" : "", pr->filter ? pr->filter : "");
+	return len < 0 || (size_t)len >= size ? -1 : 0;
 }
 
 static int
@@ -842,15 +851,9 @@ jamf_pro_plans_list(struct jamf_session *s, const char *filter, struct jamf_plan
 {
 	struct plans_read pr = {filter, NULL, 0, NULL, NULL};
 	struct pager pg = {plans_page_path, plans_page_add, &pr, 0, 0};
-	char path[2 * PATH_BYTES];
-	int len = snprintf(path, sizeof(path), PLANS_PATH "?page=0&page-size=%d"
-	    "&sort=planUuid%%3Aasc%s%s", JAMF_PRO_PAGE_SIZE, filter ? "&filter=" : "",
-	    filter ? filter : "");
 
 	*out = NULL;
 	*n = 0;
-	if (len < 0 || (size_t)len >= sizeof(path))
-		return bad_reply(s, r, PLANS_PATH, "the filter is too long");
 	if (read_pages(s, &pg, r) == -1) {
 		jamf_plans_free(pr.v, pr.n);
 		return -1;
@@ -933,7 +936,8 @@ jamf_pro_plans_by_ids(struct jamf_session *s, const char *const *ids, size_t n,
 				goto out;
 			}
 			pr.filter = filter;
-			plans_page_path(&pr, 0, w.paths[i], sizeof(w.paths[i]));
+			/* an IDS_FILTER_BYTES filter always fits in a path buffer */
+			(void)plans_page_path(&pr, 0, w.paths[i], sizeof(w.paths[i]));
 		}
 		if (window_get(s, &w, k, plans_page_add, &pr, r) == -1)
 			goto out;
