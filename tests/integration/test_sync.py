@@ -327,6 +327,22 @@ class BlueprintBase(SyncTestCase):
         return bridge("sync", "-c", str(path or self.policy_file()), *args,
                       env={**ENV, "PLATFORM_SECRET": PLATFORM_CLIENT_SECRET})
 
+    def sync_killed_after_post(self, path, earlier):
+        """Run sync and SIGKILL it 0.3 s after its POST to path number earlier + 1 reached the
+        simulator (the caller's fault rule holds that POST's answer back); faults are then
+        cleared."""
+        proc = subprocess.Popen([os.environ["BRIDGE_BIN"], "sync", "-c", str(self.policy_file())],
+                                env={**os.environ, **ENV, "PLATFORM_SECRET": PLATFORM_CLIENT_SECRET},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while len([q for q in self.sim.requests(path) if q["method"] == "POST"]) <= earlier:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.02)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        self.sim.clear_faults()
+
     def jamf_objects(self):
         """{name: (sorted member ids, declaration payload, scoped group uuid)} of bridge's."""
         state = self.sim.jamf_state()
@@ -610,17 +626,7 @@ class IOSBlueprintKilled(BlueprintBase):
         groups = "/api/v2/mobile-device-groups/static-groups"
         self.sim.reset()  # forget the first run's requests: wait for this run's POST below
         self.sim.faults([{"path": groups, "method": "POST", "count": 1, "delay_after": 5}])
-        proc = subprocess.Popen([os.environ["BRIDGE_BIN"], "sync", "-c", str(self.policy_file())],
-                                env={**os.environ, **ENV, "PLATFORM_SECRET": PLATFORM_CLIENT_SECRET},
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while not [q for q in self.sim.requests(groups) if q["method"] == "POST"]:
-            self.assertLess(time.monotonic(), deadline)
-            time.sleep(0.02)
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-        self.sim.clear_faults()
+        self.sync_killed_after_post(groups, 0)
         made = json.loads([q for q in self.sim.requests(groups) if q["method"] == "POST"][0]["body"])
         r = self.sync()
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -657,17 +663,7 @@ class BlueprintKilled(BlueprintBase):
                             len(earlier)}
                     rule.update({"delay_after": 5} if after else {"delay": 5, "close": True})
                     self.sim.faults([rule])
-                    proc = subprocess.Popen([os.environ["BRIDGE_BIN"], "sync", "-c", str(self.policy_file())],
-                                            env={**os.environ, **ENV, "PLATFORM_SECRET": PLATFORM_CLIENT_SECRET},
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                    deadline = time.monotonic() + 30
-                    while len([q for q in self.sim.requests(rule["path"]) if q["method"] == "POST"]) <= rule["skip"]:
-                        self.assertLess(time.monotonic(), deadline)
-                        time.sleep(0.02)
-                    time.sleep(0.3)
-                    proc.send_signal(signal.SIGKILL)
-                    proc.wait(10)
-                    self.sim.clear_faults()
+                    self.sync_killed_after_post(rule["path"], rule["skip"])
                     r = self.sync()
                     self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
                     self.assertEqual(self.jamf_objects(), want)
