@@ -45,6 +45,7 @@ struct http_transfer {
 	struct http_response *resp;
 	size_t cap;
 	size_t alloc;
+	size_t expect;              /* Content-Length, when the server gave one: the first size */
 	bool too_big;
 	bool oom;
 };
@@ -198,7 +199,7 @@ on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 		return 0;
 	}
 	if (r->body_len + n + 1 > t->alloc) {
-		size_t want = t->alloc ? t->alloc : 16384;
+		size_t want = t->alloc ? t->alloc : t->expect > 16384 ? t->expect + 1 : 16384;
 		char *body;
 
 		while (want < r->body_len + n + 1)
@@ -218,7 +219,7 @@ on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-/* libcurl header callback: trace response headers (redacted) and note Content-Type. */
+/* libcurl header callback: trace response headers (redacted), note Content-Type and Length. */
 static size_t
 on_header(char *buf, size_t size, size_t nitems, void *userdata)
 {
@@ -235,6 +236,12 @@ on_header(char *buf, size_t size, size_t nitems, void *userdata)
 		while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n'))
 			len--;
 		snprintf(t->resp->content_type, sizeof(t->resp->content_type), "%.*s", (int)len, v);
+	} else if (n > 15 && strncasecmp(buf, "content-length:", 15) == 0) {
+		/* a hint for the body's first allocation, so a large page is not copied while it
+		 * grows; the cap still applies to what arrives (a compressed body may be longer) */
+		unsigned long long len = strtoull(buf + 15, NULL, 10);
+
+		t->expect = len < t->cap ? (size_t)len : 0;
 	}
 	return n;
 }
@@ -420,7 +427,7 @@ job_start(struct http_client *c, const struct http_endpoint *ep, struct http_job
 	/* a request's retry budget starts with its first attempt, not with its batch */
 	if (job->attempt == 0)
 		job->deadline = now_ms() + ep->retry_max_time * 1000;
-	job->t = (struct http_transfer){resp, ep->max_body_bytes, 0, false, false};
+	job->t = (struct http_transfer){resp, ep->max_body_bytes, 0, 0, false, false};
 	job->errbuf[0] = '\0';
 	job->headers = NULL;
 	if ((job->curl = handle_get(c)) == NULL ||

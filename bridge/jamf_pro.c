@@ -79,15 +79,23 @@ read_group_ids(const cJSON *list, struct jamf_device *d)
 	return true;
 }
 
-/* Jamf's value, kept in t; "" (Jamf's way of saying none in places) when empty is NULL. */
+/* How keep() holds a value. */
+enum {
+	KEEP_UNIQUE = 0,        /* one per device (ids, names, serials): copied, not looked up */
+	KEEP_SHARED = 1,        /* repeats across the fleet (versions, builds, models): interned */
+	KEEP_EMPTY_IS_NONE = 2, /* "" is Jamf's way of saying none here: NULL */
+};
+
+/* Jamf's value, kept in t as how says; NULL for none, or with *oom set. */
 static const char *
-keep(struct strtab *t, const char *v, bool empty_is_none, bool *oom)
+keep(struct strtab *t, const char *v, int how, bool *oom)
 {
 	const char *kept;
 
-	if (v == NULL || (empty_is_none && v[0] == '\0'))
+	if (v == NULL || ((how & KEEP_EMPTY_IS_NONE) && v[0] == '\0'))
 		return NULL;
-	if ((kept = strtab_intern(t, v)) == NULL)
+	kept = (how & KEEP_SHARED) ? strtab_intern(t, v) : strtab_add(t, v);
+	if (kept == NULL)
 		*oom = true;
 	return kept;
 }
@@ -107,34 +115,36 @@ device_from_json(struct jamf_inventory *inv, const cJSON *o, struct jamf_device 
 		const cJSON *os = json_obj(o, "operatingSystem");
 
 		id = json_id(o, "id", idbuf, sizeof(idbuf));
-		d->name = keep(t, json_str(general, "name"), false, &oom);
-		d->management_id = keep(t, json_str(general, "managementId"), false, &oom);
-		d->version = keep(t, json_str(os, "version"), false, &oom);
-		d->build = keep(t, json_str(os, "build"), false, &oom);
-		d->supplemental_build = keep(t, json_str(os, "supplementalBuildVersion"), true,
-		    &oom);
-		d->extra = keep(t, json_str(os, "rapidSecurityResponse"), true, &oom);
-		d->model_id = keep(t, json_str(os, "softwareUpdateDeviceId"), false, &oom);
+		d->name = keep(t, json_str(general, "name"), KEEP_UNIQUE, &oom);
+		d->management_id = keep(t, json_str(general, "managementId"), KEEP_UNIQUE, &oom);
+		d->version = keep(t, json_str(os, "version"), KEEP_SHARED, &oom);
+		d->build = keep(t, json_str(os, "build"), KEEP_SHARED, &oom);
+		d->supplemental_build = keep(t, json_str(os, "supplementalBuildVersion"),
+		    KEEP_SHARED | KEEP_EMPTY_IS_NONE, &oom);
+		d->extra = keep(t, json_str(os, "rapidSecurityResponse"),
+		    KEEP_SHARED | KEEP_EMPTY_IS_NONE, &oom);
+		d->model_id = keep(t, json_str(os, "softwareUpdateDeviceId"), KEEP_SHARED, &oom);
 		if (!read_group_ids(json_arr(o, "groupMemberships"), d))
 			oom = true;
 	} else {
 		const char *model = json_str(general, "softwareUpdateDeviceId");
 
 		id = json_id(o, "mobileDeviceId", idbuf, sizeof(idbuf));
-		d->name = keep(t, json_str(general, "displayName"), false, &oom);
-		d->management_id = keep(t, json_str(general, "managementId"), false, &oom);
-		d->version = keep(t, json_str(general, "osVersion"), false, &oom);
-		d->build = keep(t, json_str(general, "osBuild"), false, &oom);
-		d->supplemental_build = keep(t, json_str(general, "osSupplementalBuildVersion"), true,
-		    &oom);
-		d->extra = keep(t, json_str(general, "osRapidSecurityResponse"), true, &oom);
-		d->model_id = keep(t, model != NULL ? model : json_str(hw, "modelIdentifier"), false,
-		    &oom);
+		d->name = keep(t, json_str(general, "displayName"), KEEP_UNIQUE, &oom);
+		d->management_id = keep(t, json_str(general, "managementId"), KEEP_UNIQUE, &oom);
+		d->version = keep(t, json_str(general, "osVersion"), KEEP_SHARED, &oom);
+		d->build = keep(t, json_str(general, "osBuild"), KEEP_SHARED, &oom);
+		d->supplemental_build = keep(t, json_str(general, "osSupplementalBuildVersion"),
+		    KEEP_SHARED | KEEP_EMPTY_IS_NONE, &oom);
+		d->extra = keep(t, json_str(general, "osRapidSecurityResponse"),
+		    KEEP_SHARED | KEEP_EMPTY_IS_NONE, &oom);
+		d->model_id = keep(t, model != NULL ? model : json_str(hw, "modelIdentifier"),
+		    KEEP_SHARED, &oom);
 		if (!read_group_ids(json_arr(o, "groups"), d))
 			oom = true;
 	}
-	d->serial = keep(t, json_str(hw, "serialNumber"), false, &oom);
-	d->id = keep(t, id, false, &oom);
+	d->serial = keep(t, json_str(hw, "serialNumber"), KEEP_UNIQUE, &oom);
+	d->id = keep(t, id, KEEP_UNIQUE, &oom);
 	if (id == NULL || oom) {
 		free(d->groups);  /* the strings stay in the table, freed with the inventory */
 		memset(d, 0, sizeof(*d));

@@ -74,10 +74,24 @@ room(struct strtab *t, size_t len)
 	return block;
 }
 
+/* A copy of s in the blocks; NULL when out of memory or past STRTAB_MAX_BYTES. */
+static char *
+copy_in(struct strtab *t, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	char *copy;
+
+	if (len > STRTAB_MAX_BYTES - t->bytes || (copy = room(t, len)) == NULL)
+		return NULL;
+	memcpy(copy, s, len);
+	t->bytes += len;
+	return copy;
+}
+
 const char *
 strtab_intern(struct strtab *t, const char *s)
 {
-	size_t at, len;
+	size_t at;
 	char *copy;
 
 	if (s == NULL)
@@ -87,14 +101,17 @@ strtab_intern(struct strtab *t, const char *s)
 	for (at = hash(s) & (t->cap - 1); t->slots[at] != NULL; at = (at + 1) & (t->cap - 1))
 		if (strcmp(t->slots[at], s) == 0)
 			return t->slots[at];
-	len = strlen(s) + 1;
-	if (len > STRTAB_MAX_BYTES - t->bytes || (copy = room(t, len)) == NULL)
+	if ((copy = copy_in(t, s)) == NULL)
 		return NULL;
-	memcpy(copy, s, len);
-	t->bytes += len;
 	t->slots[at] = copy;
 	t->n++;
 	return copy;
+}
+
+const char *
+strtab_add(struct strtab *t, const char *s)
+{
+	return s != NULL ? copy_in(t, s) : NULL;
 }
 
 void

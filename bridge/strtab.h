@@ -28,6 +28,13 @@ struct strtab {
  */
 const char *strtab_intern(struct strtab *t, const char *s);
 
+/*
+ * A copy of s kept with the table's strings but not looked up, nor found by a later
+ * strtab_intern(): for strings that seldom repeat (ids, names, serial numbers), where the hash
+ * would only cost time. NULL as for strtab_intern().
+ */
+const char *strtab_add(struct strtab *t, const char *s);
+
 /* Free every string of t; t is then empty and may be used again. */
 void strtab_release(struct strtab *t);
 

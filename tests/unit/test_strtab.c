@@ -38,6 +38,29 @@ test_repeats_share_one_copy(void **state)
 }
 
 /* 200,000 distinct strings across many blocks all stay intact and findable. */
+/* strtab_add keeps its own copy each time, and an added string is not found by intern. */
+static void
+test_added_strings_are_copies(void **state)
+{
+	struct strtab t = {0};
+	char buf[16] = "C02XK1ABCD";
+	const char *a, *b, *c;
+
+	(void)state;
+	assert_null(strtab_add(&t, NULL));
+	a = strtab_add(&t, buf);
+	b = strtab_add(&t, buf);
+	memset(buf, 0, sizeof(buf));
+	assert_string_equal(a, "C02XK1ABCD");
+	assert_string_equal(b, "C02XK1ABCD");
+	assert_ptr_not_equal(a, b);
+	c = strtab_intern(&t, "C02XK1ABCD");
+	assert_ptr_not_equal(c, a);
+	assert_ptr_equal(strtab_intern(&t, "C02XK1ABCD"), c);
+	assert_int_equal(t.n, 1);
+	strtab_release(&t);
+}
+
 static void
 test_many_strings(void **state)
 {
@@ -100,6 +123,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_repeats_share_one_copy),
+		cmocka_unit_test(test_added_strings_are_copies),
 		cmocka_unit_test(test_many_strings),
 		cmocka_unit_test(test_long_strings),
 	};
