@@ -529,13 +529,30 @@ next_wake(const struct http_job *jobs, size_t n)
 	return wake;
 }
 
+/*
+ * Job i is done: count its failure, then hand its response to done (when there is one).
+ * false when done asked to stop.
+ */
+static bool
+job_report(struct http_job *jobs, size_t i, http_done_fn done, void *ctx, int *rc)
+{
+	if (jobs[i].resp->status == 0) {
+		if (jobs[i].resp->error[0] == '\0')
+			set_error(jobs[i].resp, "%s: the transfer engine failed", jobs[i].where);
+		*rc = -1;
+	}
+	return done == NULL || done(ctx, i, jobs[i].resp);
+}
+
 int
-http_do_many(struct http_client *c, const struct http_endpoint *ep,
-    const struct http_request *reqs, struct http_response *resps, size_t n, size_t parallel)
+http_do_each(struct http_client *c, const struct http_endpoint *ep,
+    const struct http_request *reqs, struct http_response *resps, size_t n, size_t parallel,
+    http_done_fn done, void *ctx)
 {
 	struct http_job *jobs;
-	size_t left = n, active = 0;
+	size_t left = n, active = 0, oldest = 0;
 	char reason[HTTP_MAX_ERROR_BYTES];
+	bool stop = false;
 	int rc = 0;
 
 	if (parallel < 1)
@@ -551,34 +568,53 @@ http_do_many(struct http_client *c, const struct http_endpoint *ep,
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct http_job *job = &jobs[i];
-
-		job->req = &reqs[i];
-		job->resp = &resps[i];
-		job->where = reqs[i].log_url != NULL ? reqs[i].log_url : reqs[i].url;
-		memset(job->resp, 0, sizeof(*job->resp));
-		job->resp->retry_after = -1;
-		if (url_check(reqs[i].url, URL_ALLOW_QUERY, reason, sizeof(reason)) == -1) {
-			set_error(job->resp, "%s: %s", job->where, reason);
-			job->done = true;
-			left--;
-		}
+		jobs[i].req = &reqs[i];
+		jobs[i].resp = &resps[i];
+		jobs[i].where = reqs[i].log_url != NULL ? reqs[i].log_url : reqs[i].url;
+		memset(jobs[i].resp, 0, sizeof(*jobs[i].resp));
+		jobs[i].resp->retry_after = -1;
 	}
 	while (left > 0) {
 		long now = now_ms(), wake = -1;
 		int running, pending;
 		CURLMsg *msg;
 
-		/* start what may start, in order, up to the parallel limit */
-		for (size_t i = 0; i < n && active < parallel; i++) {
+		while (oldest < n && jobs[oldest].done)
+			oldest++;
+		/*
+		 * Start what may start, in order, up to the parallel limit, and never more than
+		 * 2 x parallel past the oldest unfinished request: a caller handling answers in
+		 * order then holds a few while one is retried, not the whole batch.
+		 */
+		for (size_t i = oldest; i < n && i < oldest + 2 * parallel && active < parallel &&
+		    !stop; i++) {
 			struct http_job *job = &jobs[i];
 
 			if (job->done || job->curl != NULL || job->not_before > now)
 				continue;
-			if (job_start(c, ep, job) == -1)
-				left--;
-			else
+			if (job->attempt == 0 &&
+			    url_check(job->req->url, URL_ALLOW_QUERY, reason, sizeof(reason)) == -1) {
+				set_error(job->resp, "%s: %s", job->where, reason);
+				job->done = true;
+			} else if (job_start(c, ep, job) == 0) {
 				active++;
+				continue;
+			}
+			left--;
+			stop = !job_report(jobs, i, done, ctx, &rc);
+		}
+		if (stop) {
+			/* what has not started is not sent; what runs ends and is reported */
+			for (size_t i = oldest; i < n; i++)
+				if (!jobs[i].done && jobs[i].curl == NULL) {
+					set_error(jobs[i].resp, "%s: not sent: the batch was stopped",
+					    jobs[i].where);
+					jobs[i].done = true;
+					left--;
+					rc = -1;
+				}
+			if (left == 0)
+				break;
 		}
 		if (active == 0) {
 			if ((wake = next_wake(jobs, n)) > now)
@@ -597,8 +633,11 @@ http_do_many(struct http_client *c, const struct http_endpoint *ep,
 			job = (struct http_job *)(void *)priv;
 			active--;
 			job_finish_attempt(c, ep, job, msg->data.result);
-			if (job->done)
+			if (job->done) {
 				left--;
+				if (!job_report(jobs, (size_t)(job - jobs), done, ctx, &rc))
+					stop = true;
+			}
 		}
 		if (left > 0 && active > 0) {
 			long timeout = 1000;
@@ -610,19 +649,30 @@ http_do_many(struct http_client *c, const struct http_endpoint *ep,
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (jobs[i].curl != NULL) {  /* only after a multi failure */
+		if (jobs[i].done)
+			continue;
+		/* only after a multi failure */
+		if (jobs[i].curl != NULL) {
 			curl_multi_remove_handle(c->multi, jobs[i].curl);
 			curl_slist_free_all(jobs[i].headers);
 			handle_put(c, jobs[i].curl);
-			set_error(jobs[i].resp, "%s: the transfer engine failed", jobs[i].where);
+			jobs[i].curl = NULL;
 		}
-		if (jobs[i].resp->status == 0 && jobs[i].resp->error[0] == '\0')
-			set_error(jobs[i].resp, "%s: the transfer engine failed", jobs[i].where);
-		if (jobs[i].resp->status == 0)
-			rc = -1;
+		set_error(jobs[i].resp, "%s: the transfer engine failed", jobs[i].where);
+		jobs[i].done = true;
+		if (!stop && !job_report(jobs, i, done, ctx, &rc))
+			stop = true;
+		rc = -1;
 	}
 	free(jobs);
 	return rc;
+}
+
+int
+http_do_many(struct http_client *c, const struct http_endpoint *ep,
+    const struct http_request *reqs, struct http_response *resps, size_t n, size_t parallel)
+{
+	return http_do_each(c, ep, reqs, resps, n, parallel, NULL, NULL);
 }
 
 int

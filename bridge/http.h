@@ -66,6 +66,24 @@ int http_do(struct http_client *c, const struct http_endpoint *ep, const struct 
 int http_do_many(struct http_client *c, const struct http_endpoint *ep,
     const struct http_request *reqs, struct http_response *resps, size_t n, size_t parallel);
 
+/*
+ * Called by http_do_each() as soon as request i has its final response, or has failed for
+ * good (status 0, error set), in the order requests finish. The callee may keep or release
+ * resp. Returns false to stop the batch: nothing more is started, requests not yet sent fail
+ * with "not sent", and those running end and are reported as usual.
+ */
+typedef bool (*http_done_fn)(void *ctx, size_t i, struct http_response *resp);
+
+/*
+ * http_do_many(), handing each response to done as it arrives, so that a caller can work on
+ * one answer while the next ones download. Requests start in order, and never more than
+ * 2 x parallel past the oldest unfinished one. Returns 0 when every request got a final
+ * response and done never stopped the batch, else -1.
+ */
+int http_do_each(struct http_client *c, const struct http_endpoint *ep,
+    const struct http_request *reqs, struct http_response *resps, size_t n, size_t parallel,
+    http_done_fn done, void *ctx);
+
 void http_response_release(struct http_response *resp);
 
 /* Fill ep from the policy file's http section and a ca_file, with a body cap. */

@@ -24,7 +24,6 @@
 #define JAMF_DISCOVERY_PATH "/.well-known/openid-configuration"
 #define JAMF_TOKEN_FALLBACK_S 1200L  /* when a token answer says nothing of its lifetime */
 #define JAMF_TOKEN_MARGIN_MAX_S 60L  /* renew this long before expiry at most */
-#define JAMF_MAX_BATCH 4096          /* calls in one jamf_request_many() */
 
 /* Monotonic seconds: token lifetimes must not depend on the wall clock being right. */
 static long
@@ -653,40 +652,93 @@ struct call_headers {
 	char content_type[96];
 };
 
-/* Send the calls of idx[0..n) once with the current token; fill resps. */
+/* One jamf_request_each() under way. */
+struct each_run {
+	struct jamf_session *s;
+	const struct jamf_call *calls;
+	size_t *idx;             /* this round's calls: position in the round -> call */
+	bool last_round;         /* a 401 now is final */
+	size_t *again;           /* calls answered 401, for the next round */
+	size_t nagain;
+	jamf_reply_fn fn;
+	void *ctx;
+	bool stopped;            /* fn asked to stop */
+	int rc;
+};
+
+/* Hand call i's final reply r to the caller (which owns it from then on). */
 static void
-send_batch(struct jamf_session *s, const struct jamf_call *calls, const size_t *idx, size_t n,
-    const char *bearer, struct http_response *resps)
+each_give(struct each_run *e, size_t i, struct jamf_reply *r)
 {
+	if (r->fail != JAMF_OK)
+		e->rc = -1;
+	if (e->stopped) {
+		jamf_reply_release(r);
+	} else if (!e->fn(e->ctx, i, r)) {
+		e->stopped = true;
+		e->rc = -1;
+	}
+}
+
+/* http_do_each()'s callback: the answer to the k-th call of this round. */
+static bool
+each_answer(void *ctx, size_t k, struct http_response *resp)
+{
+	struct each_run *e = ctx;
+	size_t i = e->idx[k];
+	struct jamf_reply r = {0};
+
+	if (resp->status == 401 && !e->last_round) {
+		http_response_release(resp);
+		e->again[e->nagain++] = i;
+		return true;
+	}
+	if (resp->status == 0)
+		reply_from_transport(&r, resp);
+	else
+		(void)reply_from_response(e->s, &e->calls[i], resp, &r);
+	http_response_release(resp);
+	each_give(e, i, &r);
+	return !e->stopped;
+}
+
+/* Send this round's n calls (e->idx) once with the current token, bearer. */
+static void
+send_round(struct each_run *e, size_t n, const char *bearer)
+{
+	struct jamf_session *s = e->s;
 	struct http_request *reqs = calloc(n, sizeof(*reqs));
+	struct http_response *resps = calloc(n, sizeof(*resps));
 	struct call_headers *hdrs = calloc(n, sizeof(*hdrs));
 	char **urls = calloc(n, sizeof(*urls));
 
-	if (reqs == NULL || hdrs == NULL || urls == NULL) {
-		for (size_t i = 0; i < n; i++) {
-			memset(&resps[i], 0, sizeof(resps[i]));
-			snprintf(resps[i].error, sizeof(resps[i].error), "out of memory");
+	if (reqs == NULL || resps == NULL || hdrs == NULL || urls == NULL) {
+		for (size_t k = 0; k < n; k++) {
+			struct jamf_reply r = {0};
+
+			jamf_reply_fail(&r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
+			each_give(e, e->idx[k], &r);
 		}
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct jamf_call *c = &calls[idx[i]];
-		struct http_request *q = &reqs[i];
+	for (size_t k = 0; k < n; k++) {
+		const struct jamf_call *c = &e->calls[e->idx[k]];
+		struct http_request *q = &reqs[k];
 		size_t len = strlen(s->base) + strlen(c->path) + 1;
 
-		if ((urls[i] = malloc(len)) != NULL)
-			snprintf(urls[i], len, "%s%s", s->base, c->path);
+		if ((urls[k] = malloc(len)) != NULL)
+			snprintf(urls[k], len, "%s%s", s->base, c->path);
 		q->method = c->method;
-		q->url = urls[i] != NULL ? urls[i] : "";
+		q->url = urls[k] != NULL ? urls[k] : "";
 		q->headers[q->nheaders++] = bearer;
 		q->headers[q->nheaders++] = "Accept: application/json";
 		if (s->env_header[0] != '\0')
 			q->headers[q->nheaders++] = s->env_header;
 		if (c->body != NULL) {
-			snprintf(hdrs[i].content_type, sizeof(hdrs[i].content_type),
+			snprintf(hdrs[k].content_type, sizeof(hdrs[k].content_type),
 			    "Content-Type: %s", c->content_type != NULL ? c->content_type :
 			    "application/json");
-			q->headers[q->nheaders++] = hdrs[i].content_type;
+			q->headers[q->nheaders++] = hdrs[k].content_type;
 			q->body = c->body;
 			q->body_len = c->body_len;
 		} else if (strcmp(c->method, "GET") != 0) {
@@ -694,95 +746,104 @@ send_batch(struct jamf_session *s, const struct jamf_call *calls, const size_t *
 			q->headers[q->nheaders++] = "Content-Type:";
 		}
 	}
-	(void)http_do_many(s->http, &s->ep, reqs, resps, n, (size_t)s->max_connections);
+	(void)http_do_each(s->http, &s->ep, reqs, resps, n, (size_t)s->max_connections,
+	    each_answer, e);
+	/* calls not sent after a stop: released, not handed over */
+	for (size_t k = 0; k < n; k++)
+		http_response_release(&resps[k]);
 out:
-	for (size_t i = 0; urls != NULL && i < n; i++)
-		free(urls[i]);
+	for (size_t k = 0; urls != NULL && k < n; k++)
+		free(urls[k]);
 	free(urls);
 	free(hdrs);
+	free(resps);
 	free(reqs);
+}
+
+int
+jamf_request_each(struct jamf_session *s, const struct jamf_call *calls, size_t n,
+    jamf_reply_fn fn, void *ctx)
+{
+	struct each_run e = {s, calls, NULL, false, NULL, 0, fn, ctx, false, 0};
+	size_t left = n;
+
+	if (n == 0)
+		return 0;
+	if (n > JAMF_MAX_CALLS || (e.idx = calloc(n, sizeof(*e.idx))) == NULL ||
+	    (e.again = calloc(n, sizeof(*e.again))) == NULL) {
+		free(e.idx);
+		for (size_t i = 0; i < n; i++) {
+			struct jamf_reply r = {0};
+
+			jamf_reply_fail(&r, JAMF_FAIL_TRANSPORT, n > JAMF_MAX_CALLS ? "%s: more than "
+			    "%d calls at once" : "%s: out of memory", s->name, JAMF_MAX_CALLS);
+			each_give(&e, i, &r);
+		}
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		e.idx[i] = i;
+	/* at most two rounds: the second one, with a fresh token, only for 401 answers */
+	for (int round = 0; round < 2 && left > 0 && !e.stopped; round++) {
+		struct jamf_reply auth = {0};
+		char *bearer;
+
+		if (round == 1) {
+			log_info("%s answered 401 to %zu request%s: signing in again, once", s->name,
+			    left, left == 1 ? "" : "s");
+			token_drop(s);
+		}
+		e.last_round = round == 1;
+		e.nagain = 0;
+		if (jamf_authenticate(s, &auth) == -1) {
+			for (size_t k = 0; k < left; k++) {
+				struct jamf_reply r = {0};
+
+				r.fail = auth.fail;
+				memcpy(r.error, auth.error, sizeof(r.error));
+				each_give(&e, e.idx[k], &r);
+			}
+			jamf_reply_release(&auth);
+			break;
+		}
+		jamf_reply_release(&auth);
+		if ((bearer = malloc(strlen(s->token) + 32)) == NULL) {
+			for (size_t k = 0; k < left; k++) {
+				struct jamf_reply r = {0};
+
+				jamf_reply_fail(&r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
+				each_give(&e, e.idx[k], &r);
+			}
+			break;
+		}
+		sprintf(bearer, "Authorization: Bearer %s", s->token);
+		send_round(&e, left, bearer);
+		free_wiped(bearer);
+		left = e.nagain;
+		memcpy(e.idx, e.again, left * sizeof(*e.idx));
+	}
+	free(e.again);
+	free(e.idx);
+	return e.rc;
+}
+
+/* jamf_request_many()'s callback: keep each reply in its place. */
+static bool
+keep_reply(void *ctx, size_t i, struct jamf_reply *r)
+{
+	struct jamf_reply *replies = ctx;
+
+	replies[i] = *r;
+	return true;
 }
 
 int
 jamf_request_many(struct jamf_session *s, const struct jamf_call *calls,
     struct jamf_reply *replies, size_t n)
 {
-	struct http_response *resps = NULL;
-	size_t *idx = NULL, nidx = n;
-	char *bearer = NULL;
-	int rc = 0;
-
 	for (size_t i = 0; i < n; i++)
 		memset(&replies[i], 0, sizeof(replies[i]));
-	if (n == 0)
-		return 0;
-	if (n > JAMF_MAX_BATCH || (resps = calloc(n, sizeof(*resps))) == NULL ||
-	    (idx = calloc(n, sizeof(*idx))) == NULL) {
-		for (size_t i = 0; i < n; i++)
-			jamf_reply_fail(&replies[i], JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
-		free(resps);
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++)
-		idx[i] = i;
-	/* at most two rounds: the second one, with a fresh token, only for 401 answers */
-	for (int round = 0; round < 2 && nidx > 0; round++) {
-		struct http_response *batch;
-		size_t again = 0;
-
-		if (round == 1)
-			token_drop(s);
-		if (jamf_authenticate(s, &replies[idx[0]]) == -1) {
-			for (size_t i = 1; i < nidx; i++) {
-				replies[idx[i]].fail = replies[idx[0]].fail;
-				memcpy(replies[idx[i]].error, replies[idx[0]].error,
-				    sizeof(replies[idx[i]].error));
-			}
-			rc = -1;
-			break;
-		}
-		if ((bearer = malloc(strlen(s->token) + 32)) == NULL ||
-		    (batch = calloc(nidx, sizeof(*batch))) == NULL) {
-			for (size_t i = 0; i < nidx; i++)
-				jamf_reply_fail(&replies[idx[i]], JAMF_FAIL_TRANSPORT, "out of memory");
-			rc = -1;
-			break;
-		}
-		sprintf(bearer, "Authorization: Bearer %s", s->token);
-		send_batch(s, calls, idx, nidx, bearer, batch);
-		free_wiped(bearer);
-		bearer = NULL;
-		for (size_t i = 0; i < nidx; i++) {
-			if (batch[i].status == 401 && round == 0) {
-				http_response_release(&batch[i]);
-				idx[again++] = idx[i];  /* again <= i: in place is safe */
-				continue;
-			}
-			resps[idx[i]] = batch[i];
-		}
-		free(batch);
-		if (again > 0)
-			log_info("%s answered 401 to %zu request%s: signing in again, once", s->name,
-			    again, again == 1 ? "" : "s");
-		nidx = again;
-	}
-	free_wiped(bearer);
-	for (size_t i = 0; i < n; i++) {
-		if (replies[i].fail != JAMF_OK)
-			continue;  /* set while signing in */
-		if (resps[i].status == 0) {
-			reply_from_transport(&replies[i], &resps[i]);
-			rc = -1;
-		} else if (reply_from_response(s, &calls[i], &resps[i], &replies[i]) == -1) {
-			rc = -1;
-		}
-		http_response_release(&resps[i]);
-	}
-	for (size_t i = 0; i < n; i++)
-		http_response_release(&resps[i]);
-	free(resps);
-	free(idx);
-	return rc;
+	return jamf_request_each(s, calls, n, keep_reply, replies);
 }
 
 int

@@ -19,6 +19,7 @@ struct config_tenant;
 #define JAMF_MAX_URL 2048
 #define JAMF_MAX_BODY_BYTES (64 * 1024 * 1024)  /* 2000 devices with three sections fit */
 #define JAMF_ERROR_BYTES 768
+#define JAMF_MAX_CALLS 4096  /* calls in one jamf_request_each() or _many() */
 
 enum jamf_api {
 	JAMF_API_PRO,
@@ -113,6 +114,20 @@ int jamf_get(struct jamf_session *s, const char *path, struct jamf_reply *r);
  */
 int jamf_request_many(struct jamf_session *s, const struct jamf_call *calls,
     struct jamf_reply *replies, size_t n);
+
+/*
+ * Called by jamf_request_each() with call i's final reply, in the order replies arrive; the
+ * callee owns *r from then on (it may copy the struct and release it later). Returns false
+ * to stop: nothing more is sent, and replies still coming are released unseen.
+ */
+typedef bool (*jamf_reply_fn)(void *ctx, size_t i, struct jamf_reply *r);
+
+/*
+ * jamf_request_many(), handing each reply to fn as it arrives (a page can be read while the
+ * next ones download). Returns 0 when every call succeeded and fn never stopped, else -1.
+ */
+int jamf_request_each(struct jamf_session *s, const struct jamf_call *calls, size_t n,
+    jamf_reply_fn fn, void *ctx);
 
 void jamf_reply_release(struct jamf_reply *r);
 

@@ -202,123 +202,138 @@ inventory_add_page(struct jamf_session *s, const char *path, const cJSON *json,
 
 /*
  * Reading every page of a list: page 0 first (its totalCount says how many follow), then the
- * others max_connections at a time. Each window of pages is handed to add() in page order and
- * freed before the next is asked for, so memory holds one window, not the whole list.
+ * others, max_connections at a time. Each page is handed to add() in page order as soon as it
+ * and those before it are in, then freed: the next pages download meanwhile, and memory holds
+ * a few pages of text and one parsed page, not the whole list.
  */
+typedef int (*page_add_fn)(struct jamf_session *s, void *ctx, const char *path,
+    const cJSON *json, struct jamf_reply *r);
+
 struct pager {
 	/* the path of page into buf; 0, or -1 when it does not fit (a filter too long) */
 	int (*path)(const void *ctx, long page, char *buf, size_t size);
-	/* take one page's JSON; 0 or -1 (r) */
-	int (*add)(struct jamf_session *s, void *ctx, const char *path, const cJSON *json,
-	    struct jamf_reply *r);
+	page_add_fn add;  /* take one page's JSON; 0 or -1 (r) */
 	void *ctx;
-	long requests;   /* out: pages read */
-	long total;      /* out: totalCount of the first page */
+	long requests;    /* out: pages read */
+	long total;       /* out: totalCount of the first page */
 };
 
-/* Room for max_connections requests at a time. */
-struct window {
-	struct jamf_call *calls;
-	struct jamf_reply *replies;
-	char (*paths)[2 * PATH_BYTES];
-	size_t size;
+/* GETs whose answers are handed to add() in order (get_in_order). */
+struct in_order {
+	struct jamf_session *s;
+	const struct jamf_call *calls;
+	struct jamf_reply *held;  /* answers that came before their turn */
+	bool *arrived;
+	size_t next;              /* the next answer for add() */
+	size_t n;
+	page_add_fn add;
+	void *ctx;
+	struct jamf_reply *r;     /* the first failure */
+	int rc;
 };
 
-static void
-window_close(struct window *w)
+/* jamf_request_each()'s callback: keep answer i, then add() those whose turn it is. */
+static bool
+in_order_take(void *ctx, size_t i, struct jamf_reply *reply)
 {
-	free(w->calls);
-	free(w->replies);
-	free(w->paths);
-}
+	struct in_order *o = ctx;
 
-/* 0, or -1 (r) when out of memory. */
-static int
-window_open(struct jamf_session *s, struct window *w, struct jamf_reply *r)
-{
-	w->size = s->max_connections > 0 ? (size_t)s->max_connections : 1;
-	w->calls = calloc(w->size, sizeof(*w->calls));
-	w->replies = calloc(w->size, sizeof(*w->replies));
-	w->paths = calloc(w->size, sizeof(*w->paths));
-	if (w->calls == NULL || w->replies == NULL || w->paths == NULL) {
-		window_close(w);
-		jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
-		return -1;
-	}
-	return 0;
-}
+	o->held[i] = *reply;
+	o->arrived[i] = true;
+	for (; o->rc == 0 && o->next < o->n && o->arrived[o->next]; o->next++) {
+		struct jamf_reply *h = &o->held[o->next];
 
-/* GET w->paths[0..n) at once and hand each answer to add(), in order; 0 or -1 (r). */
-static int
-window_get(struct jamf_session *s, struct window *w, size_t n,
-    int (*add)(struct jamf_session *, void *, const char *, const cJSON *, struct jamf_reply *),
-    void *ctx, struct jamf_reply *r)
-{
-	int bad = 0;
-
-	for (size_t i = 0; i < n; i++)
-		w->calls[i] = (struct jamf_call){"GET", w->paths[i], NULL, NULL, 0, true};
-	if (jamf_request_many(s, w->calls, w->replies, n) == -1) {
-		for (size_t i = 0; i < n && bad == 0; i++)
-			if (w->replies[i].fail != JAMF_OK) {
-				*r = w->replies[i];
-				memset(&w->replies[i], 0, sizeof(w->replies[i]));
-				bad = -1;
-			}
-	}
-	/* one page parsed at a time: a parsed page takes several times its text */
-	for (size_t i = 0; i < n; i++) {
-		if (bad == 0 && jamf_reply_parse(s, &w->calls[i], &w->replies[i]) == -1) {
-			jamf_reply_release(r);
-			*r = w->replies[i];
-			memset(&w->replies[i], 0, sizeof(w->replies[i]));
-			bad = -1;
+		if (h->fail != JAMF_OK || jamf_reply_parse(o->s, &o->calls[o->next], h) == -1) {
+			*o->r = *h;
+			memset(h, 0, sizeof(*h));
+			o->rc = -1;
+		} else {
+			o->rc = o->add(o->s, o->ctx, o->calls[o->next].path, h->json, o->r);
 		}
-		if (bad == 0)
-			bad = add(s, ctx, w->paths[i], w->replies[i].json, r);
-		jamf_reply_release(&w->replies[i]);
+		jamf_reply_release(h);
 	}
-	return bad;
+	return o->rc == 0;
+}
+
+/* GET paths[0..n) and hand each page to add() in order; 0 or -1 (r). */
+static int
+get_in_order(struct jamf_session *s, char *const *paths, size_t n, page_add_fn add, void *ctx,
+    struct jamf_reply *r)
+{
+	size_t most = n < JAMF_MAX_CALLS ? n : JAMF_MAX_CALLS;
+	struct in_order o = {s, NULL, NULL, NULL, 0, 0, add, ctx, r, 0};
+	struct jamf_call *calls = calloc(most > 0 ? most : 1, sizeof(*calls));
+
+	o.calls = calls;
+	o.held = calloc(most > 0 ? most : 1, sizeof(*o.held));
+	o.arrived = calloc(most > 0 ? most : 1, sizeof(*o.arrived));
+	if (calls == NULL || o.held == NULL || o.arrived == NULL) {
+		jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
+		o.rc = -1;
+	}
+	/* JAMF_MAX_CALLS at a time: 8 million devices before a second slice */
+	for (size_t first = 0; first < n && o.rc == 0; first += o.n) {
+		o.n = n - first < most ? n - first : most;
+		o.next = 0;
+		memset(o.arrived, 0, o.n * sizeof(*o.arrived));
+		for (size_t i = 0; i < o.n; i++)
+			calls[i] = (struct jamf_call){"GET", paths[first + i], NULL, NULL, 0, true};
+		(void)jamf_request_each(s, calls, o.n, in_order_take, &o);
+		/* after a failure: answers held for a turn that never came */
+		for (size_t i = 0; i < o.n; i++)
+			jamf_reply_release(&o.held[i]);
+	}
+	free(o.arrived);
+	free(o.held);
+	free(calls);
+	return o.rc;
+}
+
+/* Free paths[0..n) and the list. */
+static void
+paths_free(char **paths, size_t n)
+{
+	for (size_t i = 0; paths != NULL && i < n; i++)
+		free(paths[i]);
+	free(paths);
 }
 
 /* Read every page through pg; 0 or -1 (r). */
 static int
 read_pages(struct jamf_session *s, struct pager *pg, struct jamf_reply *r)
 {
-	struct window w;
+	char path[2 * PATH_BYTES], **paths = NULL;
+	size_t n = 0;
 	long pages;
 	int rc = -1;
 
 	pg->requests = 1;
-	if (window_open(s, &w, r) == -1)
+	if (pg->path(pg->ctx, 0, path, sizeof(path)) == -1)
+		return bad_reply(s, r, path, "the filter is too long");
+	if (jamf_get(s, path, r) == -1)
 		return -1;
-	if (pg->path(pg->ctx, 0, w.paths[0], sizeof(w.paths[0])) == -1) {
-		bad_reply(s, r, w.paths[0], "the filter is too long");
-		goto out;
-	}
-	if (jamf_get(s, w.paths[0], r) == -1)
-		goto out;
-	if (!json_long(r->json, "totalCount", &pg->total) || pg->total < 0) {
-		bad_reply(s, r, w.paths[0], "no \"totalCount\"");
-		goto out;
-	}
-	if (pg->add(s, pg->ctx, w.paths[0], r->json, r) == -1)
-		goto out;
+	if (!json_long(r->json, "totalCount", &pg->total) || pg->total < 0)
+		return bad_reply(s, r, path, "no \"totalCount\"");
+	if (pg->add(s, pg->ctx, path, r->json, r) == -1)
+		return -1;
 	jamf_reply_release(r);
 	pages = (pg->total + JAMF_PRO_PAGE_SIZE - 1) / JAMF_PRO_PAGE_SIZE;
-	for (long first = 1; first < pages; first += (long)w.size) {
-		size_t n = (size_t)(pages - first) < w.size ? (size_t)(pages - first) : w.size;
-
+	if (pages <= 1)
+		return 0;
+	if ((paths = calloc((size_t)pages - 1, sizeof(*paths))) == NULL)
+		return jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
+	for (n = 0; n < (size_t)pages - 1; n++) {
 		/* page 0 fitted, and the others have the same path but for a number */
-		for (size_t i = 0; i < n; i++)
-			(void)pg->path(pg->ctx, first + (long)i, w.paths[i], sizeof(w.paths[i]));
-		pg->requests += (long)n;
-		if (window_get(s, &w, n, pg->add, pg->ctx, r) == -1)
+		(void)pg->path(pg->ctx, (long)n + 1, path, sizeof(path));
+		if ((paths[n] = strdup(path)) == NULL) {
+			jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
 			goto out;
+		}
 	}
-	rc = 0;
+	pg->requests += (long)n;
+	rc = get_in_order(s, paths, n, pg->add, pg->ctx, r);
 out:
-	window_close(&w);
+	paths_free(paths, n);
 	return rc;
 }
 
@@ -924,34 +939,34 @@ int
 jamf_pro_plans_by_ids(struct jamf_session *s, const char *const *ids, size_t n,
     struct jamf_plan **out, size_t *got, struct jamf_reply *r)
 {
-	size_t nchunks = (n + JAMF_PLANS_PER_REQUEST - 1) / JAMF_PLANS_PER_REQUEST;
+	size_t nchunks = (n + JAMF_PLANS_PER_REQUEST - 1) / JAMF_PLANS_PER_REQUEST, k;
 	struct plans_read pr = {NULL, NULL, 0, NULL, NULL};
-	struct window w;
+	char **paths = calloc(nchunks > 0 ? nchunks : 1, sizeof(*paths));
 	int rc = -1;
 
 	*out = NULL;
 	*got = 0;
-	if (window_open(s, &w, r) == -1)
-		return -1;
-	for (size_t first = 0; first < nchunks; first += w.size) {
-		size_t k = nchunks - first < w.size ? nchunks - first : w.size;
+	if (paths == NULL)
+		return jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
+	for (k = 0; k < nchunks; k++) {
+		size_t at = k * JAMF_PLANS_PER_REQUEST;
+		size_t m = n - at < JAMF_PLANS_PER_REQUEST ? n - at : JAMF_PLANS_PER_REQUEST;
+		char filter[IDS_FILTER_BYTES], path[2 * PATH_BYTES];
 
-		for (size_t i = 0; i < k; i++) {
-			size_t at = (first + i) * JAMF_PLANS_PER_REQUEST;
-			size_t m = n - at < JAMF_PLANS_PER_REQUEST ? n - at : JAMF_PLANS_PER_REQUEST;
-			char filter[IDS_FILTER_BYTES];
-
-			if (ids_filter(ids + at, m, filter, sizeof(filter)) == -1) {
-				bad_reply(s, r, PLANS_PATH, "a plan id is not one Jamf gives");
-				goto out;
-			}
-			pr.filter = filter;
-			/* an IDS_FILTER_BYTES filter always fits in a path buffer */
-			(void)plans_page_path(&pr, 0, w.paths[i], sizeof(w.paths[i]));
-		}
-		if (window_get(s, &w, k, plans_page_add, &pr, r) == -1)
+		if (ids_filter(ids + at, m, filter, sizeof(filter)) == -1) {
+			bad_reply(s, r, PLANS_PATH, "a plan id is not one Jamf gives");
 			goto out;
+		}
+		pr.filter = filter;
+		/* an IDS_FILTER_BYTES filter always fits in a path buffer */
+		(void)plans_page_path(&pr, 0, path, sizeof(path));
+		if ((paths[k] = strdup(path)) == NULL) {
+			jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
+			goto out;
+		}
 	}
+	if (get_in_order(s, paths, nchunks, plans_page_add, &pr, r) == -1)
+		goto out;
 	*out = pr.v;
 	*got = pr.n;
 	pr.v = NULL;
@@ -959,7 +974,7 @@ jamf_pro_plans_by_ids(struct jamf_session *s, const char *const *ids, size_t n,
 	rc = 0;
 out:
 	jamf_plans_free(pr.v, pr.n);
-	window_close(&w);
+	paths_free(paths, k);
 	return rc;
 }
 
