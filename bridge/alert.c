@@ -92,7 +92,8 @@ alert_post(struct http_client *http, const struct config *cfg, const struct conf
 	char where[160];
 	struct http_endpoint ep;
 	struct http_request req = {.method = "POST", .url = alert->url.value, .log_url = where,
-		.headers = {"Content-Type: application/json"}, .nheaders = 1};
+		.headers = {"Content-Type: application/json"}, .nheaders = 1,
+		.repeatable = true};  /* a message twice beats a message lost */
 	struct http_response resp;
 	size_t k;
 	int rc = -1;

@@ -361,6 +361,25 @@ transport_retryable(CURLcode rc)
 	}
 }
 
+/*
+ * Whether req may be sent twice: a POST or PATCH creates or changes something in Jamf, so
+ * after it may have reached the server it is not sent again (the caller learns that its
+ * outcome is unknown and looks before acting again), unless the caller says it is harmless.
+ */
+static bool
+repeatable(const struct http_request *req)
+{
+	return req->repeatable ||
+	    (strcmp(req->method, "POST") != 0 && strcmp(req->method, "PATCH") != 0);
+}
+
+/* Whether a failure happened before the request left (so even a POST may be sent again). */
+static bool
+never_sent(CURLcode rc)
+{
+	return rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_CONNECT;
+}
+
 /* Describe a libcurl failure in one sentence for the user. */
 static void
 describe_failure(const struct http_endpoint *ep, CURLcode rc, const char *errbuf,
@@ -478,7 +497,8 @@ job_finish_attempt(struct http_client *c, const struct http_endpoint *ep, struct
 	if (rc == CURLE_OK) {
 		log_trace("< %ld from %s (%zu bytes, %ld ms)", resp->status, job->where,
 		    resp->body_len, now_ms() - job->started);
-		if (resp->status < 500 && resp->status != 429) {
+		if ((resp->status < 500 && resp->status != 429) ||
+		    (!repeatable(job->req) && resp->status != 429 && resp->status != 503)) {
 			job->done = true;
 			return;
 		}
@@ -486,7 +506,8 @@ job_finish_attempt(struct http_client *c, const struct http_endpoint *ep, struct
 		    resp->status);
 	} else {
 		describe_failure(ep, rc, job->errbuf, &job->t, job->where, reason, sizeof(reason));
-		if (job->t.too_big || job->t.oom || !transport_retryable(rc)) {
+		if (job->t.too_big || job->t.oom || !transport_retryable(rc) ||
+		    (!repeatable(job->req) && !never_sent(rc))) {
 			set_error(resp, "%s", reason);
 			job->done = true;
 			return;

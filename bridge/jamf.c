@@ -436,7 +436,7 @@ token_request_parts(const struct jamf_session *s, char **form, char **auth)
 int
 jamf_authenticate(struct jamf_session *s, struct jamf_reply *r)
 {
-	struct http_request req = {.method = "POST", .url = s->token_url};
+	struct http_request req = {.method = "POST", .url = s->token_url, .repeatable = true};
 	struct http_response resp;
 	char *form = NULL, *auth = NULL, *token;
 	const char *value;
