@@ -347,92 +347,142 @@ enforce_render(const struct template *tpl, const struct config_policy *policy, c
 	return template_render(tpl, vars, n, TEMPLATE_DROP_NULLS, out, err, errlen);
 }
 
-/* Send one batch: intents, the request, outcomes. 0, or -1 to stop this policy. */
-static int
-send_batch(struct jamf_session *pro, struct state *st, const struct config_policy *policy,
-    const struct template *tpl, const char *ring, const struct decide_action *const *acts,
-    size_t n, const struct jamf_device *devices, time_t now, struct enforce_summary *sum)
+/* One batch of plans: one target and ring, up to batch_size devices, one request. */
+struct plan_batch {
+	const struct decide_action *const *acts;
+	size_t n;
+	const char *ring;
+	char *config;             /* the rendered plan config */
+	const char **ids;         /* device ids */
+	long *intents;            /* journaled before the request is sent */
+	struct jamf_plan_config pc;
+};
+
+static void
+batch_release(struct plan_batch *b)
 {
-	const struct decide_action *a = acts[0];
-	char *config = NULL;
-	struct state_plan *recs = calloc(n, sizeof(*recs));
-	const char **ids = calloc(n, sizeof(*ids));
-	long *intents = calloc(n, sizeof(*intents));
-	struct jamf_plan_config pc = {a->target_version, enforce_sent_build(a), a->deadline,
-		policy->max_deferrals, NULL};
-	struct jamf_plan_ref *refs = NULL;
-	struct jamf_reply r = {0};
-	size_t nrefs = 0;
+	free(b->config);
+	free(b->ids);
+	free(b->intents);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Render b's config and journal an intent per device; 0, or -1 (sum->error) to stop. */
+static int
+batch_begin(struct state *st, const struct config_policy *policy, const struct template *tpl,
+    const struct jamf_device *devices, time_t now, struct plan_batch *b,
+    struct enforce_summary *sum)
+{
+	const struct decide_action *a = b->acts[0];
+	struct state_plan *recs = calloc(b->n, sizeof(*recs));
 	char err[512], bsi[GDMF_IDENTITY_BYTES];
 	int rc = -1;
 
-	if (recs == NULL || ids == NULL || intents == NULL) {
+	b->ids = calloc(b->n, sizeof(*b->ids));
+	b->intents = calloc(b->n, sizeof(*b->intents));
+	if (recs == NULL || b->ids == NULL || b->intents == NULL) {
 		snprintf(sum->error, sizeof(sum->error), "out of memory");
 		goto out;
 	}
-	if (enforce_render(tpl, policy, ring, a, NULL, 0, &config, sum->error,
+	if (enforce_render(tpl, policy, b->ring, a, NULL, 0, &b->config, sum->error,
 	    sizeof(sum->error)) == -1)
 		goto out;
-	pc.json = config;
-	for (size_t i = 0; i < n; i++) {
-		ids[i] = devices[acts[i]->device].id;
-		recs[i] = (struct state_plan){NULL, (char *)(uintptr_t)ids[i],
-			(char *)(uintptr_t)policy->name, (char *)(uintptr_t)ring,
+	b->pc = (struct jamf_plan_config){a->target_version, enforce_sent_build(a), a->deadline,
+		policy->max_deferrals, b->config};
+	for (size_t i = 0; i < b->n; i++) {
+		b->ids[i] = devices[b->acts[i]->device].id;
+		recs[i] = (struct state_plan){NULL, (char *)(uintptr_t)b->ids[i],
+			(char *)(uintptr_t)policy->name, (char *)(uintptr_t)b->ring,
 			(char *)(uintptr_t)config_os_name(policy->platform),
 			(char *)(uintptr_t)a->target_version, (char *)(uintptr_t)enforce_sent_build(a),
 			(char *)(uintptr_t)a->deadline, now, NULL, 0, NULL};
 	}
 	gdmf_entry_identity(a->bsi, bsi);
-	if (state_begin_plans(st, recs, n, intents, err, sizeof(err)) != STATE_OK ||
-	    state_note_ring(st, policy->name, ring, bsi, now) == -1) {
+	if (state_begin_plans(st, recs, b->n, b->intents, err, sizeof(err)) != STATE_OK ||
+	    state_note_ring(st, policy->name, b->ring, bsi, now) == -1) {
 		snprintf(sum->error, sizeof(sum->error), "not creating plans: %s", err);
 		goto out;
 	}
-	if (jamf_pro_plans_create(pro, jamf_pro_kind(policy->platform), ids, n, n, &pc, &refs,
-	    &nrefs, &r) == -1) {
-		bool lost = r.fail == JAMF_FAIL_TRANSPORT || r.fail == JAMF_FAIL_TLS ||
-		    r.fail == JAMF_FAIL_SERVER;
+	rc = 0;
+out:
+	free(recs);
+	return rc;
+}
 
-		snprintf(sum->error, sizeof(sum->error), "%s", r.error);
-		if (lost) {
+/* Record what Jamf answered to b's request; 0, or -1 to stop this policy. */
+static int
+batch_end(struct state *st, const struct config_policy *policy, struct plan_batch *b,
+    struct jamf_plan_post *post, struct enforce_summary *sum)
+{
+	const struct jamf_reply *r = &post->reply;
+	const char *build = enforce_sent_build(b->acts[0]);
+	char err[512];
+
+	if (r->fail != JAMF_OK) {
+		if (sum->error[0] == '\0')
+			snprintf(sum->error, sizeof(sum->error), "%s", r->error);
+		if (r->fail == JAMF_FAIL_TRANSPORT || r->fail == JAMF_FAIL_TLS ||
+		    r->fail == JAMF_FAIL_SERVER) {
 			/* did Jamf create them? The next run looks before it creates again. */
-			sum->unknown += n;
-			goto out;
+			sum->unknown += b->n;
+			return -1;
 		}
-		for (size_t i = 0; i < n; i++)
-			(void)state_intent_failed(st, intents[i], r.error, err, sizeof(err));
-		sum->refused += n;
-		goto out;
+		for (size_t i = 0; i < b->n; i++)
+			(void)state_intent_failed(st, b->intents[i], r->error, err, sizeof(err));
+		sum->refused += b->n;
+		return -1;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < b->n; i++) {
 		const char *plan = NULL;
 
-		for (size_t k = 0; k < nrefs && plan == NULL; k++)
-			if (strcmp(refs[k].device_id, ids[i]) == 0)
-				plan = refs[k].plan_id;
+		for (size_t k = 0; k < post->nrefs && plan == NULL; k++)
+			if (strcmp(post->refs[k].device_id, b->ids[i]) == 0)
+				plan = post->refs[k].plan_id;
 		if (plan != NULL) {
-			if (state_intent_done(st, intents[i], plan, err, sizeof(err)) != STATE_OK) {
+			if (state_intent_done(st, b->intents[i], plan, err, sizeof(err)) != STATE_OK) {
 				snprintf(sum->error, sizeof(sum->error), "%s", err);
-				goto out;
+				return -1;
 			}
 			sum->created++;
 		} else {
-			(void)state_intent_failed(st, intents[i], "Jamf Pro created no plan for it",
+			(void)state_intent_failed(st, b->intents[i], "Jamf Pro created no plan for it",
 			    err, sizeof(err));
 			sum->refused++;
 		}
 	}
-	log_info("policy %s, ring %s: %zu plan%s for %s%s%s by %s", policy->name, ring, nrefs,
-	    nrefs == 1 ? "" : "s", a->target_version, enforce_sent_build(a) ? " " : "",
-	    enforce_sent_build(a) ? enforce_sent_build(a) : "", a->deadline);
-	rc = 0;
-out:
-	jamf_plan_refs_free(refs, nrefs);
-	jamf_reply_release(&r);
-	free(config);
-	free(recs);
-	free(ids);
-	free(intents);
+	log_info("policy %s, ring %s: %zu plan%s for %s%s%s by %s", policy->name, b->ring,
+	    post->nrefs, post->nrefs == 1 ? "" : "s", b->acts[0]->target_version,
+	    build != NULL ? " " : "", build != NULL ? build : "", b->acts[0]->deadline);
+	return 0;
+}
+
+/*
+ * Send batches[0..n) at once (each journaled already), then record each outcome in order.
+ * 0, or -1 to stop this policy.
+ */
+static int
+send_batches(struct jamf_session *pro, struct state *st, const struct config_policy *policy,
+    struct plan_batch *batches, size_t n, struct enforce_summary *sum)
+{
+	struct jamf_plan_post *posts = calloc(n > 0 ? n : 1, sizeof(*posts));
+	int rc = 0;
+
+	if (posts == NULL) {
+		/* intents stay unfinished, nothing was sent: the next run finds no plan, retries */
+		snprintf(sum->error, sizeof(sum->error), "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		posts[i] = (struct jamf_plan_post){jamf_pro_kind(policy->platform), batches[i].ids,
+			batches[i].n, &batches[i].pc, NULL, 0, {0}};
+	(void)jamf_pro_plans_post(pro, posts, n);
+	for (size_t i = 0; i < n; i++) {
+		if (batch_end(st, policy, &batches[i], &posts[i], sum) == -1)
+			rc = -1;
+		jamf_plan_refs_free(posts[i].refs, posts[i].nrefs);
+		jamf_reply_release(&posts[i].reply);
+	}
+	free(posts);
 	return rc;
 }
 
@@ -444,6 +494,8 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
 	const struct decide_action **todo;
 	const struct state_plan **by = NULL;
 	size_t n = 0, batch = policy->batch_size > 0 ? (size_t)policy->batch_size : 100;
+	size_t width = pro->max_connections > 0 ? (size_t)pro->max_connections : 1;
+	struct plan_batch *batches = NULL;
 	struct template tpl;
 	bool custom = false;
 	int rc = 0;
@@ -479,15 +531,39 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
 		return -1;
 	}
 	enforce_sort_actions(todo, n);
-	for (size_t start = 0; start < n && rc == 0;) {
-		size_t end = start + 1;
-
-		while (end < n && end - start < batch && enforce_same_target(todo[start], todo[end]))
-			end++;
-		rc = send_batch(pro, st, policy, &tpl, ring_names[todo[start]->ring], &todo[start],
-		    end - start, devices, now, sum);
-		start = end;
+	/* max_connections batches journaled, then sent together; their outcomes, then the next */
+	if ((batches = calloc(width, sizeof(*batches))) == NULL) {
+		snprintf(sum->error, sizeof(sum->error), "out of memory");
+		rc = -1;
 	}
+	for (size_t start = 0; start < n && rc == 0;) {
+		size_t nb = 0;
+
+		while (start < n && nb < width && rc == 0) {
+			size_t end = start + 1;
+			struct plan_batch *b = &batches[nb];
+
+			while (end < n && end - start < batch &&
+			    enforce_same_target(todo[start], todo[end]))
+				end++;
+			b->acts = &todo[start];
+			b->n = end - start;
+			b->ring = ring_names[todo[start]->ring];
+			if (batch_begin(st, policy, &tpl, devices, now, b, sum) == -1) {
+				batch_release(b);
+				rc = -1;
+				break;
+			}
+			nb++;
+			start = end;
+		}
+		/* batches journaled before a failure are still sent: their intents are written */
+		if (send_batches(pro, st, policy, batches, nb, sum) == -1)
+			rc = -1;
+		for (size_t i = 0; i < nb; i++)
+			batch_release(&batches[i]);
+	}
+	free(batches);
 	free(todo);
 	template_release(&tpl);
 	return rc == 0 && sum->refused == 0 ? 0 : -1;

@@ -6,6 +6,7 @@
 #include "jamf_pro.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -692,45 +693,127 @@ post_plans(struct jamf_session *s, const char *path, cJSON *body, struct jamf_pl
 	return add_plan_refs(s, path, r->json, refs, nrefs, r);
 }
 
+/* The JSON text of a request for plans for p's devices; NULL when out of memory. */
+static char *
+plan_post_body(const struct jamf_plan_post *p)
+{
+	const char *type = p->kind == JAMF_COMPUTER ? "COMPUTER" : "MOBILE_DEVICE";
+	cJSON *body = cJSON_CreateObject(), *devices = cJSON_AddArrayToObject(body, "devices");
+	char *text = NULL;
+
+	if (devices == NULL || !cJSON_AddItemToObject(body, "config", plan_config_json(p->cfg)))
+		goto out;
+	for (size_t i = 0; i < p->n; i++) {
+		cJSON *d = cJSON_CreateObject();
+
+		if (d == NULL || !cJSON_AddItemToArray(devices, d) ||
+		    cJSON_AddStringToObject(d, "deviceId", p->device_ids[i]) == NULL ||
+		    cJSON_AddStringToObject(d, "objectType", type) == NULL)
+			goto out;
+	}
+	text = json_print(body);
+out:
+	cJSON_Delete(body);
+	return text;
+}
+
+int
+jamf_pro_plans_post(struct jamf_session *s, struct jamf_plan_post *posts, size_t n)
+{
+	struct jamf_call *calls = calloc(n > 0 ? n : 1, sizeof(*calls));
+	struct jamf_reply *replies = calloc(n > 0 ? n : 1, sizeof(*replies));
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		memset(&posts[i].reply, 0, sizeof(posts[i].reply));
+		posts[i].refs = NULL;
+		posts[i].nrefs = 0;
+	}
+	for (size_t i = 0; i < n && calls != NULL && replies != NULL; i++) {
+		char *text = plan_post_body(&posts[i]);
+
+		calls[i] = (struct jamf_call){"POST", PLANS_PATH, NULL, text, text ? strlen(text) : 0,
+			false};
+		if (text == NULL)
+			goto out;
+	}
+	if (calls == NULL || replies == NULL)
+		goto out;
+	(void)jamf_request_many(s, calls, replies, n);
+	for (size_t i = 0; i < n; i++) {
+		posts[i].reply = replies[i];
+		if (posts[i].reply.fail != JAMF_OK ||
+		    add_plan_refs(s, PLANS_PATH, posts[i].reply.json, &posts[i].refs,
+		    &posts[i].nrefs, &posts[i].reply) == -1)
+			rc = -1;
+		/* the plans stay in refs; the answer's text is no longer needed */
+		cJSON_Delete(posts[i].reply.json);
+		posts[i].reply.json = NULL;
+		free(posts[i].reply.body);
+		posts[i].reply.body = NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		free((char *)(uintptr_t)calls[i].body);
+	free(calls);
+	free(replies);
+	return rc;
+out:
+	/* out of memory before anything was sent: every post fails, none is unknown */
+	for (size_t i = 0; i < n; i++) {
+		if (calls != NULL)
+			free((char *)(uintptr_t)calls[i].body);
+		bad_reply(s, &posts[i].reply, PLANS_PATH, "out of memory");
+	}
+	free(calls);
+	free(replies);
+	return -1;
+}
+
 int
 jamf_pro_plans_create(struct jamf_session *s, enum jamf_kind kind,
     const char *const *device_ids, size_t n, size_t batch_size,
     const struct jamf_plan_config *cfg, struct jamf_plan_ref **refs, size_t *nrefs,
     struct jamf_reply *r)
 {
-	const char *type = kind == JAMF_COMPUTER ? "COMPUTER" : "MOBILE_DEVICE";
+	size_t nposts, i;
+	struct jamf_plan_post *posts;
+	int rc = 0;
 
 	if (batch_size == 0)
 		batch_size = 1;
-	for (size_t start = 0; start < n; start += batch_size) {
-		cJSON *body = cJSON_CreateObject(), *devices = cJSON_CreateArray();
-		cJSON *config = plan_config_json(cfg);
-		int rc = -1;
+	nposts = (n + batch_size - 1) / batch_size;
+	if ((posts = calloc(nposts > 0 ? nposts : 1, sizeof(*posts))) == NULL)
+		return bad_reply(s, r, PLANS_PATH, "out of memory");
+	for (i = 0; i < nposts; i++)
+		posts[i] = (struct jamf_plan_post){kind, device_ids + i * batch_size,
+			n - i * batch_size < batch_size ? n - i * batch_size : batch_size, cfg,
+			NULL, 0, {0}};
+	(void)jamf_pro_plans_post(s, posts, nposts);
+	for (i = 0; i < nposts; i++) {
+		struct jamf_plan_ref *grown = realloc(*refs, (*nrefs + posts[i].nrefs) *
+		    sizeof(*grown) + 1);
 
-		if (body == NULL || devices == NULL || config == NULL) {
-			cJSON_Delete(body);
-			cJSON_Delete(devices);
-			cJSON_Delete(config);
-			return bad_reply(s, r, PLANS_PATH, "out of memory");
+		if (grown != NULL) {
+			*refs = grown;
+			memcpy(*refs + *nrefs, posts[i].refs, posts[i].nrefs * sizeof(*grown));
+			*nrefs += posts[i].nrefs;
+			free(posts[i].refs);
+		} else {
+			jamf_plan_refs_free(posts[i].refs, posts[i].nrefs);
+			if (rc == 0)
+				bad_reply(s, r, PLANS_PATH, "out of memory");
+			rc = -1;
 		}
-		cJSON_AddItemToObject(body, "devices", devices);
-		cJSON_AddItemToObject(body, "config", config);
-		for (size_t i = start; i < n && i < start + batch_size; i++) {
-			cJSON *d = cJSON_CreateObject();
-
-			if (d == NULL || !cJSON_AddItemToArray(devices, d) ||
-			    cJSON_AddStringToObject(d, "deviceId", device_ids[i]) == NULL ||
-			    cJSON_AddStringToObject(d, "objectType", type) == NULL)
-				goto next;
+		if (posts[i].reply.fail != JAMF_OK && rc == 0) {
+			jamf_reply_release(r);
+			*r = posts[i].reply;
+			memset(&posts[i].reply, 0, sizeof(posts[i].reply));
+			rc = -1;
 		}
-		jamf_reply_release(r);
-		rc = post_plans(s, PLANS_PATH, body, refs, nrefs, r);
-next:
-		cJSON_Delete(body);
-		if (rc == -1)
-			return r->fail != JAMF_OK ? -1 : bad_reply(s, r, PLANS_PATH, "out of memory");
+		jamf_reply_release(&posts[i].reply);
 	}
-	return 0;
+	free(posts);
+	return rc;
 }
 
 int

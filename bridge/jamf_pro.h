@@ -128,10 +128,27 @@ int jamf_pro_static_group_set(struct jamf_session *s, enum jamf_kind kind, long 
 int jamf_pro_toggle_get(struct jamf_session *s, struct jamf_toggle *t, struct jamf_reply *r);
 int jamf_pro_toggle_busy(struct jamf_session *s, bool *busy, struct jamf_reply *r);
 
+/* One request for plans: devices of one kind, one config (jamf_pro_plans_post). */
+struct jamf_plan_post {
+	enum jamf_kind kind;
+	const char *const *device_ids;
+	size_t n;
+	const struct jamf_plan_config *cfg;
+	struct jamf_plan_ref *refs;   /* out: the plans created (jamf_plan_refs_free) */
+	size_t nrefs;
+	struct jamf_reply reply;      /* out: why the request failed; release it */
+};
+
 /*
- * Plans for devices, batch_size devices per request (429 handled by http's retries).
- * Appends to *refs and *nrefs as plans are created, so a failure part-way still tells the
- * caller which plans exist. 0, or -1 with r describing the failed batch.
+ * Send posts[0..n) at once, max_connections at a time (429 handled by http's retries); each
+ * gets its own refs and reply. 0 when all succeeded, else -1.
+ */
+int jamf_pro_plans_post(struct jamf_session *s, struct jamf_plan_post *posts, size_t n);
+
+/*
+ * Plans for devices, batch_size devices per request, the requests sent at once. Appends to
+ * *refs and *nrefs the plans created, so a failed request still tells the caller which plans
+ * exist. 0, or -1 with r describing the first failed request.
  */
 int jamf_pro_plans_create(struct jamf_session *s, enum jamf_kind kind,
     const char *const *device_ids, size_t n, size_t batch_size,

@@ -170,6 +170,62 @@ class Sync(SyncTestCase):
             first.wait(60)
 
 
+class ConcurrentPlans(SyncTestCase):
+    """Plan requests go out jamf.max_connections at a time, each batch journaled before it is
+    sent (KilledRuns); one refused or lost among them costs only its own devices."""
+
+    sim_options = {"fleet_computers": 300}
+    contract = False  # timing: straight to the simulator
+
+    def policy(self, connections=3):
+        path = self.policy_file(20)
+        path.write_text(path.read_text().replace(
+            "client_secret: env:JAMF_SECRET}",
+            f"client_secret: env:JAMF_SECRET, max_connections: {connections}}}"))
+        return path
+
+    def posts(self):
+        return [q for q in self.sim.requests(PLANS) if q["method"] == "POST"]
+
+    def test_requests_overlap_up_to_max_connections(self):
+        self.sim.faults([{"path": PLANS, "method": "POST", "delay": 1, "count": 1000}])
+        r = self.sync(path=self.policy(3))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.plans_by_device(), self.expected_plans())
+        starts = sorted(q["time"] for q in self.posts())
+        self.assertGreaterEqual(len(starts), 6)
+        # each answer takes 1 s: requests that started within 0.5 s ran at the same time
+        most = max(sum(1 for t in starts if s <= t < s + 0.5) for s in starts)
+        self.assertEqual(most, 3, starts)
+
+    def test_a_refused_request_stops_the_policy_after_its_round(self):
+        self.sim.faults([{"path": PLANS, "method": "POST", "skip": 1, "count": 1,
+                          "status": 400}])
+        r = self.sync(path=self.policy(3))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        posts = self.posts()
+        # the three sent together are answered and recorded; nothing is sent after them
+        self.assertEqual(len(posts), 3)
+        refused = {d["deviceId"] for d in json.loads(posts[1]["body"])["devices"]}
+        created = {d["deviceId"] for q in (posts[0], posts[2])
+                   for d in json.loads(q["body"])["devices"]}
+        self.assertTrue(refused)
+        self.assertRegex(r.stdout, rf"plans: {len(created)} created, 0 already there, "
+                                   rf"{len(refused)} refused")
+        self.assertEqual(set(self.plans_by_device()), created)
+
+    def test_a_lost_answer_among_others_is_reconciled_without_duplicates(self):
+        # Jamf creates the second request's plans, but its answer never arrives
+        self.sim.faults([{"path": PLANS, "method": "POST", "skip": 1, "count": 1,
+                          "truncate": True}])
+        r = self.sync(path=self.policy(3))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.sim.clear_faults()
+        r = self.sync(path=self.policy(3))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.plans_by_device(), self.expected_plans())
+
+
 class KilledRuns(SyncTestCase):
     """SIGKILL after each plan POST in turn (before and after Jamf acted on it). Not through
     the contract check: a killed client leaves Prism with broken exchanges by design."""
