@@ -108,6 +108,17 @@ platform(struct probe *p)
 	return &p->platform;
 }
 
+/* Whether the inventory's devices are in ascending id order, as Jamf sorted them. */
+static bool
+ids_ascend(const struct jamf_inventory *inv)
+{
+	for (size_t i = 1; i < inv->n; i++)
+		if (strtol(inv->v[i - 1].id, NULL, 10) >= strtol(inv->v[i].id, NULL, 10))
+			return false;
+	return true;
+}
+
+
 static cJSON *
 ids_json(const long *ids, size_t n)
 {
@@ -194,6 +205,9 @@ step(struct probe *p, int argc, char **argv, struct jamf_reply *r)
 
 			cJSON_AddNumberToObject(out, "devices", (double)inv.n);
 			cJSON_AddNumberToObject(out, "requests", (double)inv.requests);
+			cJSON_AddBoolToObject(out, "ascending", ids_ascend(&inv));
+			if (inv.n > 0)
+				cJSON_AddStringToObject(out, "last_id", inv.v[inv.n - 1].id);
 			if (inv.n > 0) {
 				json_add_str_or_null(first, "id", inv.v[0].id);
 				json_add_str_or_null(first, "name", inv.v[0].name);

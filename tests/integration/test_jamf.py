@@ -166,6 +166,32 @@ class Concurrency(JamfTestCase):
         self.assertGreaterEqual(one_by_one, 6.0)
 
 
+class PageOrder(JamfTestCase):
+    """Pages are taken in page order whatever order they arrive in, and a page that fails
+    ends the list: the pages after it are not asked for."""
+
+    sim_options = {"fleet_computers": 10000}
+    inventory = "/api/v4/computers-inventory"
+
+    def test_a_late_page_is_still_taken_in_its_place(self):
+        # page 1 (the first after page 0) answers last
+        self.sim.faults([{"path": self.inventory, "skip": 1, "count": 1, "delay": 1.5}])
+        rc, out, err = probe(self.config(), ["inventory", "computer"])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((out[0]["devices"], out[0]["requests"]), (10000, 5))
+        self.assertTrue(out[0]["ascending"])
+        self.assertEqual((out[0]["first"]["id"], out[0]["last_id"]), ("1", "10000"))
+
+    def test_a_failed_page_stops_the_list(self):
+        cfg = self.config(jamf_extra="max_connections: 1, ")
+        self.sim.faults([{"path": self.inventory, "skip": 2, "count": 1, "status": 404}])
+        rc, out, err = probe(cfg, ["inventory", "computer"])
+        self.assertEqual(out[-1]["fail"], "not_found", (rc, out, err))
+        self.assertIn("/api/v4/computers-inventory (404", out[-1]["error"])
+        pages = [q["query"] for q in self.sim.requests(self.inventory)]
+        self.assertEqual(len(pages), 3, pages)  # pages 0, 1 and the failed 2
+
+
 class RetryBudget(JamfTestCase):
     """http.retry_max_time counts from a request's first attempt, not from the start of its
     batch: a page that waited behind slow ones still gets its retry."""
