@@ -34,6 +34,7 @@ decide_result_release(struct decide_result *r)
 {
 	free(r->v);
 	free(r->rollouts);
+	strtab_release(&r->strings);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -226,10 +227,11 @@ first_seen_of(const struct decide_input *in, const struct gdmf_entry *e)
 	return in->first_seen[e - in->feed->entries];
 }
 
-/* Decide for one device into a. */
+/* Decide for one device into a, with its reason and deadline (or none) into the buffers. */
 static void
 decide_device(const struct decide_input *in, const char *today, size_t index,
-    struct decide_action *a)
+    struct decide_action *a, char reason[DECIDE_REASON_BYTES],
+    char deadline[DECIDE_DEADLINE_BYTES])
 {
 	const struct decide_policy *p = in->policy;
 	const struct config_policy *pol = p->policy;
@@ -242,17 +244,17 @@ decide_device(const struct decide_input *in, const char *today, size_t index,
 	a->device = index;
 	if (!in_any(d, p->scope, p->nscope)) {
 		a->outcome = DECIDE_NOT_IN_SCOPE;
-		snprintf(a->reason, sizeof(a->reason), "in none of the policy's groups");
+		snprintf(reason, DECIDE_REASON_BYTES, "in none of the policy's groups");
 		return;
 	}
 	if (in_any(d, p->exclude, p->nexclude)) {
 		a->outcome = DECIDE_EXCLUDED;
-		snprintf(a->reason, sizeof(a->reason), "in an excluded group");
+		snprintf(reason, DECIDE_REASON_BYTES, "in an excluded group");
 		return;
 	}
 	if ((ring = ring_of(p, d)) < 0) {
 		a->outcome = DECIDE_NOT_IN_SCOPE;
-		snprintf(a->reason, sizeof(a->reason), "in none of the policy's rings");
+		snprintf(reason, DECIDE_REASON_BYTES, "in none of the policy's rings");
 		return;
 	}
 	a->ring = (size_t)ring;
@@ -260,13 +262,13 @@ decide_device(const struct decide_input *in, const char *today, size_t index,
 	    ((pol->models.include != NULL && !match_test(pol->models.include, d->model_id)) ||
 	    (pol->models.exclude != NULL && match_test(pol->models.exclude, d->model_id)))) {
 		a->outcome = DECIDE_MODEL_FILTERED;
-		snprintf(a->reason, sizeof(a->reason), "model %s is filtered out by models",
+		snprintf(reason, DECIDE_REASON_BYTES, "model %s is filtered out by models",
 		    d->model_id);
 		return;
 	}
 	if (d->version == NULL || d->build == NULL || d->model_id == NULL) {
 		a->outcome = DECIDE_UNKNOWN;
-		snprintf(a->reason, sizeof(a->reason), "inventory has no %s",
+		snprintf(reason, DECIDE_REASON_BYTES, "inventory has no %s",
 		    d->version == NULL ? "OS version" : d->build == NULL ? "build" :
 		    "softwareUpdateDeviceId");
 		return;
@@ -278,13 +280,13 @@ decide_device(const struct decide_input *in, const char *today, size_t index,
 		a->target_version = st.needs->version;
 		a->target_build = st.needs->build;
 		bsi_name(st.needs, name, sizeof(name));
-		snprintf(a->reason, sizeof(a->reason), "on %s (%s), %s: %s applies", d->version,
+		snprintf(reason, DECIDE_REASON_BYTES, "on %s (%s), %s: %s applies", d->version,
 		    d->build, d->model_id, name);
 	} else if (st.at_or_past != NULL) {
 		a->outcome = DECIDE_COMPLIANT;
 		a->bsi = st.at_or_past;
 		bsi_name(st.at_or_past, name, sizeof(name));
-		snprintf(a->reason, sizeof(a->reason), "on %s (%s%s%s): at or past %s", d->version,
+		snprintf(reason, DECIDE_REASON_BYTES, "on %s (%s%s%s): at or past %s", d->version,
 		    d->build, d->supplemental_build != NULL ? ", " : "",
 		    d->supplemental_build != NULL ? d->supplemental_build : "", name);
 		return;
@@ -296,7 +298,7 @@ decide_device(const struct decide_input *in, const char *today, size_t index,
 		a->target_version = st.older->version;
 		a->target_build = st.older->prerequisite;
 		bsi_name(st.older, name, sizeof(name));
-		snprintf(a->reason, sizeof(a->reason), "on %s (%s): needs %s (%s) before %s%s",
+		snprintf(reason, DECIDE_REASON_BYTES, "on %s (%s): needs %s (%s) before %s%s",
 		    d->version, d->build, st.older->version, st.older->prerequisite, name,
 		    two_step ? "" : " (base_update: report)");
 		if (!two_step)
@@ -305,14 +307,14 @@ decide_device(const struct decide_input *in, const char *today, size_t index,
 		a->outcome = DECIDE_NO_BSI;
 		if (st.unsupported != NULL) {
 			bsi_name(st.unsupported, name, sizeof(name));
-			snprintf(a->reason, sizeof(a->reason), "%s on %s: model not listed by %s",
+			snprintf(reason, DECIDE_REASON_BYTES, "%s on %s: model not listed by %s",
 			    d->model_id, d->build, name);
 		} else if (st.expired != NULL) {
 			bsi_name(st.expired, name, sizeof(name));
-			snprintf(a->reason, sizeof(a->reason), "%s expired on %s", name,
+			snprintf(reason, DECIDE_REASON_BYTES, "%s expired on %s", name,
 			    st.expired->expires);
 		} else {
-			snprintf(a->reason, sizeof(a->reason), "no BSI for %s (%s) in the feed",
+			snprintf(reason, DECIDE_REASON_BYTES, "no BSI for %s (%s) in the feed",
 			    d->version, d->build);
 		}
 		return;
@@ -322,8 +324,8 @@ decide_device(const struct decide_input *in, const char *today, size_t index,
 		delay += p->rings[i].delay_days;
 	if (decide_deadline(a->bsi->posted, first_seen_of(in, a->bsi),
 	    pol->deadline.days_after_posting + delay, pol->deadline.minute_of_day,
-	    pol->deadline.skip_weekends, in->now, a->deadline) == -1)
-		snprintf(a->deadline, sizeof(a->deadline), "%s", "");
+	    pol->deadline.skip_weekends, in->now, deadline) == -1)
+		deadline[0] = '\0';
 }
 
 /* The tally of one ring and feed entry while deciding. */
@@ -441,6 +443,7 @@ rollout(const struct decide_input *in, struct decide_result *out)
 	for (size_t i = 0; i < out->n; i++) {
 		struct decide_action *a = &out->v[i];
 		const struct tally *t;
+		char reason[3 * DECIDE_REASON_BYTES];  /* a reason, then what its ring waits for */
 		size_t len;
 
 		if (!decide_sends(a->outcome))
@@ -451,9 +454,14 @@ rollout(const struct decide_input *in, struct decide_result *out)
 		out->counts[a->outcome]--;
 		out->counts[DECIDE_RING_WAITING]++;
 		a->outcome = DECIDE_RING_WAITING;
-		len = strlen(a->reason);
-		snprintf(a->reason + len, sizeof(a->reason) - len, "; ring %s waits: %s",
+		len = strlen(a->reason);  /* < DECIDE_REASON_BYTES */
+		memcpy(reason, a->reason, len);
+		snprintf(reason + len, sizeof(reason) - len, "; ring %s waits: %s",
 		    ring_label(p, a->ring), t->waits);
+		if ((a->reason = strtab_intern(&out->strings, reason)) == NULL) {
+			free(tallies);
+			return -1;
+		}
 	}
 	for (size_t k = 0; k < nrings * ne; k++)
 		used += tallies[k].compliant + tallies[k].wanting > 0;
@@ -494,11 +502,20 @@ decide_policy(const struct decide_input *in, struct decide_result *out)
 		return 0;
 	if ((out->v = calloc(in->ndevices, sizeof(*out->v))) == NULL)
 		return -1;
-	for (size_t i = 0; i < in->ndevices; i++) {
-		decide_device(in, today, i, &out->v[i]);
-		out->counts[out->v[i].outcome]++;
-	}
 	out->n = in->ndevices;
+	for (size_t i = 0; i < in->ndevices; i++) {
+		struct decide_action *a = &out->v[i];
+		char reason[DECIDE_REASON_BYTES] = "", deadline[DECIDE_DEADLINE_BYTES] = "";
+
+		decide_device(in, today, i, a, reason, deadline);
+		a->reason = strtab_intern(&out->strings, reason);
+		a->deadline = strtab_intern(&out->strings, deadline);
+		if (a->reason == NULL || a->deadline == NULL) {
+			decide_result_release(out);
+			return -1;
+		}
+		out->counts[a->outcome]++;
+	}
 	if (rollout(in, out) == -1) {
 		decide_result_release(out);
 		return -1;

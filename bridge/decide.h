@@ -46,6 +46,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "strtab.h"
+
 struct config_policy;
 struct gdmf_entry;
 struct gdmf_feed;
@@ -108,8 +110,9 @@ struct decide_action {
 	const char *target_build;        /* ENFORCE: the BSI's build (may be NULL in old feeds);
 	                                    BASE_UPDATE: the base build (its prerequisite) */
 	size_t ring;
-	char deadline[DECIDE_DEADLINE_BYTES];  /* set for ENFORCE, BASE_UPDATE, RING_WAITING */
-	char reason[DECIDE_REASON_BYTES];
+	/* in the result's string table (a fleet has few distinct ones); never NULL */
+	const char *deadline;            /* set for ENFORCE, BASE_UPDATE, RING_WAITING, else "" */
+	const char *reason;
 };
 
 /* How one BSI rolls out through one ring (one for each ring and BSI it has devices for). */
@@ -129,6 +132,7 @@ struct decide_result {
 	size_t counts[DECIDE_NOUTCOMES];
 	struct decide_rollout *rollouts; /* by ring, then feed order */
 	size_t nrollouts;
+	struct strtab strings;           /* the actions' reasons and deadlines */
 };
 
 /* Decide for every device of the input. 0, or -1 when out of memory (out left empty). */

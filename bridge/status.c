@@ -79,18 +79,22 @@ device_name(const struct watch_row *r)
 }
 
 static void
-print_group(const struct watch_row *rows, size_t n, const struct group_sum *g)
+print_group(const struct watch_row *rows, size_t n, const struct group_sum *g,
+    const struct config_watch *w, time_t now)
 {
 	const struct watch_row *r = &rows[0];
+	char note[WATCH_NOTE_BYTES];
 
 	printf("  %s %s, ring %s, deadline %s: %zu device%s:", r->version,
 	    r->build != NULL ? r->build : "(base update)", r->ring,
 	    g->deadline != NULL ? g->deadline : "-", n, n == 1 ? "" : "s");
 	watch_counts_print(stdout, g->t.counts);
 	printf("\n");
-	if (g->stuck != NULL)
+	if (g->stuck != NULL) {
+		watch_row_note(g->stuck, w, now, note, sizeof(note));
 		printf("    oldest stuck: device %s (%s): %s\n", g->stuck->device_id,
-		    device_name(g->stuck), g->stuck->v.note);
+		    device_name(g->stuck), note);
+	}
 	for (size_t i = 0; i < g->t.nreasons; i++) {
 		const struct reason_info *info = reason_lookup(g->t.reasons[i].reason);
 
@@ -139,18 +143,23 @@ group_json(const struct watch_row *rows, size_t n, const struct group_sum *g)
 }
 
 static void
-print_device(const struct watch_row *r)
+print_device(const struct watch_row *r, const struct config_watch *w, time_t now)
 {
+	char note[WATCH_NOTE_BYTES];
+
+	watch_row_note(r, w, now, note, sizeof(note));
 	printf("    device %s (%s): %s %s, ring %s, by %s: %s: %s\n", r->device_id, device_name(r),
 	    r->version, r->build != NULL ? r->build : "(base update)", r->ring,
-	    r->deadline != NULL ? r->deadline : "-", watch_class_name(r->v.cls), r->v.note);
+	    r->deadline != NULL ? r->deadline : "-", watch_class_name(r->v.cls), note);
 }
 
 static cJSON *
-device_json(const struct watch_row *r)
+device_json(const struct watch_row *r, const struct config_watch *w, time_t now)
 {
 	cJSON *o = cJSON_CreateObject();
+	char note[WATCH_NOTE_BYTES];
 
+	watch_row_note(r, w, now, note, sizeof(note));
 	cJSON_AddStringToObject(o, "id", r->device_id);
 	json_add_str_or_null(o, "name", r->device != NULL ? r->device->name : NULL);
 	cJSON_AddStringToObject(o, "ring", r->ring);
@@ -160,7 +169,7 @@ device_json(const struct watch_row *r)
 	cJSON_AddStringToObject(o, "class", watch_class_name(r->v.cls));
 	json_add_str_or_null(o, "state", r->state);
 	json_add_str_or_null(o, "reason", r->reason);
-	cJSON_AddStringToObject(o, "note", r->v.note);
+	cJSON_AddStringToObject(o, "note", note);
 	return o;
 }
 
@@ -211,16 +220,17 @@ status_policy(struct tenant_run *tr, const struct config_policy *p,
 		if (jgroups != NULL)
 			cJSON_AddItemToArray(jgroups, group_json(&rows[start], end - start, &g));
 		else
-			print_group(&rows[start], end - start, &g);
+			print_group(&rows[start], end - start, &g, &tr->cfg->watch, o->now);
 	}
 	if (o->devices) {
 		cJSON *jd = jp != NULL ? cJSON_AddArrayToObject(jp, "devices") : NULL;
 
 		for (size_t i = 0; i < n; i++) {
 			if (jd != NULL)
-				cJSON_AddItemToArray(jd, device_json(&rows[i]));
+				cJSON_AddItemToArray(jd, device_json(&rows[i], &tr->cfg->watch,
+				    o->now));
 			else
-				print_device(&rows[i]);
+				print_device(&rows[i], &tr->cfg->watch, o->now);
 		}
 	}
 	free(rows);

@@ -1,6 +1,7 @@
 /* Watching what bridge created (see watch.h). */
 #include "watch.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,9 +85,25 @@ span(long seconds, char *buf, size_t size)
 		snprintf(buf, size, "%ldm", seconds / 60);
 }
 
+/* Write the note when the caller wants one (note not NULL). */
+static void
+say(char *note, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+say(char *note, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (note == NULL || size == 0)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(note, size, fmt, ap);
+	va_end(ap);
+}
+
 void
 watch_classify(const struct watch_item *it, const struct config_watch *w, time_t now,
-    struct watch_verdict *out)
+    struct watch_verdict *out, char *note, size_t notesize)
 {
 	enum plan_phase phase = plan_phase_of(it->state);
 	bool failed = phase == PLAN_FAILED || phase == PLAN_CANCELED ||
@@ -98,7 +115,7 @@ watch_classify(const struct watch_item *it, const struct config_watch *w, time_t
 	out->info = it->reason != NULL ? reason_lookup(it->reason) : NULL;
 	if (watch_at_target(it->device, it->version, it->build)) {
 		out->cls = failed ? WATCH_COMPLIANT : WATCH_DONE;
-		snprintf(out->note, sizeof(out->note), "inventory shows %s (%s)%s%s",
+		say(note, notesize, "inventory shows %s (%s)%s%s",
 		    it->device->version, it->device->supplemental_build != NULL ?
 		    it->device->supplemental_build : it->device->build != NULL ?
 		    it->device->build : "-", failed ? "; the plan failed with " : "",
@@ -108,17 +125,17 @@ watch_classify(const struct watch_item *it, const struct config_watch *w, time_t
 	if (failed) {
 		out->cls = WATCH_FAILED;
 		if (it->reason != NULL)
-			snprintf(out->note, sizeof(out->note), "%s: %s", it->reason,
+			say(note, notesize, "%s: %s", it->reason,
 			    out->info != NULL ? out->info->explanation : "(a reason bridge does not "
 			    "know; see Jamf's plan events)");
 		else
-			snprintf(out->note, sizeof(out->note), "%s", it->state);
+			say(note, notesize, "%s", it->state);
 		return;
 	}
 	if (deadline != (time_t)-1 && now > deadline + w->deadline_grace) {
 		out->cls = WATCH_LATE;
 		span(now - deadline, took, sizeof(took));
-		snprintf(out->note, sizeof(out->note), "deadline %s passed %s ago; %s",
+		say(note, notesize, "deadline %s passed %s ago; %s",
 		    it->deadline, took, it->state != NULL ? it->state : "no plan state yet");
 		return;
 	}
@@ -127,15 +144,15 @@ watch_classify(const struct watch_item *it, const struct config_watch *w, time_t
 	    w->stuck_after)) {
 		out->cls = WATCH_STUCK;
 		span(now - it->state_since, took, sizeof(took));
-		snprintf(out->note, sizeof(out->note), "%s for %s", it->state, took);
+		say(note, notesize, "%s for %s", it->state, took);
 		return;
 	}
 	out->cls = WATCH_IN_PROGRESS;
 	if (phase == PLAN_COMPLETED)
-		snprintf(out->note, sizeof(out->note), "%s; inventory does not show the target yet",
+		say(note, notesize, "%s; inventory does not show the target yet",
 		    it->state);
 	else
-		snprintf(out->note, sizeof(out->note), "%s", it->state != NULL ? it->state :
+		say(note, notesize, "%s", it->state != NULL ? it->state :
 		    "not seen in Jamf yet");
 }
 
@@ -372,13 +389,24 @@ cmp_plan(const void *a, const void *b)
 	return (x->created_at > y->created_at) - (x->created_at < y->created_at);
 }
 
+/* Classify row, and write its note when note is not NULL. */
 static void
-classify_row(struct watch_row *row, const struct config_watch *w, time_t now)
+classify_row(struct watch_row *row, const struct config_watch *w, time_t now, char *note,
+    size_t notesize)
 {
 	struct watch_item it = {row->device, row->version, row->build, row->deadline, row->state,
 		row->reason, row->since};
 
-	watch_classify(&it, w, now, &row->v);
+	watch_classify(&it, w, now, &row->v, note, notesize);
+}
+
+void
+watch_row_note(const struct watch_row *row, const struct config_watch *w, time_t now,
+    char *note, size_t size)
+{
+	struct watch_row copy = *row;
+
+	classify_row(&copy, w, now, note, size);
 }
 
 int
@@ -416,7 +444,7 @@ watch_rows(const struct state *st, const char *policy, const struct jamf_device 
 			continue;
 		row = (struct watch_row){p->device_id, &devices[hit->at], p->ring, p->version,
 			p->build, p->deadline, p->last_state, p->last_reason, p->last_state_at, {0}};
-		classify_row(&row, w, now);
+		classify_row(&row, w, now, NULL, 0);
 		if (add_row(rows, n, &cap, &row) == -1)
 			goto oom;
 	}
@@ -438,7 +466,7 @@ watch_rows(const struct state *st, const char *policy, const struct jamf_device 
 					continue;
 				row = (struct watch_row){devices[d].id, &devices[d], b->ring, b->version,
 					b->build, b->deadline, b->last_state, NULL, 0, {0}};
-				classify_row(&row, w, now);
+				classify_row(&row, w, now, NULL, 0);
 				if (add_row(rows, n, &cap, &row) == -1)
 					goto oom;
 				break;

@@ -61,8 +61,9 @@ struct watch_item {
 struct watch_verdict {
 	enum watch_class cls;
 	const struct reason_info *info;    /* FAILED/COMPLIANT with a known reason, else NULL */
-	char note[192];                    /* one line: why */
 };
+
+#define WATCH_NOTE_BYTES 192
 
 /* "done", "compliant", "in_progress", "stuck", "failed", "late". */
 const char *watch_class_name(enum watch_class c);
@@ -70,8 +71,12 @@ const char *watch_class_name(enum watch_class c);
 /* Whether the device's inventory shows it at or past version (and build, when not NULL). */
 bool watch_at_target(const struct jamf_device *d, const char *version, const char *build);
 
+/*
+ * Classify one item into out, and when note is not NULL say why in one line there (rows of a
+ * large fleet keep no note: status asks for it with watch_row_note()).
+ */
 void watch_classify(const struct watch_item *it, const struct config_watch *w, time_t now,
-    struct watch_verdict *out);
+    struct watch_verdict *out, char *note, size_t notesize);
 
 /* One device bridge targets, from the state, with its verdict. */
 struct watch_row {
@@ -97,6 +102,10 @@ struct watch_row {
 int watch_rows(const struct state *st, const char *policy, const struct jamf_device *devices,
     size_t ndevices, const struct config_watch *w, time_t now, struct watch_row **rows,
     size_t *n);
+
+/* The note of a row from watch_rows() (with the same w and now), into note. */
+void watch_row_note(const struct watch_row *row, const struct config_watch *w, time_t now,
+    char *note, size_t size);
 
 #define WATCH_MAX_REASONS 64  /* distinct failure reasons a tally keeps */
 

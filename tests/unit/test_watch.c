@@ -113,24 +113,30 @@ test_verdicts(void **state)
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		struct watch_item it = {cases[i].device, "26.3.1", "25D771280a", cases[i].deadline,
 			cases[i].state, cases[i].reason, NOW - cases[i].since_days * DAY};
-		struct watch_verdict v;
+		struct watch_verdict v, quiet;
+		char note[WATCH_NOTE_BYTES] = "";
 
-		watch_classify(&it, &w, NOW, &v);
+		watch_classify(&it, &w, NOW, &v, note, sizeof(note));
 		if (v.cls != cases[i].want)
-			fail_msg("case %zu: got %s (%s), want %s", i, watch_class_name(v.cls), v.note,
+			fail_msg("case %zu: got %s (%s), want %s", i, watch_class_name(v.cls), note,
 			    watch_class_name(cases[i].want));
-		if (cases[i].note != NULL && strstr(v.note, cases[i].note) == NULL)
-			fail_msg("case %zu: note \"%s\" lacks \"%s\"", i, v.note, cases[i].note);
+		if (cases[i].note != NULL && strstr(note, cases[i].note) == NULL)
+			fail_msg("case %zu: note \"%s\" lacks \"%s\"", i, note, cases[i].note);
+		/* without a note buffer: the same verdict */
+		watch_classify(&it, &w, NOW, &quiet, NULL, 0);
+		assert_int_equal(quiet.cls, v.cls);
+		assert_ptr_equal(quiet.info, v.info);
 	}
 	{
 		struct watch_item it = {&base, "26.3.1", "25D771280a", future, "PlanFailed",
 			"NO_DISK_SPACE", NOW};
 		struct watch_verdict v;
+		char note[WATCH_NOTE_BYTES];
 
-		watch_classify(&it, &w, NOW, &v);
+		watch_classify(&it, &w, NOW, &v, note, sizeof(note));
 		assert_non_null(v.info);
 		assert_string_equal(v.info->code, "NO_DISK_SPACE");
-		assert_non_null(strstr(v.note, v.info->explanation));
+		assert_non_null(strstr(note, v.info->explanation));
 	}
 	assert_string_equal(watch_class_name(WATCH_COMPLIANT), "compliant");
 	assert_string_equal(watch_class_name(WATCH_NCLASSES), "?");
