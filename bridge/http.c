@@ -362,15 +362,15 @@ transport_retryable(CURLcode rc)
 }
 
 /*
- * Whether req may be sent twice: a POST or PATCH creates or changes something in Jamf, so
- * after it may have reached the server it is not sent again (the caller learns that its
- * outcome is unknown and looks before acting again), unless the caller says it is harmless.
+ * Whether req may be sent twice. A POST creates something in Jamf, so once it may have reached
+ * the server it is not sent again (the caller learns that its outcome is unknown and looks
+ * before acting again), unless the caller says it is harmless. Every PATCH bridge sends sets
+ * values (a merge patch, group memberships), so sending it twice does no harm.
  */
 static bool
 repeatable(const struct http_request *req)
 {
-	return req->repeatable ||
-	    (strcmp(req->method, "POST") != 0 && strcmp(req->method, "PATCH") != 0);
+	return req->repeatable || strcmp(req->method, "POST") != 0;
 }
 
 /* Whether a failure happened before the request left (so even a POST may be sent again). */
@@ -538,14 +538,16 @@ job_finish_attempt(struct http_client *c, const struct http_endpoint *ep, struct
 	job->not_before = now_ms() + wait;
 }
 
-/* When the earliest waiting job may start (ms), or -1 when none is waiting. */
+/* When the earliest job waiting for its retry may start (ms), or -1 when none is waiting. */
 static long
 next_wake(const struct http_job *jobs, size_t n)
 {
 	long wake = -1;
 
+	/* a job not started yet waits for a free slot, not for a time */
 	for (size_t i = 0; i < n; i++)
-		if (!jobs[i].done && jobs[i].curl == NULL && (wake == -1 || jobs[i].not_before < wake))
+		if (!jobs[i].done && jobs[i].curl == NULL && jobs[i].attempt > 0 &&
+		    (wake == -1 || jobs[i].not_before < wake))
 			wake = jobs[i].not_before;
 	return wake;
 }
@@ -581,10 +583,11 @@ http_do_each(struct http_client *c, const struct http_endpoint *ep,
 	if (parallel > HTTP_MAX_PARALLEL)
 		parallel = HTTP_MAX_PARALLEL;
 	if ((jobs = calloc(n > 0 ? n : 1, sizeof(*jobs))) == NULL) {
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < n && !stop; i++) {
 			memset(&resps[i], 0, sizeof(resps[i]));
 			resps[i].retry_after = -1;
 			set_error(&resps[i], "out of memory");
+			stop = done != NULL && !done(ctx, i, &resps[i]);
 		}
 		return -1;
 	}
@@ -625,11 +628,12 @@ http_do_each(struct http_client *c, const struct http_endpoint *ep,
 			stop = !job_report(jobs, i, done, ctx, &rc);
 		}
 		if (stop) {
+			rc = -1;
 			/* what has not started is not sent; what runs ends and is reported */
 			for (size_t i = oldest; i < n; i++)
 				if (!jobs[i].done && jobs[i].curl == NULL) {
-					set_error(jobs[i].resp, "%s: not sent: the batch was stopped",
-					    jobs[i].where);
+					set_error(jobs[i].resp, "%s: not sent%s: the batch was stopped",
+					    jobs[i].where, jobs[i].attempt > 0 ? " again" : "");
 					jobs[i].done = true;
 					left--;
 					rc = -1;
@@ -656,8 +660,10 @@ http_do_each(struct http_client *c, const struct http_endpoint *ep,
 			job_finish_attempt(c, ep, job, msg->data.result);
 			if (job->done) {
 				left--;
-				if (!job_report(jobs, (size_t)(job - jobs), done, ctx, &rc))
+				if (!job_report(jobs, (size_t)(job - jobs), done, ctx, &rc)) {
 					stop = true;
+					rc = -1;
+				}
 			}
 		}
 		if (left > 0 && active > 0) {

@@ -28,7 +28,7 @@ struct http_request {
 	const char *body;      /* NULL: none */
 	size_t body_len;
 	/*
-	 * A POST or PATCH that may be sent twice (a token, an alert), retried like a GET. Others
+	 * A POST that may be sent twice (a token, an alert), retried like a GET. Other POSTs
 	 * are retried only when they never left (no connection), or on 429 and 503 (refused
 	 * before any work): a lost answer to a request that created something is not repeated.
 	 */
@@ -55,7 +55,7 @@ void http_client_free(struct http_client *c);
 
 /*
  * Send req to the server ep describes, retrying as ep allows (connection errors, 5xx, 429;
- * for a POST or PATCH see http_request.repeatable;
+ * for a POST see http_request.repeatable;
  * Retry-After honoured; exponential backoff with jitter otherwise). Returns 0 when a final
  * response arrived (any status: the caller judges it), or -1 with resp->error saying why not
  * (no connection, TLS refused, timeout, body over the cap, retries used up). Release resp

@@ -7,6 +7,7 @@ answered with one fresh token, retries, concurrency, exact request bodies.
 
 import json
 import os
+import resource
 import subprocess
 import tempfile
 import threading
@@ -210,6 +211,23 @@ class RetryBudget(JamfTestCase):
         self.assertEqual(rc, 0, err)
         self.assertEqual((out[0]["devices"], out[0]["requests"]), (10000, 5))
         self.assertEqual(len(self.sim.requests(inventory)), 6)  # one retry
+
+    def test_waiting_for_a_retry_does_not_spin(self):
+        # page 1 answers 503 with Retry-After: 3; page 2 is then done and page 3 may not
+        # start (at most 2 x max_connections past page 1): bridge has nothing to do for 3 s
+        cfg = self.config(jamf_extra="max_connections: 1, ")
+        self.sim.faults([{"path": "/api/v4/computers-inventory", "skip": 1, "count": 1,
+                          "status": 503, "retry_after": 3}])
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.monotonic()
+        rc, out, err = probe(cfg, ["inventory", "computer"])
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out[0]["devices"], 10000)
+        self.assertGreaterEqual(time.monotonic() - started, 3.0)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        # parsing 10,000 devices takes a small fraction of a second; spinning took the 3 s
+        self.assertLess(cpu, 1.5, cpu)
 
 
 class Tokens(JamfTestCase):
