@@ -375,7 +375,7 @@ batch_begin(struct state *st, const struct config_policy *policy, const struct t
 {
 	const struct decide_action *a = b->acts[0];
 	struct state_plan *recs = calloc(b->n, sizeof(*recs));
-	char err[512], bsi[GDMF_IDENTITY_BYTES];
+	char err[512] = "out of memory", bsi[GDMF_IDENTITY_BYTES];
 	int rc = -1;
 
 	b->ids = calloc(b->n, sizeof(*b->ids));

@@ -280,6 +280,11 @@ get_in_order(struct jamf_session *s, char *const *paths, size_t n, page_add_fn a
 		for (size_t i = 0; i < o.n; i++)
 			calls[i] = (struct jamf_call){"GET", paths[first + i], NULL, NULL, 0, true};
 		(void)jamf_request_each(s, calls, o.n, in_order_take, &o);
+		if (o.rc == 0 && o.next < o.n) {
+			/* never expected: every call is answered, if only with an error */
+			bad_reply(s, r, calls[o.next].path, "no answer");
+			o.rc = -1;
+		}
 		/* after a failure: answers held for a turn that never came */
 		for (size_t i = 0; i < o.n; i++)
 			jamf_reply_release(&o.held[i]);
