@@ -795,10 +795,12 @@ jamf_pro_plans_create(struct jamf_session *s, enum jamf_kind kind,
 			NULL, 0, {0}};
 	(void)jamf_pro_plans_post(s, posts, nposts);
 	for (i = 0; i < nposts; i++) {
-		struct jamf_plan_ref *grown = realloc(*refs, (*nrefs + posts[i].nrefs) *
-		    sizeof(*grown) + 1);
+		struct jamf_plan_ref *grown = posts[i].nrefs == 0 ? *refs :
+		    realloc(*refs, (*nrefs + posts[i].nrefs) * sizeof(*grown));
 
-		if (grown != NULL) {
+		if (posts[i].nrefs == 0) {
+			free(posts[i].refs);
+		} else if (grown != NULL) {
 			*refs = grown;
 			memcpy(*refs + *nrefs, posts[i].refs, posts[i].nrefs * sizeof(*grown));
 			*nrefs += posts[i].nrefs;

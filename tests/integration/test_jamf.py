@@ -484,7 +484,8 @@ class Plans(JamfTestCase):
         self.sim.set_feature_toggle(customVersionEnabled=False)
         rc, out, err = probe(self.config(), ["plans", "computer", "26.3.1", "25D771280a",
                                              "2030-01-15T18:00:00", 10, *self.base_devices(1)])
-        self.assertEqual(rc, 1)
+        self.assertEqual(rc, 1, err)
+        self.assertTrue(out, err)
         self.assertEqual(out[-1]["fail"], "rejected")
         self.assertRegex(out[-1]["error"],
                          r"^Jamf Pro rejected POST /api/v1/managed-software-updates/plans \(400: ")
