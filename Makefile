@@ -62,7 +62,7 @@ endif
 
 # Modules: one .c/.h per concern; main.c holds only the orchestration.
 MODULES     = alert cli config decide doctor enforce enforce_blueprint fileio gdmf http jamf \
-              jamf_platform jamf_pro json log match metrics notify reasons secret state status strtab \
+              jamf_platform jamf_pro json json_scan log match metrics notify reasons secret state status strtab \
               sync template tenant url version watch
 OBJS        = $(MODULES:%=$(BUILD)/obj/%.o)
 MAIN_OBJ    = $(BUILD)/obj/main.o
@@ -81,13 +81,15 @@ FUZZ_BUILD    = build/fuzz
 FUZZ_CFLAGS   = $(BASE_CFLAGS) -Werror -Ibridge -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_OBJS     = $(MODULES:%=$(FUZZ_BUILD)/obj/%.o)
-FUZZ_TARGETS  = gdmf version template state
+FUZZ_TARGETS  = gdmf version template state json_scan
 FUZZ_SEEDS_gdmf     = tests/fixtures/gdmf
 FUZZ_SEEDS_version  = tests/fuzz/corpus/version
 FUZZ_SEEDS_template = tests/fuzz/corpus/template
 FUZZ_SEEDS_state    = tests/fuzz/corpus/state
+FUZZ_SEEDS_json_scan = tests/fuzz/corpus/json_scan
 FUZZ_DICT_gdmf      = -dict=tests/fuzz/gdmf.dict
 FUZZ_DICT_template  = -dict=tests/fuzz/template.dict
+FUZZ_DICT_json_scan = -dict=tests/fuzz/json.dict
 
 MANPAGES    = bridge/bridge.1 bridge/bridge.yaml.5
 # Listed, not globbed, so that uninstall removes exactly what install put there.
@@ -168,6 +170,7 @@ fuzz: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 	  case $$t in gdmf) seeds=$(FUZZ_SEEDS_gdmf); dict='$(FUZZ_DICT_gdmf)';; \
 	    template) seeds=$(FUZZ_SEEDS_template); dict='$(FUZZ_DICT_template)';; \
 	    state) seeds=$(FUZZ_SEEDS_state); dict=;; \
+	    json_scan) seeds=$(FUZZ_SEEDS_json_scan); dict='$(FUZZ_DICT_json_scan)';; \
 	    *) seeds=$(FUZZ_SEEDS_version); dict=;; esac; \
 	  log=$(FUZZ_BUILD)/fuzz_$$t.log; \
 	  if ! $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
