@@ -631,22 +631,6 @@ reply_from_response(const struct jamf_session *s, const struct jamf_call *call,
 	return 0;
 }
 
-int
-jamf_reply_parse(const struct jamf_session *s, const struct jamf_call *call,
-    struct jamf_reply *r)
-{
-	if (r->json != NULL || r->body == NULL)
-		return 0;
-	if ((r->json = cJSON_ParseWithLength(r->body, r->body_len)) == NULL)
-		return jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "%s %s %.*s: the answer is not JSON "
-		    "(%zu bytes)", s->name, call->method, path_len(call->path), call->path,
-		    r->body_len);
-	free(r->body);
-	r->body = NULL;
-	r->body_len = 0;
-	return 0;
-}
-
 /* Header storage for one request: the bearer header is built once per batch. */
 struct call_headers {
 	char content_type[96];

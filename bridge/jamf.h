@@ -76,15 +76,8 @@ struct jamf_call {
 	const char *content_type;      /* NULL: application/json when there is a body */
 	const char *body;
 	size_t body_len;
-	bool unparsed;                 /* a 2xx body stays text: jamf_reply_parse() reads it */
+	bool unparsed;                 /* a 2xx body stays text (r->body), for json_scan.h */
 };
-
-/*
- * Parse the JSON body of a reply to a call made with .unparsed, and free its text (pages are
- * parsed one at a time, not a whole window at once). 0, or -1 with r->fail and r->error set.
- */
-int jamf_reply_parse(const struct jamf_session *s, const struct jamf_call *call,
-    struct jamf_reply *r);
 
 /* Set up a session for the tenant's Jamf Pro (JAMF_API_PRO) or Platform API. No I/O. */
 int jamf_session_init(struct jamf_session *s, enum jamf_api api, const struct config *cfg,

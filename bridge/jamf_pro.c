@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_scan.h"
 #include "log.h"
 
 #define PLANS_PATH "/api/v1/managed-software-updates/plans"
@@ -59,27 +60,6 @@ jamf_inventory_release(struct jamf_inventory *inv)
 	memset(inv, 0, sizeof(*inv));
 }
 
-/* Read the group ids of a list of {groupId, ...} objects; false when out of memory. */
-static bool
-read_group_ids(const cJSON *list, struct jamf_device *d)
-{
-	const cJSON *g;
-	int n = cJSON_GetArraySize(list);
-
-	if (n <= 0)
-		return true;
-	if ((d->groups = calloc((size_t)n, sizeof(long))) == NULL)
-		return false;
-	cJSON_ArrayForEach(g, list) {
-		char buf[ID_BYTES];
-		const char *id = json_id(g, "groupId", buf, sizeof(buf));
-
-		if (id != NULL)
-			d->groups[d->ngroups++] = strtol(id, NULL, 10);
-	}
-	return true;
-}
-
 /* How keep() holds a value. */
 enum {
 	KEEP_UNIQUE = 0,        /* one per device (ids, names, serials): copied, not looked up */
@@ -101,56 +81,186 @@ keep(struct strtab *t, const char *v, int how, bool *oom)
 	return kept;
 }
 
-/* One inventory result into d (only what bridge needs); -1 when it has no id or OOM. */
-static int
-device_from_json(struct jamf_inventory *inv, const cJSON *o, struct jamf_device *d)
+/* One inventory result as it is read: the record, and a model to fall back on. */
+struct device_read {
+	struct jamf_device d;
+	const char *model_fallback;
+};
+
+/* A string of an inventory result: where Jamf has it and where bridge keeps it. */
+struct device_field {
+	const char *section;  /* the object of the result that holds it */
+	const char *key;
+	size_t at;            /* offset of its const char * in struct device_read */
+	int how;              /* KEEP_* */
+};
+
+/* Where a kind of device keeps what bridge needs in an inventory result. */
+struct device_keys {
+	const char *id;      /* member of the result */
+	const char *groups;  /* member of the result: a list of {groupId, ...} */
+	struct device_field fields[8];
+};
+
+#define AT(m) offsetof(struct device_read, m)
+
+static const struct device_keys computer_keys = {"id", "groupMemberships", {
+	{"general", "name", AT(d.name), KEEP_UNIQUE},
+	{"general", "managementId", AT(d.management_id), KEEP_UNIQUE},
+	{"operatingSystem", "version", AT(d.version), KEEP_SHARED},
+	{"operatingSystem", "build", AT(d.build), KEEP_SHARED},
+	{"operatingSystem", "supplementalBuildVersion", AT(d.supplemental_build),
+	    KEEP_SHARED | KEEP_EMPTY_IS_NONE},
+	{"operatingSystem", "rapidSecurityResponse", AT(d.extra), KEEP_SHARED | KEEP_EMPTY_IS_NONE},
+	{"operatingSystem", "softwareUpdateDeviceId", AT(d.model_id), KEEP_SHARED},
+	{"hardware", "serialNumber", AT(d.serial), KEEP_UNIQUE},
+}};
+
+static const struct device_keys mobile_keys = {"mobileDeviceId", "groups", {
+	{"general", "displayName", AT(d.name), KEEP_UNIQUE},
+	{"general", "managementId", AT(d.management_id), KEEP_UNIQUE},
+	{"general", "osVersion", AT(d.version), KEEP_SHARED},
+	{"general", "osBuild", AT(d.build), KEEP_SHARED},
+	{"general", "osSupplementalBuildVersion", AT(d.supplemental_build),
+	    KEEP_SHARED | KEEP_EMPTY_IS_NONE},
+	{"general", "osRapidSecurityResponse", AT(d.extra), KEEP_SHARED | KEEP_EMPTY_IS_NONE},
+	{"general", "softwareUpdateDeviceId", AT(d.model_id), KEEP_SHARED},
+	{"hardware", "modelIdentifier", AT(model_fallback), KEEP_SHARED},
+}};
+
+#undef AT
+#define NFIELDS (sizeof(computer_keys.fields) / sizeof(computer_keys.fields[0]))
+
+/* An inventory being read: the list, its filter, and room for one device's group ids. */
+struct inventory_read {
+	struct jamf_inventory *inv;
+	const char *filter;
+	const struct device_keys *keys;
+	size_t cap;        /* room in inv->v */
+	size_t skipped;    /* results without an id */
+	long *groups;      /* the group ids of the result being read */
+	size_t ngroups, groups_cap;
+};
+
+/* The members of section (js inside it) that keys names, into dr; false when out of memory. */
+static bool
+read_section(struct inventory_read *ir, struct json_scan *js, const char *section,
+    struct device_read *dr)
 {
-	char idbuf[ID_BYTES];
-	const cJSON *general = json_obj(o, "general"), *hw = json_obj(o, "hardware");
-	struct strtab *t = &inv->strings;
-	const char *id;
+	char key[32], value[JSON_MAX_STRING_BYTES + 1];
 	bool oom = false;
 
-	memset(d, 0, sizeof(*d));
-	if (inv->kind == JAMF_COMPUTER) {
-		const cJSON *os = json_obj(o, "operatingSystem");
+	while (json_scan_member(js, key, sizeof(key))) {
+		const struct device_field *f = NULL;
+		const char **slot;
 
-		id = json_id(o, "id", idbuf, sizeof(idbuf));
-		d->name = keep(t, json_str(general, "name"), KEEP_UNIQUE, &oom);
-		d->management_id = keep(t, json_str(general, "managementId"), KEEP_UNIQUE, &oom);
-		d->version = keep(t, json_str(os, "version"), KEEP_SHARED, &oom);
-		d->build = keep(t, json_str(os, "build"), KEEP_SHARED, &oom);
-		d->supplemental_build = keep(t, json_str(os, "supplementalBuildVersion"),
-		    KEEP_SHARED | KEEP_EMPTY_IS_NONE, &oom);
-		d->extra = keep(t, json_str(os, "rapidSecurityResponse"),
-		    KEEP_SHARED | KEEP_EMPTY_IS_NONE, &oom);
-		d->model_id = keep(t, json_str(os, "softwareUpdateDeviceId"), KEEP_SHARED, &oom);
-		if (!read_group_ids(json_arr(o, "groupMemberships"), d))
-			oom = true;
-	} else {
-		const char *model = json_str(general, "softwareUpdateDeviceId");
-
-		id = json_id(o, "mobileDeviceId", idbuf, sizeof(idbuf));
-		d->name = keep(t, json_str(general, "displayName"), KEEP_UNIQUE, &oom);
-		d->management_id = keep(t, json_str(general, "managementId"), KEEP_UNIQUE, &oom);
-		d->version = keep(t, json_str(general, "osVersion"), KEEP_SHARED, &oom);
-		d->build = keep(t, json_str(general, "osBuild"), KEEP_SHARED, &oom);
-		d->supplemental_build = keep(t, json_str(general, "osSupplementalBuildVersion"),
-		    KEEP_SHARED | KEEP_EMPTY_IS_NONE, &oom);
-		d->extra = keep(t, json_str(general, "osRapidSecurityResponse"),
-		    KEEP_SHARED | KEEP_EMPTY_IS_NONE, &oom);
-		d->model_id = keep(t, model != NULL ? model : json_str(hw, "modelIdentifier"),
-		    KEEP_SHARED, &oom);
-		if (!read_group_ids(json_arr(o, "groups"), d))
-			oom = true;
+		for (size_t i = 0; i < NFIELDS && f == NULL; i++)
+			if (strcmp(ir->keys->fields[i].section, section) == 0 &&
+			    strcmp(ir->keys->fields[i].key, key) == 0)
+				f = &ir->keys->fields[i];
+		slot = f != NULL ? (const char **)(void *)((char *)dr + f->at) : NULL;
+		if (slot == NULL || *slot != NULL)  /* not wanted, or said twice: the first counts */
+			(void)json_scan_skip(js);
+		else if (json_scan_string(js, value, sizeof(value)))
+			*slot = keep(&ir->inv->strings, value, f->how, &oom);
 	}
-	d->serial = keep(t, json_str(hw, "serialNumber"), KEEP_UNIQUE, &oom);
-	d->id = keep(t, id, KEEP_UNIQUE, &oom);
-	if (id == NULL || oom) {
-		free(d->groups);  /* the strings stay in the table, freed with the inventory */
-		memset(d, 0, sizeof(*d));
+	return !oom;
+}
+
+/* The group ids of a list of {groupId, ...} objects (js on it) into ir->groups; false: OOM. */
+static bool
+read_groups(struct inventory_read *ir, struct json_scan *js)
+{
+	char key[16], id[ID_BYTES];
+
+	if (!json_scan_array(js))
+		return true;
+	while (json_scan_item(js)) {
+		if (!json_scan_object(js))
+			continue;
+		while (json_scan_member(js, key, sizeof(key))) {
+			if (strcmp(key, "groupId") != 0) {
+				(void)json_scan_skip(js);
+				continue;
+			}
+			if (!json_scan_id(js, id, sizeof(id)))
+				continue;  /* not an id: skipped */
+			if (ir->ngroups == ir->groups_cap) {
+				size_t cap = ir->groups_cap ? 2 * ir->groups_cap : 64;
+				long *grown = realloc(ir->groups, cap * sizeof(*grown));
+
+				if (grown == NULL)
+					return false;
+				ir->groups = grown;
+				ir->groups_cap = cap;
+			}
+			ir->groups[ir->ngroups++] = strtol(id, NULL, 10);
+		}
+	}
+	return true;
+}
+
+/* Room for one more device in ir->inv; false when out of memory. */
+static bool
+inventory_grow(struct inventory_read *ir)
+{
+	struct jamf_inventory *inv = ir->inv;
+	struct jamf_device *grown;
+	size_t cap;
+
+	if (inv->n < ir->cap)
+		return true;
+	cap = ir->cap ? 2 * ir->cap : JAMF_PRO_PAGE_SIZE;
+	if ((grown = realloc(inv->v, cap * sizeof(*grown))) == NULL)
+		return false;
+	inv->v = grown;
+	ir->cap = cap;
+	return true;
+}
+
+/*
+ * One inventory result (the next value of js) appended to the inventory, keeping only what
+ * bridge needs; a result without an id is counted and left out. 0, or -1 when out of memory.
+ */
+static int
+inventory_item(void *ctx, struct json_scan *js)
+{
+	struct inventory_read *ir = ctx;
+	struct device_read dr = {0};
+	char key[32], id[ID_BYTES];
+	bool has_id = false, ok = true;
+
+	ir->ngroups = 0;
+	if (json_scan_object(js)) {
+		while (ok && json_scan_member(js, key, sizeof(key))) {
+			if (strcmp(key, ir->keys->id) == 0 && !has_id)
+				has_id = json_scan_id(js, id, sizeof(id));
+			else if (strcmp(key, ir->keys->groups) == 0)
+				ok = read_groups(ir, js);
+			else if (strcmp(key, "general") == 0 || strcmp(key, "hardware") == 0 ||
+			    strcmp(key, "operatingSystem") == 0)
+				ok = !json_scan_object(js) || read_section(ir, js, key, &dr);
+			else
+				(void)json_scan_skip(js);
+		}
+	}
+	if (!ok)
 		return -1;
+	if (!has_id) {
+		ir->skipped++;
+		return 0;  /* its strings stay in the table, freed with the inventory */
 	}
+	if (dr.d.model_id == NULL)
+		dr.d.model_id = dr.model_fallback;
+	if ((dr.d.id = keep(&ir->inv->strings, id, KEEP_UNIQUE, &ok)) == NULL || !inventory_grow(ir))
+		return -1;
+	if (ir->ngroups > 0) {
+		if ((dr.d.groups = malloc(ir->ngroups * sizeof(long))) == NULL)
+			return -1;
+		memcpy(dr.d.groups, ir->groups, ir->ngroups * sizeof(long));
+		dr.d.ngroups = ir->ngroups;
+	}
+	ir->inv->v[ir->inv->n++] = dr.d;
 	return 0;
 }
 
@@ -173,67 +283,85 @@ inventory_path(enum jamf_kind kind, const char *filter, long page, char *buf, si
 	return len < 0 || (size_t)len >= size ? -1 : 0;
 }
 
-/* Append the results of one page to inv; 0 or -1 (r). */
-static int
-inventory_add_page(struct jamf_session *s, const char *path, const cJSON *json,
-    struct jamf_inventory *inv, struct jamf_reply *r)
-{
-	const cJSON *results = json_arr(json, "results"), *o;
-	struct jamf_device *grown;
-	size_t n;
-
-	if (results == NULL)
-		return bad_reply(s, r, path, "no \"results\" list");
-	n = (size_t)cJSON_GetArraySize(results);
-	if (n == 0)
-		return 0;
-	if ((grown = realloc(inv->v, (inv->n + n) * sizeof(*grown))) == NULL)
-		return bad_reply(s, r, path, "out of memory");
-	inv->v = grown;
-	cJSON_ArrayForEach(o, results) {
-		if (device_from_json(inv, o, &inv->v[inv->n]) == -1) {
-			log_warn("%s: skipping a %s without an id in %s", s->name,
-			    jamf_kind_name(inv->kind), path);
-			continue;
-		}
-		inv->n++;
-	}
-	return 0;
-}
-
 /*
  * Reading every page of a list: page 0 first (its totalCount says how many follow), then the
- * others, max_connections at a time. Each page is handed to add() in page order as soon as it
- * and those before it are in, then freed: the next pages download meanwhile, and memory holds
- * a few pages of text and one parsed page, not the whole list.
+ * others, max_connections at a time. Each page is read as soon as it and those before it are
+ * in, straight from its text (json_scan.h: no tree of 2000 records), each result handed to
+ * item(); then the text is freed. The next pages download meanwhile, and memory holds a few
+ * pages of text, never a parsed page.
  */
-typedef int (*page_add_fn)(struct jamf_session *s, void *ctx, const char *path,
-    const cJSON *json, struct jamf_reply *r);
-
 struct pager {
 	/* the path of page into buf; 0, or -1 when it does not fit (a filter too long) */
 	int (*path)(const void *ctx, long page, char *buf, size_t size);
-	page_add_fn add;  /* take one page's JSON; 0 or -1 (r) */
+	/* take one result (exactly one value of js); 0, or -1 when out of memory */
+	int (*item)(void *ctx, struct json_scan *js);
+	/* NULL, or called after each page's results; 0 or -1 (r) */
+	int (*page_done)(void *ctx, struct jamf_reply *r);
 	void *ctx;
 	long requests;    /* out: pages read */
 	long total;       /* out: totalCount of the first page */
 };
 
-/* GETs whose answers are handed to add() in order (get_in_order). */
+/*
+ * Read one list page, {"totalCount": n, "results": [...]}, from its text: each result to
+ * pg->item(), totalCount into *total (-1 when absent). 0, or -1 (r) when the page is not
+ * JSON, has no results list, or memory runs out.
+ */
+static int
+page_read(struct jamf_session *s, const char *path, const char *text, size_t len,
+    const struct pager *pg, long *total, struct jamf_reply *r)
+{
+	struct json_scan js;
+	bool results = false;
+	char key[16];
+	int rc = 0;
+
+	*total = -1;
+	json_scan_init(&js, text != NULL ? text : "", text != NULL ? len : 0);
+	if (json_scan_object(&js)) {
+		while (rc == 0 && json_scan_member(&js, key, sizeof(key))) {
+			long n;
+
+			if (strcmp(key, "totalCount") == 0 && *total == -1) {
+				if (json_scan_long(&js, &n) && n >= 0)
+					*total = n;
+			} else if (strcmp(key, "results") == 0 && !results) {
+				if ((results = json_scan_array(&js)))
+					while (rc == 0 && json_scan_item(&js))
+						rc = pg->item(pg->ctx, &js);
+			} else {
+				(void)json_scan_skip(&js);
+			}
+		}
+	}
+	if (rc == -1)
+		return bad_reply(s, r, path, "out of memory");
+	if (json_scan_end(&js) == -1)
+		return bad_reply(s, r, path, "not JSON (%zu bytes): %s at byte %zu", len, js.error,
+		    js.error_at);
+	if (!results)
+		return bad_reply(s, r, path, "no \"results\" list");
+	if (pg->page_done != NULL)
+		return pg->page_done(pg->ctx, r);
+	return 0;
+}
+
+/* GETs whose answers are read in order (get_in_order). */
 struct in_order {
 	struct jamf_session *s;
 	const struct jamf_call *calls;
 	struct jamf_reply *held;  /* answers that came before their turn */
 	bool *arrived;
-	size_t next;              /* the next answer for add() */
+	size_t next;              /* the next answer to read */
 	size_t n;
-	page_add_fn add;
-	void *ctx;
+	const struct pager *pg;
+	long total;               /* totalCount of the first page read */
+	bool first;
 	struct jamf_reply *r;     /* the first failure */
 	int rc;
 };
 
-/* jamf_request_each()'s callback: keep answer i, then add() those whose turn it is. */
+/* jamf_request_each()'s callback: keep answer i, then read those whose turn it is. */
 static bool
 in_order_take(void *ctx, size_t i, struct jamf_reply *reply)
 {
@@ -243,26 +371,31 @@ in_order_take(void *ctx, size_t i, struct jamf_reply *reply)
 	o->arrived[i] = true;
 	for (; o->rc == 0 && o->next < o->n && o->arrived[o->next]; o->next++) {
 		struct jamf_reply *h = &o->held[o->next];
+		long total;
 
-		if (h->fail != JAMF_OK || jamf_reply_parse(o->s, &o->calls[o->next], h) == -1) {
+		if (h->fail != JAMF_OK) {
 			*o->r = *h;
 			memset(h, 0, sizeof(*h));
 			o->rc = -1;
 		} else {
-			o->rc = o->add(o->s, o->ctx, o->calls[o->next].path, h->json, o->r);
+			o->rc = page_read(o->s, o->calls[o->next].path, h->body, h->body_len, o->pg,
+			    &total, o->r);
+			if (o->first)
+				o->total = total;
+			o->first = false;
 		}
 		jamf_reply_release(h);
 	}
 	return o->rc == 0;
 }
 
-/* GET paths[0..n) and hand each page to add() in order; 0 or -1 (r). */
+/* GET paths[0..n) and read each page through pg in order; 0 or -1 (r). */
 static int
-get_in_order(struct jamf_session *s, char *const *paths, size_t n, page_add_fn add, void *ctx,
+get_in_order(struct jamf_session *s, char *const *paths, size_t n, struct pager *pg,
     struct jamf_reply *r)
 {
 	size_t most = n < JAMF_MAX_CALLS ? n : JAMF_MAX_CALLS;
-	struct in_order o = {s, NULL, NULL, NULL, 0, 0, add, ctx, r, 0};
+	struct in_order o = {s, NULL, NULL, NULL, 0, 0, pg, -1, true, r, 0};
 	struct jamf_call *calls = calloc(most > 0 ? most : 1, sizeof(*calls));
 
 	o.calls = calls;
@@ -292,6 +425,7 @@ get_in_order(struct jamf_session *s, char *const *paths, size_t n, page_add_fn a
 	free(o.arrived);
 	free(o.held);
 	free(calls);
+	pg->total = o.total;
 	return o.rc;
 }
 
@@ -309,21 +443,19 @@ static int
 read_pages(struct jamf_session *s, struct pager *pg, struct jamf_reply *r)
 {
 	char path[2 * PATH_BYTES], **paths = NULL;
+	char *first = path;
 	size_t n = 0;
-	long pages;
+	long pages, total;
 	int rc = -1;
 
 	pg->requests = 1;
 	if (pg->path(pg->ctx, 0, path, sizeof(path)) == -1)
 		return bad_reply(s, r, path, "the filter is too long");
-	if (jamf_get(s, path, r) == -1)
+	if (get_in_order(s, &first, 1, pg, r) == -1)
 		return -1;
-	if (!json_long(r->json, "totalCount", &pg->total) || pg->total < 0)
+	if ((total = pg->total) < 0)
 		return bad_reply(s, r, path, "no \"totalCount\"");
-	if (pg->add(s, pg->ctx, path, r->json, r) == -1)
-		return -1;
-	jamf_reply_release(r);
-	pages = (pg->total + JAMF_PRO_PAGE_SIZE - 1) / JAMF_PRO_PAGE_SIZE;
+	pages = (total + JAMF_PRO_PAGE_SIZE - 1) / JAMF_PRO_PAGE_SIZE;
 	if (pages <= 1)
 		return 0;
 	if ((paths = calloc((size_t)pages - 1, sizeof(*paths))) == NULL)
@@ -337,18 +469,14 @@ read_pages(struct jamf_session *s, struct pager *pg, struct jamf_reply *r)
 		}
 	}
 	pg->requests += (long)n;
-	rc = get_in_order(s, paths, n, pg->add, pg->ctx, r);
+	rc = get_in_order(s, paths, n, pg, r);
 out:
+	pg->total = total;
 	paths_free(paths, n);
 	return rc;
 }
 
-/* An inventory being read, and its filter. */
-struct inventory_read {
-	struct jamf_inventory *inv;
-	const char *filter;
-};
-
+/* The path of page of an inventory being read. */
 static int
 inventory_page_path(const void *ctx, long page, char *buf, size_t size)
 {
@@ -357,32 +485,30 @@ inventory_page_path(const void *ctx, long page, char *buf, size_t size)
 	return inventory_path(ir->inv->kind, ir->filter, page, buf, size);
 }
 
-static int
-inventory_page_add(struct jamf_session *s, void *ctx, const char *path, const cJSON *json,
-    struct jamf_reply *r)
-{
-	return inventory_add_page(s, path, json, ((struct inventory_read *)ctx)->inv, r);
-}
-
 int
 jamf_pro_inventory(struct jamf_session *s, enum jamf_kind kind, const char *filter,
     struct jamf_inventory *out, struct jamf_reply *r)
 {
-	struct inventory_read ir = {out, filter};
-	struct pager pg = {inventory_page_path, inventory_page_add, &ir, 0, 0};
+	struct inventory_read ir = {out, filter, kind == JAMF_COMPUTER ? &computer_keys :
+	    &mobile_keys, 0, 0, NULL, 0, 0};
+	struct pager pg = {inventory_page_path, inventory_item, NULL, &ir, 0, 0};
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	out->kind = kind;
 	rc = read_pages(s, &pg, r);
+	free(ir.groups);
 	out->requests = pg.requests;
 	if (rc == -1) {
 		jamf_inventory_release(out);
 		return -1;
 	}
-	if (out->n != (size_t)pg.total)
+	if (ir.skipped > 0)
+		log_warn("%s: skipped %zu %s%s without an id in the inventory", s->name, ir.skipped,
+		    jamf_kind_name(kind), ir.skipped == 1 ? "" : "s");
+	if (out->n + ir.skipped != (size_t)pg.total)
 		log_warn("%s: inventory said %ld %ss but gave %zu (devices added or removed while "
-		    "reading)", s->name, pg.total, jamf_kind_name(kind), out->n);
+		    "reading)", s->name, pg.total, jamf_kind_name(kind), out->n + ir.skipped);
 	return 0;
 }
 
@@ -876,36 +1002,113 @@ jamf_plans_free(struct jamf_plan *v, size_t n)
 	free(v);
 }
 
-/* One Plan object into p; -1 when it has no planUuid or OOM. */
-static int
-plan_from_json(const cJSON *o, struct jamf_plan *p)
+/* A string member of a Plan object: the object it is in (NULL: the plan) and where it goes. */
+static const struct plan_field {
+	const char *section;
+	const char *key;
+	size_t at;  /* offset of its char * in struct jamf_plan */
+} plan_fields[] = {
+	{NULL, "planUuid", offsetof(struct jamf_plan, id)},
+	{NULL, "versionType", offsetof(struct jamf_plan, version_type)},
+	{NULL, "specificVersion", offsetof(struct jamf_plan, version)},
+	{NULL, "buildVersion", offsetof(struct jamf_plan, build)},
+	{NULL, "forceInstallLocalDateTime", offsetof(struct jamf_plan, force_install)},
+	{"device", "objectType", offsetof(struct jamf_plan, object_type)},
+	{"status", "state", offsetof(struct jamf_plan, state)},
+};
+
+/* A copy of the next value of js into *slot when it is a string and *slot is still unset. */
+static void
+plan_string(struct json_scan *js, char **slot, bool *oom)
 {
-	const cJSON *dev = json_obj(o, "device"), *status = json_obj(o, "status"), *reasons, *e;
-	char dbuf[ID_BYTES];
+	char value[JSON_MAX_STRING_BYTES + 1];
+
+	if (*slot != NULL)  /* said twice: the first counts */
+		(void)json_scan_skip(js);
+	else if (json_scan_string(js, value, sizeof(value)) && (*slot = strdup(value)) == NULL)
+		*oom = true;
+}
+
+/* The strings of status.errorReasons (js on it) into p; false when out of memory. */
+static bool
+plan_reasons(struct json_scan *js, struct jamf_plan *p)
+{
+	size_t cap = 0;
+
+	if (p->reasons != NULL) {  /* said twice: the first counts */
+		(void)json_scan_skip(js);
+		return true;
+	}
+	if (!json_scan_array(js))
+		return true;
+	while (json_scan_item(js)) {
+		char *r = NULL;
+		bool oom = false;
+
+		plan_string(js, &r, &oom);
+		if (oom)
+			return false;
+		if (r == NULL)
+			continue;
+		if (p->nreasons == cap) {
+			char **grown = realloc(p->reasons, (cap ? 2 * cap : 4) * sizeof(*grown));
+
+			if (grown == NULL) {
+				free(r);
+				return false;
+			}
+			p->reasons = grown;
+			cap = cap ? 2 * cap : 4;
+		}
+		p->reasons[p->nreasons++] = r;
+	}
+	return true;
+}
+
+/* The members of a Plan object, or of its section (js inside it), into p. */
+static void
+plan_members(struct json_scan *js, const char *section, struct jamf_plan *p, bool *oom)
+{
+	char key[32], id[ID_BYTES];
+
+	while (!*oom && json_scan_member(js, key, sizeof(key))) {
+		const struct plan_field *f = NULL;
+
+		for (size_t i = 0; i < sizeof(plan_fields) / sizeof(plan_fields[0]) && !f; i++)
+			if ((plan_fields[i].section == NULL ? section == NULL : section != NULL &&
+			    strcmp(plan_fields[i].section, section) == 0) &&
+			    strcmp(plan_fields[i].key, key) == 0)
+				f = &plan_fields[i];
+		if (f != NULL) {
+			plan_string(js, (char **)(void *)((char *)p + f->at), oom);
+		} else if (section == NULL && (strcmp(key, "device") == 0 ||
+		    strcmp(key, "status") == 0)) {
+			if (json_scan_object(js))
+				plan_members(js, strcmp(key, "device") == 0 ? "device" : "status", p, oom);
+		} else if (section != NULL && strcmp(section, "device") == 0 &&
+		    strcmp(key, "deviceId") == 0 && p->device_id == NULL) {
+			*oom = json_scan_id(js, id, sizeof(id)) && (p->device_id = strdup(id)) == NULL;
+		} else if (section != NULL && strcmp(section, "status") == 0 &&
+		    strcmp(key, "errorReasons") == 0) {
+			*oom = !plan_reasons(js, p);
+		} else {
+			(void)json_scan_skip(js);
+		}
+	}
+}
+
+/* One Plan object (the next value of js) into p: 0; 1 when it has no planUuid; -1 on OOM. */
+static int
+plan_read(struct json_scan *js, struct jamf_plan *p)
+{
 	bool oom = false;
 
 	memset(p, 0, sizeof(*p));
-	p->id = json_dup(json_str(o, "planUuid"), &oom);
-	p->device_id = json_dup(json_id(dev, "deviceId", dbuf, sizeof(dbuf)), &oom);
-	p->object_type = json_dup(json_str(dev, "objectType"), &oom);
-	p->version_type = json_dup(json_str(o, "versionType"), &oom);
-	p->version = json_dup(json_str(o, "specificVersion"), &oom);
-	p->build = json_dup(json_str(o, "buildVersion"), &oom);
-	p->force_install = json_dup(json_str(o, "forceInstallLocalDateTime"), &oom);
-	p->state = json_dup(json_str(status, "state"), &oom);
-	reasons = json_arr(status, "errorReasons");
-	if (reasons != NULL && cJSON_GetArraySize(reasons) > 0 &&
-	    (p->reasons = calloc((size_t)cJSON_GetArraySize(reasons), sizeof(char *))) == NULL)
-		oom = true;
-	if (p->reasons == NULL)
-		reasons = NULL;
-	cJSON_ArrayForEach(e, reasons) {
-		if (cJSON_IsString(e) && (p->reasons[p->nreasons] = strdup(e->valuestring)) != NULL)
-			p->nreasons++;
-	}
+	if (json_scan_object(js))
+		plan_members(js, NULL, p, &oom);
 	if (p->id == NULL || oom) {
 		jamf_plan_release(p);
-		return -1;
+		return oom ? -1 : 1;
 	}
 	return 0;
 }
@@ -914,7 +1117,7 @@ plan_from_json(const cJSON *o, struct jamf_plan *p)
 struct plans_read {
 	const char *filter;
 	struct jamf_plan *v;
-	size_t n;
+	size_t n, cap;
 	/* with each: every page is handed over, then freed (jamf_pro_plans_each) */
 	int (*each)(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_reply *r);
 	void *ctx;
@@ -930,42 +1133,49 @@ plans_page_path(const void *ctx, long page, char *buf, size_t size)
 	return len < 0 || (size_t)len >= size ? -1 : 0;
 }
 
+/* One plan of a page (the next value of js) appended; one without a planUuid is left out. */
 static int
-plans_page_add(struct jamf_session *s, void *ctx, const char *path, const cJSON *json,
-    struct jamf_reply *r)
+plans_item(void *ctx, struct json_scan *js)
 {
 	struct plans_read *pr = ctx;
-	const cJSON *results = json_arr(json, "results"), *o;
-	struct jamf_plan *grown;
-	size_t count;
+	int rc;
 
-	if (results == NULL)
-		return bad_reply(s, r, path, "no \"results\" list");
-	if ((count = (size_t)cJSON_GetArraySize(results)) == 0)
-		return 0;
-	if ((grown = realloc(pr->v, (pr->n + count) * sizeof(*grown))) == NULL)
-		return bad_reply(s, r, path, "out of memory");
-	pr->v = grown;
-	cJSON_ArrayForEach(o, results)
-		if (plan_from_json(o, &pr->v[pr->n]) == 0)
-			pr->n++;
-	if (pr->each != NULL) {
-		int rc = pr->each(pr->ctx, pr->v, pr->n, r);
+	if (pr->n == pr->cap) {
+		size_t cap = pr->cap ? 2 * pr->cap : 64;
+		struct jamf_plan *grown = realloc(pr->v, cap * sizeof(*grown));
 
-		jamf_plans_free(pr->v, pr->n);
-		pr->v = NULL;
-		pr->n = 0;
-		return rc;
+		if (grown == NULL)
+			return -1;
+		pr->v = grown;
+		pr->cap = cap;
 	}
-	return 0;
+	if ((rc = plan_read(js, &pr->v[pr->n])) == 0)
+		pr->n++;
+	return rc == -1 ? -1 : 0;
+}
+
+/* After a page: with each, hand its plans over and free them. */
+static int
+plans_page_done(void *ctx, struct jamf_reply *r)
+{
+	struct plans_read *pr = ctx;
+	int rc;
+
+	if (pr->each == NULL || pr->n == 0)
+		return 0;
+	rc = pr->each(pr->ctx, pr->v, pr->n, r);
+	jamf_plans_free(pr->v, pr->n);
+	pr->v = NULL;
+	pr->n = pr->cap = 0;
+	return rc;
 }
 
 int
 jamf_pro_plans_list(struct jamf_session *s, const char *filter, struct jamf_plan **out,
     size_t *n, struct jamf_reply *r)
 {
-	struct plans_read pr = {filter, NULL, 0, NULL, NULL};
-	struct pager pg = {plans_page_path, plans_page_add, &pr, 0, 0};
+	struct plans_read pr = {filter, NULL, 0, 0, NULL, NULL};
+	struct pager pg = {plans_page_path, plans_item, plans_page_done, &pr, 0, 0};
 
 	*out = NULL;
 	*n = 0;
@@ -983,8 +1193,8 @@ jamf_pro_plans_each(struct jamf_session *s, const char *filter,
     int (*each)(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_reply *r),
     void *ctx, struct jamf_reply *r)
 {
-	struct plans_read pr = {filter, NULL, 0, each, ctx};
-	struct pager pg = {plans_page_path, plans_page_add, &pr, 0, 0};
+	struct plans_read pr = {filter, NULL, 0, 0, each, ctx};
+	struct pager pg = {plans_page_path, plans_item, plans_page_done, &pr, 0, 0};
 	int rc = read_pages(s, &pg, r);
 
 	jamf_plans_free(pr.v, pr.n);
@@ -1030,7 +1240,8 @@ jamf_pro_plans_by_ids(struct jamf_session *s, const char *const *ids, size_t n,
     struct jamf_plan **out, size_t *got, struct jamf_reply *r)
 {
 	size_t nchunks = (n + JAMF_PLANS_PER_REQUEST - 1) / JAMF_PLANS_PER_REQUEST, k;
-	struct plans_read pr = {NULL, NULL, 0, NULL, NULL};
+	struct plans_read pr = {NULL, NULL, 0, 0, NULL, NULL};
+	struct pager pg = {plans_page_path, plans_item, plans_page_done, &pr, 0, 0};
 	char **paths = calloc(nchunks > 0 ? nchunks : 1, sizeof(*paths));
 	int rc = -1;
 
@@ -1055,7 +1266,7 @@ jamf_pro_plans_by_ids(struct jamf_session *s, const char *const *ids, size_t n,
 			goto out;
 		}
 	}
-	if (get_in_order(s, paths, nchunks, plans_page_add, &pr, r) == -1)
+	if (get_in_order(s, paths, nchunks, &pg, r) == -1)
 		goto out;
 	*out = pr.v;
 	*got = pr.n;
@@ -1073,6 +1284,8 @@ jamf_pro_plan_get(struct jamf_session *s, const char *id, struct jamf_plan *out,
     struct jamf_reply *r)
 {
 	char path[PATH_BYTES], enc[256];
+	struct json_scan js;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (jamf_url_encode(id, enc, sizeof(enc)) == -1)
@@ -1080,8 +1293,13 @@ jamf_pro_plan_get(struct jamf_session *s, const char *id, struct jamf_plan *out,
 	snprintf(path, sizeof(path), PLANS_PATH "/%s", enc);
 	if (jamf_get(s, path, r) == -1)
 		return r->fail == JAMF_FAIL_NOT_FOUND ? 1 : -1;
-	if (plan_from_json(r->json, out) == -1)
+	json_scan_init(&js, r->body != NULL ? r->body : "", r->body != NULL ? r->body_len : 0);
+	if ((rc = plan_read(&js, out)) == -1)
+		return jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
+	if (rc == 1 || json_scan_end(&js) == -1) {
+		jamf_plan_release(out);
 		return bad_reply(s, r, path, "no \"planUuid\"");
+	}
 	return 0;
 }
 
