@@ -8,7 +8,7 @@
  *
  * Steps (one JSON line is printed per step; the first failing step ends the run with exit 1,
  * printing {"step", "error", "fail"}):
- *   inventory computer|mobile      {"devices", "requests", "first": {...}}
+ *   inventory computer|mobile [ID] {"devices", "requests", "first": {...}, "device": {...}}
  *   group computer|mobile NAME     {"id", "smart", "platform_id"} or {"found": false}
  *   members computer|mobile ID     {"members": [ids]}
  *   static-create KIND NAME [ID...]                {"id"}
@@ -118,7 +118,6 @@ ids_ascend(const struct jamf_inventory *inv)
 	return true;
 }
 
-
 static cJSON *
 ids_json(const long *ids, size_t n)
 {
@@ -127,6 +126,25 @@ ids_json(const long *ids, size_t n)
 	for (size_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)ids[i]));
 	return a;
+}
+
+/* One inventory record as JSON, every field (null when Jamf gave none). */
+static cJSON *
+device_json(const struct jamf_device *d)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	json_add_str_or_null(o, "id", d->id);
+	json_add_str_or_null(o, "name", d->name);
+	json_add_str_or_null(o, "serial", d->serial);
+	json_add_str_or_null(o, "management_id", d->management_id);
+	json_add_str_or_null(o, "version", d->version);
+	json_add_str_or_null(o, "build", d->build);
+	json_add_str_or_null(o, "supplemental_build", d->supplemental_build);
+	json_add_str_or_null(o, "extra", d->extra);
+	json_add_str_or_null(o, "model", d->model_id);
+	cJSON_AddItemToObject(o, "groups", ids_json(d->groups, d->ngroups));
+	return o;
 }
 
 static cJSON *
@@ -201,26 +219,16 @@ step(struct probe *p, int argc, char **argv, struct jamf_reply *r)
 
 		NEED(2);
 		if ((rc = jamf_pro_inventory(&p->pro, kind_of(argv[1]), NULL, &inv, r)) == 0) {
-			cJSON *first = cJSON_AddObjectToObject(out, "first");
-
 			cJSON_AddNumberToObject(out, "devices", (double)inv.n);
 			cJSON_AddNumberToObject(out, "requests", (double)inv.requests);
 			cJSON_AddBoolToObject(out, "ascending", ids_ascend(&inv));
-			if (inv.n > 0)
-				cJSON_AddStringToObject(out, "last_id", inv.v[inv.n - 1].id);
 			if (inv.n > 0) {
-				json_add_str_or_null(first, "id", inv.v[0].id);
-				json_add_str_or_null(first, "name", inv.v[0].name);
-				json_add_str_or_null(first, "serial", inv.v[0].serial);
-				json_add_str_or_null(first, "management_id", inv.v[0].management_id);
-				json_add_str_or_null(first, "version", inv.v[0].version);
-				json_add_str_or_null(first, "build", inv.v[0].build);
-				json_add_str_or_null(first, "supplemental_build", inv.v[0].supplemental_build);
-				json_add_str_or_null(first, "extra", inv.v[0].extra);
-				json_add_str_or_null(first, "model", inv.v[0].model_id);
-				cJSON_AddItemToObject(first, "groups", ids_json(inv.v[0].groups,
-				    inv.v[0].ngroups));
+				cJSON_AddStringToObject(out, "last_id", inv.v[inv.n - 1].id);
+				cJSON_AddItemToObject(out, "first", device_json(&inv.v[0]));
 			}
+			for (size_t i = 0; argc > 2 && i < inv.n; i++)
+				if (strcmp(inv.v[i].id, argv[2]) == 0)
+					cJSON_AddItemToObject(out, "device", device_json(&inv.v[i]));
 			jamf_inventory_release(&inv);
 		}
 	} else if (strcmp(cmd, "group") == 0) {
