@@ -87,9 +87,17 @@ struct device_read {
 	const char *model_fallback;
 };
 
+/* The objects of an inventory result that hold what bridge needs. */
+enum device_section {
+	SECTION_GENERAL,          /* "general" */
+	SECTION_HARDWARE,         /* "hardware" */
+	SECTION_OS,               /* "operatingSystem" (computers) */
+	SECTION_NONE,
+};
+
 /* A string of an inventory result: where Jamf has it and where bridge keeps it. */
 struct device_field {
-	const char *section;  /* the object of the result that holds it */
+	enum device_section section;
 	const char *key;
 	size_t at;            /* offset of its const char * in struct device_read */
 	int how;              /* KEEP_* */
@@ -105,27 +113,27 @@ struct device_keys {
 #define AT(m) offsetof(struct device_read, m)
 
 static const struct device_keys computer_keys = {"id", "groupMemberships", {
-	{"general", "name", AT(d.name), KEEP_UNIQUE},
-	{"general", "managementId", AT(d.management_id), KEEP_UNIQUE},
-	{"operatingSystem", "version", AT(d.version), KEEP_SHARED},
-	{"operatingSystem", "build", AT(d.build), KEEP_SHARED},
-	{"operatingSystem", "supplementalBuildVersion", AT(d.supplemental_build),
+	{SECTION_GENERAL, "name", AT(d.name), KEEP_UNIQUE},
+	{SECTION_GENERAL, "managementId", AT(d.management_id), KEEP_UNIQUE},
+	{SECTION_OS, "version", AT(d.version), KEEP_SHARED},
+	{SECTION_OS, "build", AT(d.build), KEEP_SHARED},
+	{SECTION_OS, "supplementalBuildVersion", AT(d.supplemental_build),
 	    KEEP_SHARED | KEEP_EMPTY_IS_NONE},
-	{"operatingSystem", "rapidSecurityResponse", AT(d.extra), KEEP_SHARED | KEEP_EMPTY_IS_NONE},
-	{"operatingSystem", "softwareUpdateDeviceId", AT(d.model_id), KEEP_SHARED},
-	{"hardware", "serialNumber", AT(d.serial), KEEP_UNIQUE},
+	{SECTION_OS, "rapidSecurityResponse", AT(d.extra), KEEP_SHARED | KEEP_EMPTY_IS_NONE},
+	{SECTION_OS, "softwareUpdateDeviceId", AT(d.model_id), KEEP_SHARED},
+	{SECTION_HARDWARE, "serialNumber", AT(d.serial), KEEP_UNIQUE},
 }};
 
 static const struct device_keys mobile_keys = {"mobileDeviceId", "groups", {
-	{"general", "displayName", AT(d.name), KEEP_UNIQUE},
-	{"general", "managementId", AT(d.management_id), KEEP_UNIQUE},
-	{"general", "osVersion", AT(d.version), KEEP_SHARED},
-	{"general", "osBuild", AT(d.build), KEEP_SHARED},
-	{"general", "osSupplementalBuildVersion", AT(d.supplemental_build),
+	{SECTION_GENERAL, "displayName", AT(d.name), KEEP_UNIQUE},
+	{SECTION_GENERAL, "managementId", AT(d.management_id), KEEP_UNIQUE},
+	{SECTION_GENERAL, "osVersion", AT(d.version), KEEP_SHARED},
+	{SECTION_GENERAL, "osBuild", AT(d.build), KEEP_SHARED},
+	{SECTION_GENERAL, "osSupplementalBuildVersion", AT(d.supplemental_build),
 	    KEEP_SHARED | KEEP_EMPTY_IS_NONE},
-	{"general", "osRapidSecurityResponse", AT(d.extra), KEEP_SHARED | KEEP_EMPTY_IS_NONE},
-	{"general", "softwareUpdateDeviceId", AT(d.model_id), KEEP_SHARED},
-	{"hardware", "modelIdentifier", AT(model_fallback), KEEP_SHARED},
+	{SECTION_GENERAL, "osRapidSecurityResponse", AT(d.extra), KEEP_SHARED | KEEP_EMPTY_IS_NONE},
+	{SECTION_GENERAL, "softwareUpdateDeviceId", AT(d.model_id), KEEP_SHARED},
+	{SECTION_HARDWARE, "modelIdentifier", AT(model_fallback), KEEP_SHARED},
 }};
 
 #undef AT
@@ -142,9 +150,22 @@ struct inventory_read {
 	size_t ngroups, groups_cap;
 };
 
+/* The section of an inventory result a member name is, or SECTION_NONE. */
+static enum device_section
+section_of(const char *key)
+{
+	if (strcmp(key, "general") == 0)
+		return SECTION_GENERAL;
+	if (strcmp(key, "hardware") == 0)
+		return SECTION_HARDWARE;
+	if (strcmp(key, "operatingSystem") == 0)
+		return SECTION_OS;
+	return SECTION_NONE;
+}
+
 /* The members of section (js inside it) that keys names, into dr; false when out of memory. */
 static bool
-read_section(struct inventory_read *ir, struct json_scan *js, const char *section,
+read_section(struct inventory_read *ir, struct json_scan *js, enum device_section section,
     struct device_read *dr)
 {
 	char key[32], value[JSON_MAX_STRING_BYTES + 1];
@@ -155,7 +176,7 @@ read_section(struct inventory_read *ir, struct json_scan *js, const char *sectio
 		const char **slot;
 
 		for (size_t i = 0; i < NFIELDS && f == NULL; i++)
-			if (strcmp(ir->keys->fields[i].section, section) == 0 &&
+			if (ir->keys->fields[i].section == section &&
 			    strcmp(ir->keys->fields[i].key, key) == 0)
 				f = &ir->keys->fields[i];
 		slot = f != NULL ? (const char **)(void *)((char *)dr + f->at) : NULL;
@@ -229,6 +250,7 @@ inventory_item(void *ctx, struct json_scan *js)
 	struct device_read dr = {0};
 	char key[32], id[ID_BYTES];
 	bool has_id = false, ok = true;
+	enum device_section section;
 
 	ir->ngroups = 0;
 	if (json_scan_object(js)) {
@@ -237,9 +259,8 @@ inventory_item(void *ctx, struct json_scan *js)
 				has_id = json_scan_id(js, id, sizeof(id));
 			else if (strcmp(key, ir->keys->groups) == 0)
 				ok = read_groups(ir, js);
-			else if (strcmp(key, "general") == 0 || strcmp(key, "hardware") == 0 ||
-			    strcmp(key, "operatingSystem") == 0)
-				ok = !json_scan_object(js) || read_section(ir, js, key, &dr);
+			else if ((section = section_of(key)) != SECTION_NONE)
+				ok = !json_scan_object(js) || read_section(ir, js, section, &dr);
 			else
 				(void)json_scan_skip(js);
 		}

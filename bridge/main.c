@@ -10,6 +10,9 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "alert.h"
 #include "cli.h"
@@ -361,6 +364,21 @@ cmd_check(const struct config *cfg, const struct cli_options *opts)
 	return BRIDGE_EXIT_OK;
 }
 
+/*
+ * A run allocates and frees Jamf pages of a few MiB each, dozens of times. glibc gives each
+ * back to the kernel (mmap above 128 KiB, heap trimming), and faulting the memory in again
+ * costs more CPU than reading the pages did (make bench, steady run at 100,000 Macs: 2.2 s of
+ * CPU against 1.2 s). Keep freed memory for the next page instead; the peak stays the same.
+ */
+static void
+keep_freed_memory(void)
+{
+#ifdef __GLIBC__
+	(void)mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	(void)mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -370,6 +388,7 @@ main(int argc, char *argv[])
 	char err[256];
 	int status;
 
+	keep_freed_memory();
 	/* 1. The command line. */
 	if (cli_parse(&opts, argc, argv, err, sizeof(err)) == -1) {
 		fprintf(stderr, "bridge: %s\n", err);
