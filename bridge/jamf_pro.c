@@ -1,7 +1,7 @@
 /*
  * Jamf Pro API calls (see jamf_pro.h). Every answer is untrusted: values are read through
- * json.h, and an answer without what the API promises is a JAMF_FAIL_BAD_REPLY naming the
- * endpoint. Paths and enums follow Jamf's published schema (11.30.1).
+ * json.h (list pages, the bulk of a run, through json_scan.h), and an answer without what the
+ * API promises is a JAMF_FAIL_BAD_REPLY naming the endpoint. Paths and enums follow Jamf's published schema (11.30.1).
  */
 #include "jamf_pro.h"
 
