@@ -613,6 +613,7 @@ reply_from_response(const struct jamf_session *s, const struct jamf_call *call,
 	r->body = resp->body;
 	r->body_len = resp->body_len;
 	resp->body = NULL;
+	(void)snprintf(r->content_type, sizeof(r->content_type), "%s", resp->content_type);
 	if (resp->status < 200 || resp->status > 299) {
 		struct http_response view = *resp;
 

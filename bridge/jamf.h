@@ -65,6 +65,7 @@ struct jamf_reply {
 	cJSON *json;
 	char *body;                    /* raw body, NUL-terminated, or NULL */
 	size_t body_len;
+	char content_type[128];        /* of the body, as the server named it; "" for none */
 	enum jamf_fail fail;
 	char error[JAMF_ERROR_BYTES];  /* one sentence when fail != JAMF_OK */
 };

@@ -1,10 +1,11 @@
 /*
  * Jamf Pro API calls (see jamf_pro.h). Every answer is untrusted: values are read through
- * json.h (list pages, the bulk of a run, through json_scan.h), and an answer without what the
- * API promises is a JAMF_FAIL_BAD_REPLY naming the endpoint. Paths and enums follow Jamf's published schema (11.30.1).
+ * json.h, or json_scan.h for list pages and plans (the bulk of a run), and an answer without
+ * what the API promises is a JAMF_FAIL_BAD_REPLY naming the endpoint. Paths and enums follow Jamf's published schema (11.30.1).
  */
 #include "jamf_pro.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -81,11 +82,20 @@ keep(struct strtab *t, const char *v, int how, bool *oom)
 	return kept;
 }
 
-/* One inventory result as it is read: the record, and a model to fall back on. */
+/*
+ * One inventory result as it is read: the record, a model to fall back on, and the members
+ * seen so far. As with a cJSON lookup, the first of a member said twice counts, whatever its
+ * type: seen has a bit per field of struct device_keys, and the SEEN_ bits.
+ */
 struct device_read {
 	struct jamf_device d;
 	const char *model_fallback;
+	unsigned seen;
 };
+
+#define SEEN_ID (1u << 16)
+#define SEEN_GROUPS (1u << 17)
+#define SEEN_SECTION(s) (1u << (20 + (s)))
 
 /* The objects of an inventory result that hold what bridge needs. */
 enum device_section {
@@ -107,7 +117,7 @@ struct device_field {
 struct device_keys {
 	const char *id;      /* member of the result */
 	const char *groups;  /* member of the result: a list of {groupId, ...} */
-	struct device_field fields[8];
+	struct device_field fields[9];  /* up to the first without a key */
 };
 
 #define AT(m) offsetof(struct device_read, m)
@@ -134,6 +144,7 @@ static const struct device_keys mobile_keys = {"mobileDeviceId", "groups", {
 	{SECTION_GENERAL, "osRapidSecurityResponse", AT(d.extra), KEEP_SHARED | KEEP_EMPTY_IS_NONE},
 	{SECTION_GENERAL, "softwareUpdateDeviceId", AT(d.model_id), KEEP_SHARED},
 	{SECTION_HARDWARE, "modelIdentifier", AT(model_fallback), KEEP_SHARED},
+	{SECTION_HARDWARE, "serialNumber", AT(d.serial), KEEP_UNIQUE},
 }};
 
 #undef AT
@@ -173,17 +184,22 @@ read_section(struct inventory_read *ir, struct json_scan *js, enum device_sectio
 
 	while (json_scan_member(js, key, sizeof(key))) {
 		const struct device_field *f = NULL;
-		const char **slot;
+		size_t i;
 
-		for (size_t i = 0; i < NFIELDS && f == NULL; i++)
+		for (i = 0; i < NFIELDS && ir->keys->fields[i].key != NULL; i++)
 			if (ir->keys->fields[i].section == section &&
-			    strcmp(ir->keys->fields[i].key, key) == 0)
+			    strcmp(ir->keys->fields[i].key, key) == 0) {
 				f = &ir->keys->fields[i];
-		slot = f != NULL ? (const char **)(void *)((char *)dr + f->at) : NULL;
-		if (slot == NULL || *slot != NULL)  /* not wanted, or said twice: the first counts */
+				break;
+			}
+		if (f == NULL || (dr->seen & 1u << i)) {
 			(void)json_scan_skip(js);
-		else if (json_scan_string(js, value, sizeof(value)))
-			*slot = keep(&ir->inv->strings, value, f->how, &oom);
+			continue;
+		}
+		dr->seen |= 1u << i;
+		if (json_scan_string(js, value, sizeof(value)))
+			*(const char **)(void *)((char *)dr + f->at) =
+			    keep(&ir->inv->strings, value, f->how, &oom);
 	}
 	return !oom;
 }
@@ -197,15 +213,24 @@ read_groups(struct inventory_read *ir, struct json_scan *js)
 	if (!json_scan_array(js))
 		return true;
 	while (json_scan_item(js)) {
+		bool said = false;
+		char *end;
+		long group;
+
 		if (!json_scan_object(js))
 			continue;
 		while (json_scan_member(js, key, sizeof(key))) {
-			if (strcmp(key, "groupId") != 0) {
+			if (strcmp(key, "groupId") != 0 || said) {
 				(void)json_scan_skip(js);
 				continue;
 			}
+			said = true;
 			if (!json_scan_id(js, id, sizeof(id)))
 				continue;  /* not an id: skipped */
+			errno = 0;
+			group = strtol(id, &end, 10);
+			if (*end != '\0' || errno != 0 || group < 0)
+				continue;  /* Jamf Pro's group ids are numbers */
 			if (ir->ngroups == ir->groups_cap) {
 				size_t cap = ir->groups_cap ? 2 * ir->groups_cap : 64;
 				long *grown = realloc(ir->groups, cap * sizeof(*grown));
@@ -215,7 +240,7 @@ read_groups(struct inventory_read *ir, struct json_scan *js)
 				ir->groups = grown;
 				ir->groups_cap = cap;
 			}
-			ir->groups[ir->ngroups++] = strtol(id, NULL, 10);
+			ir->groups[ir->ngroups++] = group;
 		}
 	}
 	return true;
@@ -249,20 +274,32 @@ inventory_item(void *ctx, struct json_scan *js)
 	struct inventory_read *ir = ctx;
 	struct device_read dr = {0};
 	char key[32], id[ID_BYTES];
-	bool has_id = false, ok = true;
-	enum device_section section;
+	bool has_id = false, ok = true, oom = false;
+	enum device_section section = SECTION_NONE;
+	unsigned bit;
 
 	ir->ngroups = 0;
 	if (json_scan_object(js)) {
 		while (ok && json_scan_member(js, key, sizeof(key))) {
-			if (strcmp(key, ir->keys->id) == 0 && !has_id)
-				has_id = json_scan_id(js, id, sizeof(id));
+			if (strcmp(key, ir->keys->id) == 0)
+				bit = SEEN_ID;
 			else if (strcmp(key, ir->keys->groups) == 0)
-				ok = read_groups(ir, js);
+				bit = SEEN_GROUPS;
 			else if ((section = section_of(key)) != SECTION_NONE)
-				ok = !json_scan_object(js) || read_section(ir, js, section, &dr);
+				bit = SEEN_SECTION(section);
 			else
+				bit = 0;
+			if (bit == 0 || (dr.seen & bit)) {
 				(void)json_scan_skip(js);
+				continue;
+			}
+			dr.seen |= bit;
+			if (bit == SEEN_ID)
+				has_id = json_scan_id(js, id, sizeof(id));
+			else if (bit == SEEN_GROUPS)
+				ok = read_groups(ir, js);
+			else
+				ok = !json_scan_object(js) || read_section(ir, js, section, &dr);
 		}
 	}
 	if (!ok)
@@ -273,7 +310,7 @@ inventory_item(void *ctx, struct json_scan *js)
 	}
 	if (dr.d.model_id == NULL)
 		dr.d.model_id = dr.model_fallback;
-	if ((dr.d.id = keep(&ir->inv->strings, id, KEEP_UNIQUE, &ok)) == NULL || !inventory_grow(ir))
+	if ((dr.d.id = keep(&ir->inv->strings, id, KEEP_UNIQUE, &oom)) == NULL || !inventory_grow(ir))
 		return -1;
 	if (ir->ngroups > 0) {
 		if ((dr.d.groups = malloc(ir->ngroups * sizeof(long))) == NULL)
@@ -325,15 +362,15 @@ struct pager {
 
 /*
  * Read one list page, {"totalCount": n, "results": [...]}, from its text: each result to
- * pg->item(), totalCount into *total (-1 when absent). 0, or -1 (r) when the page is not
- * JSON, has no results list, or memory runs out.
+ * pg->item(), totalCount into *total, then pg->page_done(). 0, or -1 (r) when the page is
+ * not JSON, lacks either member, or memory runs out.
  */
 static int
 page_read(struct jamf_session *s, const char *path, const char *text, size_t len,
-    const struct pager *pg, long *total, struct jamf_reply *r)
+    const char *content_type, const struct pager *pg, long *total, struct jamf_reply *r)
 {
+	bool results = false, said_total = false, said_results = false;
 	struct json_scan js;
-	bool results = false;
 	char key[16];
 	int rc = 0;
 
@@ -343,10 +380,12 @@ page_read(struct jamf_session *s, const char *path, const char *text, size_t len
 		while (rc == 0 && json_scan_member(&js, key, sizeof(key))) {
 			long n;
 
-			if (strcmp(key, "totalCount") == 0 && *total == -1) {
+			if (strcmp(key, "totalCount") == 0 && !said_total) {
+				said_total = true;
 				if (json_scan_long(&js, &n) && n >= 0)
 					*total = n;
-			} else if (strcmp(key, "results") == 0 && !results) {
+			} else if (strcmp(key, "results") == 0 && !said_results) {
+				said_results = true;
 				if ((results = json_scan_array(&js)))
 					while (rc == 0 && json_scan_item(&js))
 						rc = pg->item(pg->ctx, &js);
@@ -358,10 +397,13 @@ page_read(struct jamf_session *s, const char *path, const char *text, size_t len
 	if (rc == -1)
 		return bad_reply(s, r, path, "out of memory");
 	if (json_scan_end(&js) == -1)
-		return bad_reply(s, r, path, "not JSON (%zu bytes): %s at byte %zu", len, js.error,
+		return bad_reply(s, r, path, "not JSON (%zu bytes, %s): %s at byte %zu", len,
+		    content_type[0] != '\0' ? content_type : "no content type", js.error,
 		    js.error_at);
 	if (!results)
 		return bad_reply(s, r, path, "no \"results\" list");
+	if (*total < 0)
+		return bad_reply(s, r, path, "no \"totalCount\"");
 	if (pg->page_done != NULL)
 		return pg->page_done(pg->ctx, r);
 	return 0;
@@ -399,8 +441,8 @@ in_order_take(void *ctx, size_t i, struct jamf_reply *reply)
 			memset(h, 0, sizeof(*h));
 			o->rc = -1;
 		} else {
-			o->rc = page_read(o->s, o->calls[o->next].path, h->body, h->body_len, o->pg,
-			    &total, o->r);
+			o->rc = page_read(o->s, o->calls[o->next].path, h->body, h->body_len,
+			    h->content_type, o->pg, &total, o->r);
 			if (o->first)
 				o->total = total;
 			o->first = false;
@@ -416,7 +458,7 @@ get_in_order(struct jamf_session *s, char *const *paths, size_t n, struct pager 
     struct jamf_reply *r)
 {
 	size_t most = n < JAMF_MAX_CALLS ? n : JAMF_MAX_CALLS;
-	struct in_order o = {s, NULL, NULL, NULL, 0, 0, pg, -1, true, r, 0};
+	struct in_order o = {.s = s, .pg = pg, .total = -1, .first = true, .r = r};
 	struct jamf_call *calls = calloc(most > 0 ? most : 1, sizeof(*calls));
 
 	o.calls = calls;
@@ -474,8 +516,7 @@ read_pages(struct jamf_session *s, struct pager *pg, struct jamf_reply *r)
 		return bad_reply(s, r, path, "the filter is too long");
 	if (get_in_order(s, &first, 1, pg, r) == -1)
 		return -1;
-	if ((total = pg->total) < 0)
-		return bad_reply(s, r, path, "no \"totalCount\"");
+	total = pg->total;  /* page_read() refused a page without it */
 	pages = (total + JAMF_PRO_PAGE_SIZE - 1) / JAMF_PRO_PAGE_SIZE;
 	if (pages <= 1)
 		return 0;
@@ -497,7 +538,7 @@ out:
 	return rc;
 }
 
-/* The path of page of an inventory being read. */
+/* The path of one page of an inventory being read. */
 static int
 inventory_page_path(const void *ctx, long page, char *buf, size_t size)
 {
@@ -510,9 +551,9 @@ int
 jamf_pro_inventory(struct jamf_session *s, enum jamf_kind kind, const char *filter,
     struct jamf_inventory *out, struct jamf_reply *r)
 {
-	struct inventory_read ir = {out, filter, kind == JAMF_COMPUTER ? &computer_keys :
-	    &mobile_keys, 0, 0, NULL, 0, 0};
-	struct pager pg = {inventory_page_path, inventory_item, NULL, &ir, 0, 0};
+	struct inventory_read ir = {.inv = out, .filter = filter,
+	    .keys = kind == JAMF_COMPUTER ? &computer_keys : &mobile_keys};
+	struct pager pg = {.path = inventory_page_path, .item = inventory_item, .ctx = &ir};
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -1038,15 +1079,13 @@ static const struct plan_field {
 	{"status", "state", offsetof(struct jamf_plan, state)},
 };
 
-/* A copy of the next value of js into *slot when it is a string and *slot is still unset. */
+/* A copy of the next value of js into *slot when it is a string. */
 static void
 plan_string(struct json_scan *js, char **slot, bool *oom)
 {
 	char value[JSON_MAX_STRING_BYTES + 1];
 
-	if (*slot != NULL)  /* said twice: the first counts */
-		(void)json_scan_skip(js);
-	else if (json_scan_string(js, value, sizeof(value)) && (*slot = strdup(value)) == NULL)
+	if (json_scan_string(js, value, sizeof(value)) && (*slot = strdup(value)) == NULL)
 		*oom = true;
 }
 
@@ -1056,10 +1095,6 @@ plan_reasons(struct json_scan *js, struct jamf_plan *p)
 {
 	size_t cap = 0;
 
-	if (p->reasons != NULL) {  /* said twice: the first counts */
-		(void)json_scan_skip(js);
-		return true;
-	}
 	if (!json_scan_array(js))
 		return true;
 	while (json_scan_item(js)) {
@@ -1086,34 +1121,59 @@ plan_reasons(struct json_scan *js, struct jamf_plan *p)
 	return true;
 }
 
-/* The members of a Plan object, or of its section (js inside it), into p. */
+/* Bits of the members of a Plan object seen so far, after one per plan_fields entry. */
+#define PLAN_SEEN_DEVICE (1u << 16)
+#define PLAN_SEEN_STATUS (1u << 17)
+#define PLAN_SEEN_DEVICE_ID (1u << 18)
+#define PLAN_SEEN_REASONS (1u << 19)
+
+/*
+ * The members of a Plan object, or of its section (js inside it), into p. As with a cJSON
+ * lookup, the first of a member said twice counts, whatever its type (*seen).
+ */
 static void
-plan_members(struct json_scan *js, const char *section, struct jamf_plan *p, bool *oom)
+plan_members(struct json_scan *js, const char *section, struct jamf_plan *p, unsigned *seen,
+    bool *oom)
 {
+	const size_t nfields = sizeof(plan_fields) / sizeof(plan_fields[0]);
 	char key[32], id[ID_BYTES];
 
 	while (!*oom && json_scan_member(js, key, sizeof(key))) {
 		const struct plan_field *f = NULL;
+		unsigned bit = 0;
 
-		for (size_t i = 0; i < sizeof(plan_fields) / sizeof(plan_fields[0]) && !f; i++)
+		for (size_t i = 0; i < nfields && f == NULL; i++)
 			if ((plan_fields[i].section == NULL ? section == NULL : section != NULL &&
 			    strcmp(plan_fields[i].section, section) == 0) &&
-			    strcmp(plan_fields[i].key, key) == 0)
+			    strcmp(plan_fields[i].key, key) == 0) {
 				f = &plan_fields[i];
-		if (f != NULL) {
-			plan_string(js, (char **)(void *)((char *)p + f->at), oom);
-		} else if (section == NULL && (strcmp(key, "device") == 0 ||
-		    strcmp(key, "status") == 0)) {
+				bit = 1u << i;
+			}
+		if (bit == 0 && section == NULL && strcmp(key, "device") == 0)
+			bit = PLAN_SEEN_DEVICE;
+		else if (bit == 0 && section == NULL && strcmp(key, "status") == 0)
+			bit = PLAN_SEEN_STATUS;
+		else if (bit == 0 && section != NULL && strcmp(key, "deviceId") == 0 &&
+		    strcmp(section, "device") == 0)
+			bit = PLAN_SEEN_DEVICE_ID;
+		else if (bit == 0 && section != NULL && strcmp(key, "errorReasons") == 0 &&
+		    strcmp(section, "status") == 0)
+			bit = PLAN_SEEN_REASONS;
+		if (bit == 0 || (*seen & bit)) {
+			(void)json_scan_skip(js);
+			continue;
+		}
+		*seen |= bit;
+		if (bit == PLAN_SEEN_DEVICE || bit == PLAN_SEEN_STATUS) {
 			if (json_scan_object(js))
-				plan_members(js, strcmp(key, "device") == 0 ? "device" : "status", p, oom);
-		} else if (section != NULL && strcmp(section, "device") == 0 &&
-		    strcmp(key, "deviceId") == 0 && p->device_id == NULL) {
+				plan_members(js, bit == PLAN_SEEN_DEVICE ? "device" : "status", p, seen,
+				    oom);
+		} else if (bit == PLAN_SEEN_DEVICE_ID) {
 			*oom = json_scan_id(js, id, sizeof(id)) && (p->device_id = strdup(id)) == NULL;
-		} else if (section != NULL && strcmp(section, "status") == 0 &&
-		    strcmp(key, "errorReasons") == 0) {
+		} else if (bit == PLAN_SEEN_REASONS) {
 			*oom = !plan_reasons(js, p);
 		} else {
-			(void)json_scan_skip(js);
+			plan_string(js, (char **)(void *)((char *)p + f->at), oom);
 		}
 	}
 }
@@ -1122,11 +1182,12 @@ plan_members(struct json_scan *js, const char *section, struct jamf_plan *p, boo
 static int
 plan_read(struct json_scan *js, struct jamf_plan *p)
 {
+	unsigned seen = 0;
 	bool oom = false;
 
 	memset(p, 0, sizeof(*p));
 	if (json_scan_object(js))
-		plan_members(js, NULL, p, &oom);
+		plan_members(js, NULL, p, &seen, &oom);
 	if (p->id == NULL || oom) {
 		jamf_plan_release(p);
 		return oom ? -1 : 1;
@@ -1195,8 +1256,9 @@ int
 jamf_pro_plans_list(struct jamf_session *s, const char *filter, struct jamf_plan **out,
     size_t *n, struct jamf_reply *r)
 {
-	struct plans_read pr = {filter, NULL, 0, 0, NULL, NULL};
-	struct pager pg = {plans_page_path, plans_item, plans_page_done, &pr, 0, 0};
+	struct plans_read pr = {.filter = filter};
+	struct pager pg = {.path = plans_page_path, .item = plans_item,
+	    .page_done = plans_page_done, .ctx = &pr};
 
 	*out = NULL;
 	*n = 0;
@@ -1214,8 +1276,9 @@ jamf_pro_plans_each(struct jamf_session *s, const char *filter,
     int (*each)(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_reply *r),
     void *ctx, struct jamf_reply *r)
 {
-	struct plans_read pr = {filter, NULL, 0, 0, each, ctx};
-	struct pager pg = {plans_page_path, plans_item, plans_page_done, &pr, 0, 0};
+	struct plans_read pr = {.filter = filter, .each = each, .ctx = ctx};
+	struct pager pg = {.path = plans_page_path, .item = plans_item,
+	    .page_done = plans_page_done, .ctx = &pr};
 	int rc = read_pages(s, &pg, r);
 
 	jamf_plans_free(pr.v, pr.n);
@@ -1261,8 +1324,9 @@ jamf_pro_plans_by_ids(struct jamf_session *s, const char *const *ids, size_t n,
     struct jamf_plan **out, size_t *got, struct jamf_reply *r)
 {
 	size_t nchunks = (n + JAMF_PLANS_PER_REQUEST - 1) / JAMF_PLANS_PER_REQUEST, k;
-	struct plans_read pr = {NULL, NULL, 0, 0, NULL, NULL};
-	struct pager pg = {plans_page_path, plans_item, plans_page_done, &pr, 0, 0};
+	struct plans_read pr = {0};
+	struct pager pg = {.path = plans_page_path, .item = plans_item,
+	    .page_done = plans_page_done, .ctx = &pr};
 	char **paths = calloc(nchunks > 0 ? nchunks : 1, sizeof(*paths));
 	int rc = -1;
 
@@ -1304,6 +1368,7 @@ int
 jamf_pro_plan_get(struct jamf_session *s, const char *id, struct jamf_plan *out,
     struct jamf_reply *r)
 {
+	struct jamf_call call = {.method = "GET", .unparsed = true};
 	char path[PATH_BYTES], enc[256];
 	struct json_scan js;
 	int rc;
@@ -1312,15 +1377,19 @@ jamf_pro_plan_get(struct jamf_session *s, const char *id, struct jamf_plan *out,
 	if (jamf_url_encode(id, enc, sizeof(enc)) == -1)
 		return bad_reply(s, r, PLANS_PATH, "plan id too long");
 	snprintf(path, sizeof(path), PLANS_PATH "/%s", enc);
-	if (jamf_get(s, path, r) == -1)
+	call.path = path;
+	if (jamf_request(s, &call, r) == -1)
 		return r->fail == JAMF_FAIL_NOT_FOUND ? 1 : -1;
 	json_scan_init(&js, r->body != NULL ? r->body : "", r->body != NULL ? r->body_len : 0);
 	if ((rc = plan_read(&js, out)) == -1)
 		return jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
-	if (rc == 1 || json_scan_end(&js) == -1) {
+	if (json_scan_end(&js) == -1) {
 		jamf_plan_release(out);
-		return bad_reply(s, r, path, "no \"planUuid\"");
+		return bad_reply(s, r, path, "not JSON (%zu bytes): %s at byte %zu", r->body_len,
+		    js.error, js.error_at);
 	}
+	if (rc == 1)
+		return bad_reply(s, r, path, "no \"planUuid\"");
 	return 0;
 }
 

@@ -240,6 +240,9 @@ json_scan_init(struct json_scan *js, const char *text, size_t len)
 	js->text = js->p = text;
 	js->end = text + len;
 	js->first = true;
+	/* RFC 8259 8.1: a reader may ignore a UTF-8 byte order mark (cJSON does) */
+	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+		js->p += 3;
 }
 
 enum json_scan_type

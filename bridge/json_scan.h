@@ -4,9 +4,11 @@
  * It serves Jamf's list pages, where a cJSON tree of 2000 devices costs some 100,000
  * allocations to build and free again; everything else reads cJSON trees (json.h).
  *
- * The text is checked against RFC 8259 as it is read (no control characters in strings, no
- * lone surrogates, strict numbers, nesting at most JSON_SCAN_MAX_DEPTH). After the first error
- * every call returns false and json_scan_end() reports it; callers test once, at the end.
+ * The grammar is RFC 8259's, checked as the text is read: no control characters in strings,
+ * no lone surrogates in \u escapes, strict numbers, nothing after the value, nesting at most
+ * JSON_SCAN_MAX_DEPTH; a leading byte order mark is ignored. Bytes above 0x7F in strings are
+ * taken as they are (not checked as UTF-8, as cJSON does not). After the first error every
+ * call returns false and json_scan_end() reports it; callers test once, at the end.
  *
  * Usage: after json_scan_member() or json_scan_item() returns true, the caller takes exactly
  * one value, with json_scan_object()/_array() and a loop, or one of the readers, or

@@ -374,8 +374,8 @@ static void
 keep_freed_memory(void)
 {
 #ifdef __GLIBC__
-	(void)mallopt(M_MMAP_THRESHOLD, 32 << 20);
-	(void)mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	if (mallopt(M_MMAP_THRESHOLD, 32 << 20) == 0 || mallopt(M_TRIM_THRESHOLD, 64 << 20) == 0)
+		log_debug("malloc kept its defaults: freed pages go back to the kernel");
 #endif
 }
 
@@ -388,7 +388,6 @@ main(int argc, char *argv[])
 	char err[256];
 	int status;
 
-	keep_freed_memory();
 	/* 1. The command line. */
 	if (cli_parse(&opts, argc, argv, err, sizeof(err)) == -1) {
 		fprintf(stderr, "bridge: %s\n", err);
@@ -400,6 +399,7 @@ main(int argc, char *argv[])
 		return BRIDGE_EXIT_OK;
 	}
 	log_init(log_level_for(opts.verbosity), opts.log_json);
+	keep_freed_memory();
 	if (opts.command == CLI_VERSION)
 		return cmd_version(&opts);
 

@@ -134,6 +134,8 @@ class Inventory(JamfTestCase):
         device = self.sim.device("mobile", first["id"])
         self.assertEqual(first["build"], device["general"]["osBuild"])
         self.assertRegex(first["model"], r"^(iPhone|iPad)\d+,\d+$")
+        self.assertEqual(first["serial"], device["hardware"]["serialNumber"])
+        self.assertEqual(first["management_id"], device["general"]["managementId"])
         self.assertEqual(len(self.prism.requests("/api/v2/mobile-devices/detail")), 1)
 
     def test_one_cookie_jar_for_the_run(self):
@@ -213,14 +215,18 @@ class MalformedPages(JamfTestCase):
         body = '{"totalCount": 4500, "results": [{"id": "2001", "general": {"name": "x"}}, {"id": '
         error = self.broken_page(body)
         self.assertIn("/api/v4/computers-inventory: unexpected answer: not JSON "
-                      f"({len(body)} bytes): the text ends where a value should be at byte "
-                      f"{len(body)}", error)
+                      f"({len(body)} bytes, application/json): the text ends where a value "
+                      f"should be at byte {len(body)}", error)
 
     def test_a_broken_string_names_the_byte(self):
         body = '{"totalCount": 4500, "results": [{"id": "20\\x01"}]}'
         error = self.broken_page(body)
         at = body.index("\\x") + 1  # the letter after the backslash
         self.assertIn(f"bad escape in a string at byte {at}", error)
+
+    def test_a_page_without_its_total(self):
+        error = self.broken_page('{"results": []}')
+        self.assertIn('unexpected answer: no "totalCount"', error)
 
     def test_results_that_are_not_a_list(self):
         error = self.broken_page('{"totalCount": 4500, "results": {"id": "1"}}')
@@ -244,6 +250,23 @@ class MalformedPages(JamfTestCase):
             "id": "2001", "name": "Mac A", "management_id": None, "version": "26.3.1",
             "build": None, "serial": None, "supplemental_build": None, "extra": None,
             "model": None, "groups": [5, 6]})
+
+    def test_the_first_of_a_member_said_twice_counts(self):
+        # as a cJSON lookup (every other answer) reads it: the first, whatever its type;
+        # a group id that is not a number is no group
+        body = ('{"totalCount": 4500, "totalCount": 1, "results": [{"id": 2001, "id": "9",'
+                ' "general": {"name": 5, "name": "second", "managementId": "m-1"},'
+                ' "general": {"managementId": "m-2"},'
+                ' "hardware": {"serialNumber": "C02A", "serialNumber": "C02B"},'
+                ' "groupMemberships": [{"groupId": 1, "groupId": 2}, {"groupId": "x"}],'
+                ' "groupMemberships": [{"groupId": 3}]}], "results": []}')
+        self.sim.faults([{"path": self.inventory, "skip": 1, "count": 1, "body": body}])
+        rc, out, err = probe(self.config(), ["inventory", "computer", "2001"])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out[0]["devices"], 2000 + 1 + 500)
+        device = out[0]["device"]
+        self.assertEqual((device["name"], device["management_id"], device["serial"],
+                          device["groups"]), (None, "m-1", "C02A", [1]))
 
 
 class RetryBudget(JamfTestCase):

@@ -55,6 +55,7 @@ test_malformed_text_is_refused(void **state)
 		{"[nul]", "unexpected character", 1},
 		{"{} x", "text after", 3},
 		{"[1]]", "text after", 3},
+		{"{}\xEF\xBB\xBF", "text after", 2},
 	};
 
 	(void)state;
@@ -76,7 +77,7 @@ test_wellformed_text_is_accepted(void **state)
 	static const char *cases[] = {
 		"{}", "[]", " [ ] ", "0", "-0", "-12.5e+3", "1E-2", "\"\"", "true", "false", "null",
 		"{\"a\":[1,{\"b\":null},\"\\u00e9\\ud83d\\ude00\\\"\\\\\\/\\b\\f\\n\\r\\t\"]}",
-		"\n{\"\":{\"\":[[],{}]}}\r\n",
+		"\n{\"\":{\"\":[[],{}]}}\r\n", "\xEF\xBB\xBF{}",
 	};
 
 	(void)state;
