@@ -565,6 +565,13 @@ jamf_pro_inventory(struct jamf_session *s, enum jamf_kind kind, const char *filt
 		jamf_inventory_release(out);
 		return -1;
 	}
+	if (ir.cap > out->n && out->n > 0) {
+		/* give back the room doubling left: the inventory is kept for the whole run */
+		struct jamf_device *fit = realloc(out->v, out->n * sizeof(*fit));
+
+		if (fit != NULL)
+			out->v = fit;
+	}
 	if (ir.skipped > 0)
 		log_warn("%s: skipped %zu %s%s without an id in the inventory", s->name, ir.skipped,
 		    jamf_kind_name(kind), ir.skipped == 1 ? "" : "s");

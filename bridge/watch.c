@@ -432,6 +432,10 @@ watch_rows(const struct state *st, const char *policy, const struct jamf_device 
 		if (st->plans[i].id != NULL && strcmp(st->plans[i].policy, policy) == 0)
 			plans[nplans++] = &st->plans[i];
 	qsort(plans, nplans, sizeof(*plans), cmp_plan);
+	/* at most a row per plan: room for them at once, not up to twice that by doubling */
+	if (nplans > 0 && (*rows = malloc(nplans * sizeof(**rows))) == NULL)
+		goto oom;
+	cap = nplans;
 	for (size_t i = 0; i < nplans; i++) {
 		const struct state_plan *p = plans[i];
 		struct by_id key = {strtol(p->device_id, NULL, 10), 0}, *hit;
