@@ -409,6 +409,22 @@ out:
 	return rc;
 }
 
+/*
+ * The plan Jamf created for device_id, the i-th device of the request, or NULL. Jamf answers
+ * in the order it was asked, so the i-th answer is looked at first: a thousand devices are not
+ * each searched for among a thousand answers.
+ */
+static const char *
+batch_plan_of(const struct jamf_plan_post *post, size_t i, const char *device_id)
+{
+	if (i < post->nrefs && strcmp(post->refs[i].device_id, device_id) == 0)
+		return post->refs[i].plan_id;
+	for (size_t k = 0; k < post->nrefs; k++)
+		if (strcmp(post->refs[k].device_id, device_id) == 0)
+			return post->refs[k].plan_id;
+	return NULL;
+}
+
 /* Record what Jamf answered to b's request; 0, or -1 to stop this policy. */
 static int
 batch_end(struct state *st, const struct config_policy *policy, struct plan_batch *b,
@@ -427,19 +443,20 @@ batch_end(struct state *st, const struct config_policy *policy, struct plan_batc
 			sum->unknown += b->n;
 			return -1;
 		}
+		state_outcomes_hold(st);
 		for (size_t i = 0; i < b->n; i++)
 			(void)state_intent_failed(st, b->intents[i], r->error, err, sizeof(err));
+		state_outcomes_write(st);
 		sum->refused += b->n;
 		return -1;
 	}
+	state_outcomes_hold(st);
 	for (size_t i = 0; i < b->n; i++) {
-		const char *plan = NULL;
+		const char *plan = batch_plan_of(post, i, b->ids[i]);
 
-		for (size_t k = 0; k < post->nrefs && plan == NULL; k++)
-			if (strcmp(post->refs[k].device_id, b->ids[i]) == 0)
-				plan = post->refs[k].plan_id;
 		if (plan != NULL) {
 			if (state_intent_done(st, b->intents[i], plan, err, sizeof(err)) != STATE_OK) {
+				state_outcomes_write(st);
 				snprintf(sum->error, sizeof(sum->error), "%s", err);
 				return -1;
 			}
@@ -450,6 +467,7 @@ batch_end(struct state *st, const struct config_policy *policy, struct plan_batc
 			sum->refused++;
 		}
 	}
+	state_outcomes_write(st);
 	log_info("policy %s, ring %s: %zu plan%s for %s%s%s by %s", policy->name, b->ring,
 	    post->nrefs, post->nrefs == 1 ? "" : "s", b->acts[0]->target_version,
 	    build != NULL ? " " : "", build != NULL ? build : "", b->acts[0]->deadline);

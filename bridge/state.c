@@ -2075,6 +2075,7 @@ state_save(struct state *st, char *err, size_t errlen)
 
 	if (st->dir == NULL || st->journal_fd == -1)
 		return fail(err, errlen, "the state was not loaded to be changed");
+	state_outcomes_write(st);
 	if (path_in(st->dir, STATE_FILE, path) == -1)
 		return fail(err, errlen, "state_dir \"%s\" is too long", st->dir);
 	if (st->changed) {
@@ -2104,7 +2105,10 @@ state_save(struct state *st, char *err, size_t errlen)
 void
 state_release(struct state *st)
 {
+	if (st->journal_fd != -1)
+		state_outcomes_write(st);
 	records_clear(st);
+	free(st->held);
 	if (st->journal_fd != -1)
 		(void)close(st->journal_fd);
 	free(st->moved_aside);
@@ -2125,6 +2129,8 @@ journal_append(struct state *st, const char *buf, size_t len, bool sync)
 	struct stat sb;
 	int saved;
 
+	if (st->held_len > 0 && buf != st->held)
+		state_outcomes_write(st);  /* lines keep their order */
 	if (st->journal_broken)
 		return errno = EIO, -1;
 	st->changed = true;  /* the journal is emptied on save: the file must hold what it says */
@@ -2154,7 +2160,50 @@ cut:
 	return -1;
 }
 
-/* Append obj as one line (not synced: see the top of the file). 0 or -1 with errno. */
+/* Keep line[0..len) for state_outcomes_write(); false when out of memory. */
+static bool
+hold_line(struct state *st, const char *line, size_t len)
+{
+	if (st->held_cap - st->held_len < len) {
+		size_t cap = st->held_cap ? st->held_cap : 64 * 1024;
+		char *grown;
+
+		while (cap - st->held_len < len)
+			cap *= 2;
+		if ((grown = realloc(st->held, cap)) == NULL)
+			return false;
+		st->held = grown;
+		st->held_cap = cap;
+	}
+	memcpy(st->held + st->held_len, line, len);
+	st->held_len += len;
+	return true;
+}
+
+void
+state_outcomes_hold(struct state *st)
+{
+	st->holding = true;
+}
+
+void
+state_outcomes_write(struct state *st)
+{
+	size_t len = st->held_len;
+
+	st->holding = false;
+	if (len == 0)
+		return;
+	st->held_len = 0;  /* first: journal_append() must not write them again */
+	if (journal_append(st, st->held, len, false) == -1)
+		log_warn("cannot write journal in \"%s\": %s (the next run looks the intents of "
+		    "this batch up in Jamf)", st->dir, strerror(errno));
+}
+
+/*
+ * Append obj as one line (not synced: see the top of the file), or keep it while outcomes
+ * are held. 0 or -1 with errno.
+ */
 static int
 journal_append_line(struct state *st, cJSON *obj)
 {
@@ -2165,6 +2214,14 @@ journal_append_line(struct state *st, cJSON *obj)
 	if (text == NULL)
 		return errno = ENOMEM, -1;
 	len = strlen(text);
+	if (st->holding && !st->journal_broken) {
+		bool kept;
+
+		text[len] = '\n';  /* over the NUL: the line is copied by length */
+		kept = hold_line(st, text, len + 1);
+		free(text);
+		return kept ? 0 : (errno = ENOMEM, -1);
+	}
 	if ((line = realloc(text, len + 2)) == NULL) {
 		free(text);
 		return errno = ENOMEM, -1;

@@ -149,6 +149,9 @@ struct state {
 	long last_seq;       /* the last journal line number used */
 	long first_new_id;   /* intents with a smaller id come from earlier runs */
 	bool journal_broken; /* a write failed half-way: no more intents this run */
+	bool holding;        /* outcome lines go to held (state_outcomes_hold) */
+	char *held;          /* outcome lines not written yet */
+	size_t held_len, held_cap;
 	struct state_index *index;  /* records by key, per kind; made on first lookup */
 };
 
@@ -217,6 +220,16 @@ enum state_status state_begin_deploy(struct state *st, const struct state_bluepr
  */
 enum state_status state_intent_done(struct state *st, long id, const char *created_id, char *err,
     size_t errlen);
+
+/*
+ * Between state_outcomes_hold() and state_outcomes_write(), the journal lines of
+ * state_intent_done() and _failed() are kept and then written at once: one write for a
+ * batch's thousand answers, not one each. Any other journal write, and state_save(), writes
+ * them first. Nothing waits on the network in between, so a kill there loses at most lines
+ * the next run makes up for by looking the intents up in Jamf.
+ */
+void state_outcomes_hold(struct state *st);
+void state_outcomes_write(struct state *st);
 
 /* Jamf refused it, so nothing was created; reason goes into the journal. */
 enum state_status state_intent_failed(struct state *st, long id, const char *reason, char *err,

@@ -1452,6 +1452,56 @@ test_done_intents_folded_on_save(void **unused)
 	state_release(&st);
 }
 
+/* Outcome lines held for a batch are written together, in order, and a load reads them. */
+static void
+test_held_outcomes_written_together(void **unused)
+{
+	struct state st;
+	struct state_plan p[3] = {plan_for((char[]){"1"}), plan_for((char[]){"2"}),
+		plan_for((char[]){"3"})};
+	struct state_plan later = plan_for((char[]){"4"});
+	long ids[3], id4;
+	size_t before, len;
+	char *journal;
+
+	(void)unused;
+	load_reconciled(&st);
+	assert_int_equal(state_begin_plans(&st, p, 3, ids, err, sizeof(err)), STATE_OK);
+	free(slurp("journal.jsonl", &before));
+	state_outcomes_hold(&st);
+	assert_int_equal(state_intent_done(&st, ids[0], "plan-1", err, sizeof(err)), STATE_OK);
+	assert_int_equal(state_intent_failed(&st, ids[1], "refused", err, sizeof(err)), STATE_OK);
+	free(slurp("journal.jsonl", &len));
+	assert_int_equal(len, before);  /* held: nothing written yet */
+	assert_non_null(state_find_plan(&st, "plan-1"));  /* the state itself has it already */
+
+	/* another journal write sends the held lines first, so the order stays */
+	assert_int_equal(state_begin_plans(&st, &later, 1, &id4, err, sizeof(err)), STATE_OK);
+	journal = slurp("journal.jsonl", &len);
+	assert_true(strstr(journal, "\"created_id\":\"plan-1\"") < strstr(journal, "refused"));
+	assert_true(strstr(journal, "refused") < strrchr(journal, '{'));
+	assert_null(strstr(strrchr(journal, '{'), "\"done\""));
+	free(journal);
+
+	state_outcomes_hold(&st);
+	assert_int_equal(state_intent_done(&st, ids[2], "plan-3", err, sizeof(err)), STATE_OK);
+	state_outcomes_write(&st);
+	journal = slurp("journal.jsonl", &len);
+	assert_non_null(strstr(journal, "\"created_id\":\"plan-3\""));
+	free(journal);
+	state_outcomes_hold(&st);
+	assert_int_equal(state_intent_done(&st, id4, "plan-4", err, sizeof(err)), STATE_OK);
+	state_release(&st);  /* a release writes what is held */
+
+	load(&st);  /* from the journal alone: nothing was saved */
+	assert_string_equal(state_find_plan(&st, "plan-1")->device_id, "1");
+	assert_null(state_find_plan(&st, "plan-2"));
+	assert_string_equal(state_find_plan(&st, "plan-3")->device_id, "3");
+	assert_string_equal(state_find_plan(&st, "plan-4")->device_id, "4");
+	assert_int_equal(state_unfinished(&st), 0);
+	state_release(&st);
+}
+
 /* A line cut short by a kill is dropped with a warning; the lines before it count. */
 static void
 test_torn_last_line_tolerated(void **unused)
@@ -1946,6 +1996,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_lock_released_by_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unfinished_intent_after_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_done_intents_folded_on_save, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_outcomes_written_together, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_last_line_tolerated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_between_save_and_truncate, setup,
 		    teardown),
