@@ -665,6 +665,19 @@ each_give(struct each_run *e, size_t i, struct jamf_reply *r)
 	}
 }
 
+/* Hand calls idx[0..n) (calls 0..n when idx is NULL) each a copy of the failure f. */
+static void
+each_fail_all(struct each_run *e, const size_t *idx, size_t n, const struct jamf_reply *f)
+{
+	for (size_t k = 0; k < n; k++) {
+		struct jamf_reply r = {0};
+
+		r.fail = f->fail;
+		memcpy(r.error, f->error, sizeof(r.error));
+		each_give(e, idx != NULL ? idx[k] : k, &r);
+	}
+}
+
 /* http_do_each()'s callback: the answer to the k-th call of this round. */
 static bool
 each_answer(void *ctx, size_t k, struct http_response *resp)
@@ -698,12 +711,10 @@ send_round(struct each_run *e, size_t n, const char *bearer)
 	char **urls = calloc(n, sizeof(*urls));
 
 	if (reqs == NULL || resps == NULL || hdrs == NULL || urls == NULL) {
-		for (size_t k = 0; k < n; k++) {
-			struct jamf_reply r = {0};
+		struct jamf_reply oom = {0};
 
-			jamf_reply_fail(&r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
-			each_give(e, e->idx[k], &r);
-		}
+		jamf_reply_fail(&oom, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
+		each_fail_all(e, e->idx, n, &oom);
 		goto out;
 	}
 	for (size_t k = 0; k < n; k++) {
@@ -756,14 +767,12 @@ jamf_request_each(struct jamf_session *s, const struct jamf_call *calls, size_t 
 		return 0;
 	if (n > JAMF_MAX_CALLS || (e.idx = calloc(n, sizeof(*e.idx))) == NULL ||
 	    (e.again = calloc(n, sizeof(*e.again))) == NULL) {
-		free(e.idx);
-		for (size_t i = 0; i < n; i++) {
-			struct jamf_reply r = {0};
+		struct jamf_reply f = {0};
 
-			jamf_reply_fail(&r, JAMF_FAIL_TRANSPORT, n > JAMF_MAX_CALLS ? "%s: more than "
-			    "%d calls at once" : "%s: out of memory", s->name, JAMF_MAX_CALLS);
-			each_give(&e, i, &r);
-		}
+		free(e.idx);
+		jamf_reply_fail(&f, JAMF_FAIL_TRANSPORT, n > JAMF_MAX_CALLS ? "%s: more than %d "
+		    "calls at once" : "%s: out of memory", s->name, JAMF_MAX_CALLS);
+		each_fail_all(&e, NULL, n, &f);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -781,24 +790,14 @@ jamf_request_each(struct jamf_session *s, const struct jamf_call *calls, size_t 
 		e.last_round = round == 1;
 		e.nagain = 0;
 		if (jamf_authenticate(s, &auth) == -1) {
-			for (size_t k = 0; k < left; k++) {
-				struct jamf_reply r = {0};
-
-				r.fail = auth.fail;
-				memcpy(r.error, auth.error, sizeof(r.error));
-				each_give(&e, e.idx[k], &r);
-			}
+			each_fail_all(&e, e.idx, left, &auth);
 			jamf_reply_release(&auth);
 			break;
 		}
 		jamf_reply_release(&auth);
 		if ((bearer = malloc(strlen(s->token) + 32)) == NULL) {
-			for (size_t k = 0; k < left; k++) {
-				struct jamf_reply r = {0};
-
-				jamf_reply_fail(&r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
-				each_give(&e, e.idx[k], &r);
-			}
+			jamf_reply_fail(&auth, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
+			each_fail_all(&e, e.idx, left, &auth);
 			break;
 		}
 		sprintf(bearer, "Authorization: Bearer %s", s->token);
