@@ -443,20 +443,16 @@ batch_end(struct state *st, const struct config_policy *policy, struct plan_batc
 			sum->unknown += b->n;
 			return -1;
 		}
-		state_outcomes_hold(st);
 		for (size_t i = 0; i < b->n; i++)
 			(void)state_intent_failed(st, b->intents[i], r->error, err, sizeof(err));
-		state_outcomes_write(st);
 		sum->refused += b->n;
 		return -1;
 	}
-	state_outcomes_hold(st);
 	for (size_t i = 0; i < b->n; i++) {
 		const char *plan = batch_plan_of(post, i, b->ids[i]);
 
 		if (plan != NULL) {
 			if (state_intent_done(st, b->intents[i], plan, err, sizeof(err)) != STATE_OK) {
-				state_outcomes_write(st);
 				snprintf(sum->error, sizeof(sum->error), "%s", err);
 				return -1;
 			}
@@ -467,7 +463,6 @@ batch_end(struct state *st, const struct config_policy *policy, struct plan_batc
 			sum->refused++;
 		}
 	}
-	state_outcomes_write(st);
 	log_info("policy %s, ring %s: %zu plan%s for %s%s%s by %s", policy->name, b->ring,
 	    post->nrefs, post->nrefs == 1 ? "" : "s", b->acts[0]->target_version,
 	    build != NULL ? " " : "", build != NULL ? build : "", b->acts[0]->deadline);
@@ -494,12 +489,15 @@ send_batches(struct jamf_session *pro, struct state *st, const struct config_pol
 		posts[i] = (struct jamf_plan_post){jamf_pro_kind(policy->platform), batches[i].ids,
 			batches[i].n, &batches[i].pc, NULL, 0, {0}};
 	(void)jamf_pro_plans_post(pro, posts, n);
+	/* every answer is in: the round's outcome lines go to the journal in one write */
+	state_outcomes_hold(st);
 	for (size_t i = 0; i < n; i++) {
 		if (batch_end(st, policy, &batches[i], &posts[i], sum) == -1)
 			rc = -1;
 		jamf_plan_refs_free(posts[i].refs, posts[i].nrefs);
 		jamf_reply_release(&posts[i].reply);
 	}
+	state_outcomes_write(st);
 	free(posts);
 	return rc;
 }

@@ -636,7 +636,6 @@ http_do_each(struct http_client *c, const struct http_endpoint *ep,
 					    jobs[i].where, jobs[i].attempt > 0 ? " again" : "");
 					jobs[i].done = true;
 					left--;
-					rc = -1;
 				}
 			if (left == 0)
 				break;

@@ -2129,8 +2129,8 @@ journal_append(struct state *st, const char *buf, size_t len, bool sync)
 	struct stat sb;
 	int saved;
 
-	if (st->held_len > 0 && buf != st->held)
-		state_outcomes_write(st);  /* lines keep their order */
+	if (st->held_len > 0)
+		state_outcomes_write(st);  /* lines keep their order (it empties held first) */
 	if (st->journal_broken)
 		return errno = EIO, -1;
 	st->changed = true;  /* the journal is emptied on save: the file must hold what it says */

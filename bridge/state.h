@@ -224,7 +224,7 @@ enum state_status state_intent_done(struct state *st, long id, const char *creat
 /*
  * Between state_outcomes_hold() and state_outcomes_write(), the journal lines of
  * state_intent_done() and _failed() are kept and then written at once: one write for a
- * batch's thousand answers, not one each. Any other journal write, and state_save(), writes
+ * round of plan requests' answers (thousands), not one each. Any other journal write, and state_save(), writes
  * them first. Nothing waits on the network in between, so a kill there loses at most lines
  * the next run makes up for by looking the intents up in Jamf.
  */
