@@ -59,7 +59,8 @@ class Sim:
     """A running sim.py subprocess; use as a context manager or start()/stop().
 
     Keyword arguments map to sim.py options: gdmf (path of a JSON file),
-    shift_dates, rogue, plain_http, latency_ms, log (request log path),
+    shift_dates, rogue, plain_http, latency_ms, log (request log path), gzip (answers of
+    2 KiB or more gzip-compressed for clients that admit it),
     port (0: any free port), cert_dir (default build/test-certs); for the
     Jamf simulation fleet_computers, fleet_mobile, fleet_seed,
     token_lifetime (seconds), frozen_clock (the clock moves only through
@@ -69,7 +70,7 @@ class Sim:
     def __init__(self, gdmf=None, shift_dates=False, rogue=False, plain_http=False,
                  latency_ms=0, log=None, port=0, cert_dir=None, start_timeout=10.0,
                  fleet_computers=None, fleet_mobile=None, fleet_seed=None, token_lifetime=None,
-                 frozen_clock=False, environment_id=None):
+                 frozen_clock=False, environment_id=None, gzip=False):
         """Record the options; nothing runs until start()."""
         self.cert_dir = Path(cert_dir or DEFAULT_CERT_DIR).resolve()
         self.plain_http = plain_http
@@ -87,6 +88,8 @@ class Sim:
             self.args += ["--latency", str(latency_ms)]
         if log:
             self.args += ["--log", str(log)]
+        if gzip:
+            self.args.append("--gzip")
         for option, value in (("--fleet-computers", fleet_computers), ("--fleet-mobile", fleet_mobile),
                               ("--fleet-seed", fleet_seed), ("--token-lifetime", token_lifetime),
                               ("--environment-id", environment_id)):

@@ -13,13 +13,15 @@ CAPTURE = FIXTURES / "gdmf" / "pmv-2026-03-17.json"
 OLDER = FIXTURES / "gdmf" / "pmv-2025-10-30.json"
 
 
-class FeedTests(unittest.TestCase):
-    """One test server per test; a fresh state directory per test."""
+class FeedTestCase(unittest.TestCase):
+    """One test server per test (options in sim_options); a fresh state directory per test."""
+
+    sim_options = {}
 
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.dir = Path(self.tmp.name)
-        self.sim = Sim(gdmf=CAPTURE)
+        self.sim = Sim(gdmf=CAPTURE, **self.sim_options)
         self.sim.start()
 
     def tearDown(self):
@@ -41,6 +43,25 @@ class FeedTests(unittest.TestCase):
 
     def feed(self, *args):
         return bridge("feed", "-c", str(self.config()), *args)
+
+    def check_refused_keeps_last_good(self, fault, message):
+        """Fetch a good copy, then a bad one: the good one stays in use and on disk."""
+        self.assertEqual(self.feed().returncode, 0)
+        cache = self.dir / "state" / "gdmf-feed.json"
+        before = cache.read_bytes()
+        self.sim.faults([fault])
+        r = self.feed("--refresh", "--bsi")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(message, r.stderr)
+        self.assertIn("using the last good copy", r.stderr)
+        self.assertIn("25D771280a", r.stdout)
+        self.assertEqual(cache.read_bytes(), before)
+        return r
+
+
+
+class FeedTests(FeedTestCase):
+    """The feed from a server that answers as it is."""
 
     def test_bsi_table_from_pinned_ca(self):
         r = self.feed("--bsi")
@@ -119,20 +140,6 @@ class FeedTests(unittest.TestCase):
         self.assertEqual(len(self.sim.requests("/v2/pmv")), 3)  # 1 + http.retries
         self.assertIn("answered HTTP 500", r.stderr)
 
-    def check_refused_keeps_last_good(self, fault, message):
-        """Fetch a good copy, then a bad one: the good one stays in use and on disk."""
-        self.assertEqual(self.feed().returncode, 0)
-        cache = self.dir / "state" / "gdmf-feed.json"
-        before = cache.read_bytes()
-        self.sim.faults([fault])
-        r = self.feed("--refresh", "--bsi")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn(message, r.stderr)
-        self.assertIn("using the last good copy", r.stderr)
-        self.assertIn("25D771280a", r.stdout)
-        self.assertEqual(cache.read_bytes(), before)
-        return r
-
     def test_truncated_body_refused(self):
         self.check_refused_keeps_last_good({"path": "/v2/pmv", "truncate": True, "count": -1},
                                            "truncated body")
@@ -176,6 +183,33 @@ class FeedTests(unittest.TestCase):
         r = bridge("check", "-c", str(path))
         self.assertEqual(r.returncode, 2)
         self.assertIn("gdmf.url: URL must use https", r.stderr)
+
+
+class CompressedFeedTests(FeedTestCase):
+    """The feed from a server that gzips its answers (bridge asks for any encoding libcurl
+    decodes): read as sent, and the size limit holds for what it decodes to."""
+
+    sim_options = {"gzip": True}
+
+    def test_gzipped_feed_read(self):
+        r = bridge("-vv", "feed", "-c", str(self.config()), "--bsi")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("< Content-Encoding: gzip", r.stderr)
+        self.assertIn("gzip", self.sim.requests("/v2/pmv")[0]["headers"]["accept-encoding"])
+        self.assertIn("25D771280a", r.stdout)
+        # the cached copy is the feed itself, not its compressed form
+        cached = json.loads((self.dir / "state" / "gdmf-feed.json").read_bytes())
+        self.assertEqual(cached["feed"], json.loads(CAPTURE.read_bytes()))
+
+    def test_small_answer_that_unpacks_too_large_is_refused(self):
+        # 17 MiB of JSON that travels as some 17 KiB: the 16 MiB limit is on the decoded size
+        self.check_refused_keeps_last_good(
+            {"path": "/v2/pmv", "oversize_bytes": 17 * 1024 * 1024, "count": -1},
+            "the response is larger than 16777216 bytes; refused")
+        r = bridge("-vv", "feed", "-c", str(self.config()), "--refresh")
+        sizes = [int(line.rsplit(" ", 1)[1]) for line in r.stderr.splitlines()
+                 if "< Content-Length:" in line]
+        self.assertTrue(sizes and max(sizes) < 1024 * 1024, sizes)
 
 
 if __name__ == "__main__":

@@ -147,6 +147,24 @@ class Inventory(JamfTestCase):
                         [(r["path"], r.get("sticky_cookie")) for r in later])
 
 
+class CompressedPages(JamfTestCase):
+    """Pages from a server that gzips its answers (3 pages here travel as some 50 KiB): read
+    as they are sent. Straight to the simulator: Prism's proxy would decode them on the way."""
+
+    sim_options = {"fleet_computers": 4500, "gzip": True}
+    contract = False
+
+    def test_gzipped_pages_read_whole(self):
+        rc, out, err = probe(self.config(), ["inventory", "computer", "4321"])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((out[0]["devices"], out[0]["requests"]), (4500, 3))
+        inv = self.sim.requests("/api/v4/computers-inventory")
+        self.assertTrue(all("gzip" in r["headers"].get("accept-encoding", "") for r in inv), inv)
+        device = self.sim.device("computer", "4321")
+        self.assertEqual(out[0]["device"]["serial"], device["hardware"]["serialNumber"])
+        self.assertEqual(out[0]["device"]["build"], device["operatingSystem"]["build"])
+
+
 class Concurrency(JamfTestCase):
     """Pages after the first are read at once, at most jamf.max_connections at a time."""
 

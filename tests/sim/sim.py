@@ -51,6 +51,11 @@ basic user bridge-admin / bridge-basic-pw-8d2e; Platform client
 bridge-platform-client / bridge-platform-secret-51c0 (900 s tokens),
 environment 6f1c2b8e-0d3a-4c55-9e7b-2a4d8c9f1e03.
 
+With --gzip, answers of 2048 bytes or more go out gzip-compressed when the
+request's Accept-Encoding admits gzip, as a server with compression on (Tomcat's
+compression="on") sends them; smaller ones, and answers to clients that do not
+ask, go out as they are.  Without it every answer goes out as it is.
+
 Control paths (everything under /_sim/) are never recorded, faulted or
 delayed.  Every other request, known route or not, is recorded, may be hit by
 a fault rule and is delayed by --latency.
@@ -67,6 +72,7 @@ import argparse
 import dataclasses
 import datetime
 import gc
+import gzip
 import json
 import os
 import re
@@ -86,6 +92,7 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_CERT_DIR = HERE.parents[1] / "build" / "test-certs"
 CONTROL_PREFIX = "/_sim/"
 LISTEN_HOST = "127.0.0.1"
+GZIP_MIN_BYTES = 2048  # Tomcat's compressionMinSize: smaller answers go out as they are
 
 
 # ---------------------------------------------------------------------------
@@ -141,6 +148,23 @@ def error_response(status, message=None, code="SIM_ERROR"):
     """Build a Jamf/Apple-style JSON error: {"httpStatus":N,"errors":[...]}."""
     errors = [{"code": code, "description": message}] if message else []
     return json_response({"httpStatus": status, "errors": errors}, status)
+
+
+def accepts_gzip(value):
+    """Whether an Accept-Encoding header value admits gzip (RFC 9110 12.5.3; q=0 refuses)."""
+    for item in (value or "").split(","):
+        coding, *params = [part.strip() for part in item.split(";")]
+        if coding.lower() not in ("gzip", "x-gzip", "*"):
+            continue
+        for param in params:
+            name, _, q = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    return float(q) > 0
+                except ValueError:
+                    return False
+        return True
+    return False
 
 
 class Router:
@@ -361,8 +385,10 @@ def shift_gdmf_dates(raw, today):
 class SimState:
     """State shared by all handler threads; mutable parts are guarded by lock."""
 
-    def __init__(self, gdmf=None, shift_dates=False, latency=0.0, log_path=None, scheme="https"):
-        """gdmf: feed bytes or None; latency in seconds; log_path: request log; scheme: https or http."""
+    def __init__(self, gdmf=None, shift_dates=False, latency=0.0, log_path=None, scheme="https",
+                 gzip_answers=False):
+        """gdmf: feed bytes or None; latency in seconds; log_path: request log; scheme: https or
+        http; gzip_answers: compress large answers for clients that admit gzip (--gzip)."""
         self.lock = threading.RLock()  # reentrant: Jamf handlers read the feed under it
         self.requests = []
         self.faults = []
@@ -372,6 +398,7 @@ class SimState:
         self.scheme = scheme
         self.jamf = None  # jamf_world.World, set by main()
         self._shifted = None  # (date, source bytes, shifted bytes) cache
+        self.gzip_answers = gzip_answers
         self._log = open(log_path, "a", encoding="utf-8", buffering=1) if log_path else None
 
     def record(self, entry):
@@ -545,17 +572,27 @@ class SimHandler(BaseHTTPRequestHandler):
         """Write a response; with truncate, send half the body and drop the connection.
 
         204 and 304 responses never carry a body or Content-Length, whatever
-        the Response holds.
+        the Response holds.  With --gzip, a body of GZIP_MIN_BYTES or more goes out
+        gzip-compressed when the client admits gzip (Content-Length is the compressed size).
         """
         bodyless = response.status in (204, 304)
+        body = response.body
+        packed = (self.server.state.gzip_answers and not bodyless and len(body) >= GZIP_MIN_BYTES
+                  and accepts_gzip(self.headers.get("Accept-Encoding")))
+        if packed:
+            body = gzip.compress(body, mtime=0)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
+        if packed:
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Vary", "Accept-Encoding")
         if not bodyless:
-            self.send_header("Content-Length", str(len(response.body)))
+            self.send_header("Content-Length", str(len(body)))
         for name, value in response.headers:
             self.send_header(name, value)
         self.end_headers()
-        body = b"" if bodyless or self.command == "HEAD" else response.body
+        if bodyless or self.command == "HEAD":
+            body = b""
         if truncate:
             self.wfile.write(body[: len(body) // 2])
             self._drop_connection()
@@ -751,6 +788,8 @@ def parse_args(argv):
     parser.add_argument("--latency", type=float, default=0, metavar="MS",
                         help="delay before every non-control response, in milliseconds")
     parser.add_argument("--log", type=Path, help="append a request log here")
+    parser.add_argument("--gzip", action="store_true",
+                        help="gzip answers of 2048 bytes or more for clients that admit gzip")
     parser.add_argument("--exit-with-parent", action="store_true",
                         help="stop when the process that started the server exits")
     jamf = parser.add_argument_group("Jamf simulation")
@@ -813,6 +852,7 @@ def main(argv=None):
         latency=args.latency / 1000.0,
         log_path=args.log,
         scheme="http" if args.plain_http else "https",
+        gzip_answers=args.gzip,
     )
     for name in ("fleet_computers", "fleet_mobile", "token_lifetime"):
         if getattr(args, name) < (0 if name.startswith("fleet") else 1):

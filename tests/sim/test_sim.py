@@ -5,6 +5,7 @@ Run from the repository root:
 """
 
 import datetime
+import gzip
 import http.client
 import json
 import os
@@ -154,6 +155,13 @@ class BasicTests(SimTestCase):
         self.assertEqual(status, 200)
         self.assertEqual(headers["Content-Type"], "application/json")
         self.assertEqual(body, GDMF_TEXT.encode())
+
+    def test_no_compression_without_gzip_option(self):
+        """Without --gzip every answer goes out as it is, even to a client that asks for gzip."""
+        self.sim.faults([{"path": "/v2/pmv", "oversize_bytes": 50_000, "count": 1}])
+        _, headers, body = self.get("/v2/pmv", headers={"Accept-Encoding": "gzip"})
+        self.assertIsNone(headers["Content-Encoding"])
+        self.assertEqual(len(body), 50_000)
 
     def test_unknown_path(self):
         """Unknown paths get 404 with the GDMF-style JSON body, and are recorded."""
@@ -341,6 +349,42 @@ class BasicTests(SimTestCase):
             self.assertEqual(self.get("/v2/pmv")[2], b"not even json")
         finally:
             self.sim.set_gdmf(GDMF_TEXT)
+
+
+class GzipTests(SimTestCase):
+    """--gzip: answers of GZIP_MIN_BYTES or more go out compressed to clients that admit gzip."""
+
+    SIM_OPTIONS = {"gdmf": GDMF_FILE, "gzip": True}
+
+    def test_large_answer_compressed_when_asked(self):
+        """Content-Encoding, Vary and the compressed Content-Length; it decodes to the plain body."""
+        self.sim.faults([{"path": "/v2/pmv", "oversize_bytes": 50_000, "count": -1}])
+        _, plain_headers, plain = self.get("/v2/pmv")
+        self.assertIsNone(plain_headers["Content-Encoding"])
+        self.assertEqual(len(plain), 50_000)
+        status, headers, packed = self.get("/v2/pmv", headers={"Accept-Encoding": "br, gzip;q=0.8"})
+        self.assertEqual((status, headers["Content-Encoding"], headers["Vary"]),
+                         (200, "gzip", "Accept-Encoding"))
+        self.assertEqual(int(headers["Content-Length"]), len(packed))
+        self.assertLess(len(packed), 5_000)
+        self.assertEqual(gzip.decompress(packed), plain)
+
+    def test_refused_or_small_answers_go_plain(self):
+        """gzip;q=0 refuses it; answers under GZIP_MIN_BYTES are never compressed."""
+        self.sim.faults([{"path": "/v2/pmv", "oversize_bytes": 50_000, "count": 1}])
+        _, headers, body = self.get("/v2/pmv", headers={"Accept-Encoding": "gzip;q=0"})
+        self.assertIsNone(headers["Content-Encoding"])
+        self.assertEqual(len(body), 50_000)
+        _, headers, body = self.get("/v2/pmv", headers={"Accept-Encoding": "gzip"})
+        self.assertIsNone(headers["Content-Encoding"])
+        self.assertEqual(body, GDMF_TEXT.encode())
+
+    def test_accept_encoding_parsing(self):
+        """RFC 9110: codings are case-insensitive, * admits gzip, q=0 refuses."""
+        for value, admits in (("gzip", True), ("x-gzip", True), ("GZIP ; Q=0.5", True), ("*", True),
+                              ("deflate, gzip;q=0", False), ("identity", False), ("", False),
+                              (None, False), ("gzip;q=zero", False)):
+            self.assertEqual(sim.accepts_gzip(value), admits, value)
 
 
 class LatencyTests(SimTestCase):
