@@ -437,8 +437,7 @@ batch_end(struct state *st, const struct config_policy *policy, struct plan_batc
 	if (r->fail != JAMF_OK) {
 		if (sum->error[0] == '\0')
 			snprintf(sum->error, sizeof(sum->error), "%s", r->error);
-		if (r->fail == JAMF_FAIL_TRANSPORT || r->fail == JAMF_FAIL_TLS ||
-		    r->fail == JAMF_FAIL_SERVER) {
+		if (jamf_write_unknown(r)) {
 			/* did Jamf create them? The next run looks before it creates again. */
 			sum->unknown += b->n;
 			return -1;

@@ -162,7 +162,7 @@ ensure_group(struct bp_run *run, const char *name, const long *want, size_t nwan
 				return failed(run, "not creating group", name, err);
 			if (jamf_pro_static_group_create(run->pro, run->kind, name, want, nwant, &gid,
 			    &r) == -1) {
-				if (r.fail != JAMF_FAIL_TRANSPORT && r.fail != JAMF_FAIL_SERVER)
+				if (!jamf_write_unknown(&r))
 					(void)state_intent_failed(run->st, intent, r.error, err,
 					    sizeof(err));
 				failed(run, "creating group", name, r.error);
@@ -284,7 +284,7 @@ ensure_blueprint(struct bp_run *run, const struct decide_action *a, const char *
 				goto out;
 			}
 			if (jamf_platform_blueprint_create(run->platform, body, &id, &r) == -1) {
-				if (r.fail != JAMF_FAIL_TRANSPORT && r.fail != JAMF_FAIL_SERVER)
+				if (!jamf_write_unknown(&r))
 					(void)state_intent_failed(run->st, intent, r.error, err,
 					    sizeof(err));
 				failed(run, "creating blueprint", name, r.error);
@@ -333,7 +333,7 @@ ensure_blueprint(struct bp_run *run, const struct decide_action *a, const char *
 			goto out;
 		}
 		if (jamf_platform_blueprint_deploy(run->platform, known->id, &r) == -1) {
-			if (r.fail != JAMF_FAIL_TRANSPORT && r.fail != JAMF_FAIL_SERVER)
+			if (!jamf_write_unknown(&r))
 				(void)state_intent_failed(run->st, intent, r.error, err, sizeof(err));
 			failed(run, "deploying blueprint", name, r.error);
 			goto out;

@@ -53,6 +53,13 @@ jamf_reply_release(struct jamf_reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
+bool
+jamf_write_unknown(const struct jamf_reply *r)
+{
+	return r->fail == JAMF_FAIL_TRANSPORT || r->fail == JAMF_FAIL_TLS ||
+	    r->fail == JAMF_FAIL_SERVER || r->fail == JAMF_FAIL_BAD_REPLY;
+}
+
 int
 jamf_reply_fail(struct jamf_reply *r, enum jamf_fail fail, const char *fmt, ...)
 {

@@ -125,6 +125,13 @@ int jamf_request_each(struct jamf_session *s, const struct jamf_call *calls, siz
 
 void jamf_reply_release(struct jamf_reply *r);
 
+/*
+ * Whether a write that failed with r may still have taken effect: no answer (the request may
+ * have arrived), a 5xx after retries, or a 2xx that does not say what was made. Its intent
+ * then stays open, and the next run looks in Jamf before it writes again.
+ */
+bool jamf_write_unknown(const struct jamf_reply *r);
+
 /* Set r's failure kind and its sentence; returns -1, for callers to pass on. */
 int jamf_reply_fail(struct jamf_reply *r, enum jamf_fail fail, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -226,6 +226,21 @@ class ConcurrentPlans(SyncTestCase):
         self.assertEqual(self.plans_by_device(), self.expected_plans())
 
 
+    def test_a_2xx_that_does_not_say_what_it_made_is_reconciled_without_duplicates(self):
+        # Jamf creates the second request's plans but answers without its "plans" list:
+        # they may exist, so the next run looks them up instead of asking for them again
+        self.sim.faults([{"path": PLANS, "method": "POST", "skip": 1, "count": 1,
+                          "status": 201, "body": "{}", "handled": True}])
+        r = self.sync(path=self.policy(3))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn('no "plans" list', r.stdout + r.stderr)
+        self.sim.clear_faults()
+        r = self.sync(path=self.policy(3))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # one plan each: the unnamed ones were found, not made again
+        self.assertEqual(self.plans_by_device(), self.expected_plans())
+
+
 class KilledRuns(SyncTestCase):
     """SIGKILL after each plan POST in turn (before and after Jamf acted on it). Not through
     the contract check: a killed client leaves Prism with broken exchanges by design."""
@@ -695,6 +710,33 @@ class BlueprintKilled(BlueprintBase):
     check: a killed client leaves Prism with broken exchanges by design."""
 
     contract = False
+
+    def test_a_2xx_that_does_not_say_what_it_made_leaves_no_duplicate(self):
+        # each group and blueprint POST in turn takes effect but is answered with a body that
+        # names nothing made: the run fails, and the next one finds what was made (a deploy
+        # names nothing anyway)
+        self.assertEqual(self.sync().returncode, 0)
+        want = self.jamf_objects()
+        writes = [q["path"] for q in self.sim.requests()
+                  if q["method"] == "POST" and "token" not in q["path"]]
+        creates = [(nth, path) for nth, path in enumerate(writes) if not path.endswith("/deploy")]
+        self.assertGreaterEqual(len(creates), 4)
+        for nth, path in creates:
+            with self.subTest(write=nth + 1, path=path):
+                self.sim.jamf_reset()
+                self.fast_deployments()
+                for f in (self.dir / "state").glob("*"):
+                    f.unlink()
+                # a rule's path is a prefix: skip the earlier POSTs it also matches
+                self.sim.faults([{"path": path, "method": "POST", "count": 1, "status": 200,
+                                  "body": "{}", "handled": True,
+                                  "skip": len([w for w in writes[:nth] if w.startswith(path)])}])
+                r = self.sync()
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                self.sim.clear_faults()
+                r = self.sync()
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertEqual(self.jamf_objects(), want)
 
     def test_kill_after_each_write_leaves_no_duplicate(self):
         self.assertEqual(self.sync().returncode, 0)

@@ -230,7 +230,9 @@ class FaultRule:
     half the body before closing the connection.  `skip` lets that many
     matching requests pass untouched first; `delay_after` sleeps after the
     request was handled, before the answer goes out (the write took effect,
-    the answer is late: a client killed then never learns of it).
+    the answer is late: a client killed then never learns of it); `handled`
+    runs the request as usual before its answer is replaced (a write that took
+    effect, answered with something else).
     """
 
     path: str = "/"
@@ -245,6 +247,7 @@ class FaultRule:
     body: str = None
     skip: int = 0
     delay_after: float = 0
+    handled: bool = False
 
     @classmethod
     def from_json(cls, obj):
@@ -274,6 +277,7 @@ class FaultRule:
             (_is_int(rule.skip) and rule.skip >= 0, "skip must be an integer >= 0"),
             (isinstance(rule.delay_after, (int, float)) and not isinstance(rule.delay_after, bool)
              and rule.delay_after >= 0, "delay_after must be a number >= 0"),
+            (isinstance(rule.handled, bool), "handled must be a boolean"),
         ]
         for ok, message in checks:
             if not ok:
@@ -514,7 +518,11 @@ class SimHandler(BaseHTTPRequestHandler):
                 self._log_line(req, "closed", 0, started, fault)
                 return
 
-        response = (fault and fault.replacement()) or self._route(req)
+        if fault and fault.handled:
+            handled = self._route(req)  # the request takes effect, then its answer is replaced
+            response = fault.replacement() or handled
+        else:
+            response = (fault and fault.replacement()) or self._route(req)
         if fault and fault.delay_after:
             time.sleep(fault.delay_after)
         if fault and fault.retry_after is not None:

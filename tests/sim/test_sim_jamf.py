@@ -743,6 +743,18 @@ class PlanTests(JamfTestCase):
         plan = self.run_plan(device, config, object_type, seconds=60)
         self.assertEqual(plan["status"], {"state": "PlanFailed", "errorReasons": [reason]})
 
+    def test_handled_fault_takes_effect_then_answers_otherwise(self):
+        """A handled fault lets the POST make its plan, then answers with the fault's body."""
+        device = self.device_of("bsi-base")
+        self.sim.faults([{"path": PLANS, "method": "POST", "status": 201, "body": "{}",
+                          "handled": True}])
+        body = {"devices": [{"deviceId": device["id"], "objectType": "COMPUTER"}],
+                "config": self.bsi_config()}
+        _, _, data = self.pro("POST", PLANS, body, expect=201)
+        self.assertEqual(data, {})
+        plans = self.sim.jamf_state()["plans"]
+        self.assertEqual([p["deviceId"] for p in plans], [device["id"]])
+
     def test_bsi_plan_happy_path(self):
         """A BSI plan walks Jamf's states to PlanCompleted and moves the inventory and DDM status."""
         device = self.device_of("bsi-base")
