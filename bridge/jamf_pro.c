@@ -157,9 +157,27 @@ struct inventory_read {
 	const struct device_keys *keys;
 	size_t cap;        /* room in inv->v */
 	size_t skipped;    /* results without an id */
+	bool unsorted;     /* a device came before one with a larger id (its page was early) */
 	long *groups;      /* the group ids of the result being read */
 	size_t ngroups, groups_cap;
 };
+
+/* Jamf's order of device ids (sort=id:asc): numbers by value, anything else as text. */
+static int
+cmp_ids(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la != lb && strspn(a, "0123456789") == la && strspn(b, "0123456789") == lb)
+		return la < lb ? -1 : 1;
+	return strcmp(a, b);
+}
+
+static int
+cmp_devices(const void *a, const void *b)
+{
+	return cmp_ids(((const struct jamf_device *)a)->id, ((const struct jamf_device *)b)->id);
+}
 
 /* The section of an inventory result a member name is, or SECTION_NONE. */
 static enum device_section
@@ -265,6 +283,26 @@ inventory_grow(struct inventory_read *ir)
 }
 
 /*
+ * Room for as many devices as Jamf says it has, at once: the array is not doubled (and copied)
+ * while the pages come in. A total beyond what a list can hold is left to doubling.
+ */
+static int
+inventory_sized(void *ctx, long total)
+{
+	struct inventory_read *ir = ctx;
+	struct jamf_device *grown;
+
+	if (total <= 0 || (size_t)total <= ir->cap ||
+	    (size_t)total > (size_t)JAMF_MAX_CALLS * JAMF_PRO_PAGE_SIZE)
+		return 0;
+	if ((grown = realloc(ir->inv->v, (size_t)total * sizeof(*grown))) == NULL)
+		return -1;
+	ir->inv->v = grown;
+	ir->cap = (size_t)total;
+	return 0;
+}
+
+/*
  * One inventory result (the next value of js) appended to the inventory, keeping only what
  * bridge needs; a result without an id is counted and left out. 0, or -1 when out of memory.
  */
@@ -312,6 +350,8 @@ inventory_item(void *ctx, struct json_scan *js)
 		dr.d.model_id = dr.model_fallback;
 	if ((dr.d.id = keep(&ir->inv->strings, id, KEEP_UNIQUE, &oom)) == NULL || !inventory_grow(ir))
 		return -1;
+	if (ir->inv->n > 0 && cmp_ids(dr.d.id, ir->inv->v[ir->inv->n - 1].id) < 0)
+		ir->unsorted = true;
 	if (ir->ngroups > 0) {
 		if ((dr.d.groups = malloc(ir->ngroups * sizeof(long))) == NULL)
 			return -1;
@@ -343,14 +383,17 @@ inventory_path(enum jamf_kind kind, const char *filter, long page, char *buf, si
 
 /*
  * Reading every page of a list: page 0 first (its totalCount says how many follow), then the
- * others, max_connections at a time. Each page is read as soon as it and those before it are
- * in, straight from its text (json_scan.h: no tree of 2000 records), each result handed to
- * item(); then the text is freed. The next pages download meanwhile, and memory holds a few
- * pages of text, never a parsed page.
+ * others, max_connections at a time. Each page is read as soon as it is in, whatever its
+ * place, straight from its text (json_scan.h: no tree of 2000 records), each result handed
+ * to item(); then the text is freed. The next pages download meanwhile, and memory holds the
+ * pages downloading, never a parsed page nor one waiting for its turn: a list that must come
+ * out in Jamf's order is sorted once read (cmp_devices, plans_sort).
  */
 struct pager {
 	/* the path of page into buf; 0, or -1 when it does not fit (a filter too long) */
 	int (*path)(const void *ctx, long page, char *buf, size_t size);
+	/* NULL, or told each page's totalCount as soon as it is read; 0, or -1 (out of memory) */
+	int (*sized)(void *ctx, long total);
 	/* take one result (exactly one value of js); 0, or -1 when out of memory */
 	int (*item)(void *ctx, struct json_scan *js);
 	/* NULL, or called after each page's results; 0 or -1 (r) */
@@ -384,6 +427,8 @@ page_read(struct jamf_session *s, const char *path, const char *text, size_t len
 				said_total = true;
 				if (json_scan_long(&js, &n) && n >= 0)
 					*total = n;
+				if (*total >= 0 && pg->sized != NULL)
+					rc = pg->sized(pg->ctx, *total);
 			} else if (strcmp(key, "results") == 0 && !said_results) {
 				said_results = true;
 				if ((results = json_scan_array(&js)))
@@ -409,84 +454,66 @@ page_read(struct jamf_session *s, const char *path, const char *text, size_t len
 	return 0;
 }
 
-/* GETs whose answers are read in order (get_in_order). */
-struct in_order {
+/* GETs whose answers are read as they arrive (get_pages). */
+struct page_round {
 	struct jamf_session *s;
 	const struct jamf_call *calls;
-	struct jamf_reply *held;  /* answers that came before their turn */
-	bool *arrived;
-	size_t next;              /* the next answer to read */
-	size_t n;
 	const struct pager *pg;
+	size_t answered;
 	long total;               /* totalCount of the first page read */
 	bool first;
 	struct jamf_reply *r;     /* the first failure */
 	int rc;
 };
 
-/* jamf_request_each()'s callback: keep answer i, then read those whose turn it is. */
+/* jamf_request_each()'s callback: read answer i now; false (stop) once one failed. */
 static bool
-in_order_take(void *ctx, size_t i, struct jamf_reply *reply)
+page_take(void *ctx, size_t i, struct jamf_reply *reply)
 {
-	struct in_order *o = ctx;
+	struct page_round *o = ctx;
+	long total;
 
-	o->held[i] = *reply;
-	o->arrived[i] = true;
-	for (; o->rc == 0 && o->next < o->n && o->arrived[o->next]; o->next++) {
-		struct jamf_reply *h = &o->held[o->next];
-		long total;
-
-		if (h->fail != JAMF_OK) {
-			*o->r = *h;
-			memset(h, 0, sizeof(*h));
-			o->rc = -1;
-		} else {
-			o->rc = page_read(o->s, o->calls[o->next].path, h->body, h->body_len,
-			    h->content_type, o->pg, &total, o->r);
-			if (o->first)
-				o->total = total;
-			o->first = false;
-		}
-		jamf_reply_release(h);
+	o->answered++;
+	if (o->rc == 0 && reply->fail != JAMF_OK) {
+		*o->r = *reply;
+		memset(reply, 0, sizeof(*reply));
+		o->rc = -1;
+	} else if (o->rc == 0) {
+		o->rc = page_read(o->s, o->calls[i].path, reply->body, reply->body_len,
+		    reply->content_type, o->pg, &total, o->r);
+		if (o->first)
+			o->total = total;
+		o->first = false;
 	}
+	jamf_reply_release(reply);
 	return o->rc == 0;
 }
 
-/* GET paths[0..n) and read each page through pg in order; 0 or -1 (r). */
+/* GET paths[0..n) and read each page through pg as it arrives; 0 or -1 (r). */
 static int
-get_in_order(struct jamf_session *s, char *const *paths, size_t n, struct pager *pg,
+get_pages(struct jamf_session *s, char *const *paths, size_t n, struct pager *pg,
     struct jamf_reply *r)
 {
 	size_t most = n < JAMF_MAX_CALLS ? n : JAMF_MAX_CALLS;
-	struct in_order o = {.s = s, .pg = pg, .total = -1, .first = true, .r = r};
+	struct page_round o = {.s = s, .pg = pg, .total = -1, .first = true, .r = r};
 	struct jamf_call *calls = calloc(most > 0 ? most : 1, sizeof(*calls));
 
 	o.calls = calls;
-	o.held = calloc(most > 0 ? most : 1, sizeof(*o.held));
-	o.arrived = calloc(most > 0 ? most : 1, sizeof(*o.arrived));
-	if (calls == NULL || o.held == NULL || o.arrived == NULL) {
-		jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
-		o.rc = -1;
-	}
+	if (calls == NULL)
+		return jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
 	/* JAMF_MAX_CALLS at a time: 8 million devices before a second slice */
-	for (size_t first = 0; first < n && o.rc == 0; first += o.n) {
-		o.n = n - first < most ? n - first : most;
-		o.next = 0;
-		memset(o.arrived, 0, o.n * sizeof(*o.arrived));
-		for (size_t i = 0; i < o.n; i++)
+	for (size_t first = 0, m; first < n && o.rc == 0; first += m) {
+		m = n - first < most ? n - first : most;
+		for (size_t i = 0; i < m; i++)
 			calls[i] = (struct jamf_call){"GET", paths[first + i], NULL, NULL, 0, true};
-		(void)jamf_request_each(s, calls, o.n, in_order_take, &o);
-		if (o.rc == 0 && o.next < o.n) {
+		o.answered = 0;
+		(void)jamf_request_each(s, calls, m, page_take, &o);
+		if (o.rc == 0 && o.answered < m) {
 			/* never expected: every call is answered, if only with an error */
-			bad_reply(s, r, calls[o.next].path, "no answer");
+			bad_reply(s, r, calls[0].path, "no answer");
 			o.rc = -1;
 		}
-		/* after a failure: answers held for a turn that never came */
-		for (size_t i = 0; i < o.n; i++)
-			jamf_reply_release(&o.held[i]);
 	}
-	free(o.arrived);
-	free(o.held);
 	free(calls);
 	pg->total = o.total;
 	return o.rc;
@@ -514,7 +541,7 @@ read_pages(struct jamf_session *s, struct pager *pg, struct jamf_reply *r)
 	pg->requests = 1;
 	if (pg->path(pg->ctx, 0, path, sizeof(path)) == -1)
 		return bad_reply(s, r, path, "the filter is too long");
-	if (get_in_order(s, &first, 1, pg, r) == -1)
+	if (get_pages(s, &first, 1, pg, r) == -1)
 		return -1;
 	total = pg->total;  /* page_read() refused a page without it */
 	pages = (total + JAMF_PRO_PAGE_SIZE - 1) / JAMF_PRO_PAGE_SIZE;
@@ -531,7 +558,7 @@ read_pages(struct jamf_session *s, struct pager *pg, struct jamf_reply *r)
 		}
 	}
 	pg->requests += (long)n;
-	rc = get_in_order(s, paths, n, pg, r);
+	rc = get_pages(s, paths, n, pg, r);
 out:
 	pg->total = total;
 	paths_free(paths, n);
@@ -553,7 +580,8 @@ jamf_pro_inventory(struct jamf_session *s, enum jamf_kind kind, const char *filt
 {
 	struct inventory_read ir = {.inv = out, .filter = filter,
 	    .keys = kind == JAMF_COMPUTER ? &computer_keys : &mobile_keys};
-	struct pager pg = {.path = inventory_page_path, .item = inventory_item, .ctx = &ir};
+	struct pager pg = {.path = inventory_page_path, .sized = inventory_sized,
+	    .item = inventory_item, .ctx = &ir};
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -565,6 +593,9 @@ jamf_pro_inventory(struct jamf_session *s, enum jamf_kind kind, const char *filt
 		jamf_inventory_release(out);
 		return -1;
 	}
+	/* pages come in as they are ready: put the devices back in Jamf's order */
+	if (ir.unsorted)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_devices);
 	if (ir.cap > out->n && out->n > 0) {
 		/* give back the room doubling left: the inventory is kept for the whole run */
 		struct jamf_device *fit = realloc(out->v, out->n * sizeof(*fit));
@@ -1207,6 +1238,7 @@ struct plans_read {
 	const char *filter;
 	struct jamf_plan *v;
 	size_t n, cap;
+	bool unsorted;    /* a plan came before one with a larger planUuid (its page was early) */
 	/* with each: every page is handed over, then freed (jamf_pro_plans_each) */
 	int (*each)(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_reply *r);
 	void *ctx;
@@ -1238,9 +1270,26 @@ plans_item(void *ctx, struct json_scan *js)
 		pr->v = grown;
 		pr->cap = cap;
 	}
-	if ((rc = plan_read(js, &pr->v[pr->n])) == 0)
+	if ((rc = plan_read(js, &pr->v[pr->n])) == 0) {
+		if (pr->n > 0 && strcmp(pr->v[pr->n].id, pr->v[pr->n - 1].id) < 0)
+			pr->unsorted = true;
 		pr->n++;
+	}
 	return rc == -1 ? -1 : 0;
+}
+
+static int
+cmp_plans(const void *a, const void *b)
+{
+	return strcmp(((const struct jamf_plan *)a)->id, ((const struct jamf_plan *)b)->id);
+}
+
+/* The plans read, in Jamf's order (sort=planUuid:asc) whatever order their pages came in. */
+static void
+plans_sort(struct plans_read *pr)
+{
+	if (pr->unsorted)
+		qsort(pr->v, pr->n, sizeof(*pr->v), cmp_plans);
 }
 
 /* After a page: with each, hand its plans over and free them. */
@@ -1273,6 +1322,7 @@ jamf_pro_plans_list(struct jamf_session *s, const char *filter, struct jamf_plan
 		jamf_plans_free(pr.v, pr.n);
 		return -1;
 	}
+	plans_sort(&pr);
 	*out = pr.v;
 	*n = pr.n;
 	return 0;
@@ -1358,8 +1408,9 @@ jamf_pro_plans_by_ids(struct jamf_session *s, const char *const *ids, size_t n,
 			goto out;
 		}
 	}
-	if (get_in_order(s, paths, nchunks, &pg, r) == -1)
+	if (get_pages(s, paths, nchunks, &pg, r) == -1)
 		goto out;
+	plans_sort(&pr);
 	*out = pr.v;
 	*got = pr.n;
 	pr.v = NULL;

@@ -188,8 +188,8 @@ class Concurrency(JamfTestCase):
 
 
 class PageOrder(JamfTestCase):
-    """Pages are taken in page order whatever order they arrive in, and a page that fails
-    ends the list: the pages after it are not asked for."""
+    """Pages are read as they arrive, yet the list comes out in Jamf's order; a page that
+    fails ends the list: the pages after it are not asked for."""
 
     sim_options = {"fleet_computers": 10000}
     inventory = "/api/v4/computers-inventory"
@@ -202,6 +202,20 @@ class PageOrder(JamfTestCase):
         self.assertEqual((out[0]["devices"], out[0]["requests"]), (10000, 5))
         self.assertTrue(out[0]["ascending"])
         self.assertEqual((out[0]["first"]["id"], out[0]["last_id"]), ("1", "10000"))
+
+    def test_a_late_plans_page_is_still_taken_in_its_place(self):
+        everyone = [g for g in self.sim.jamf_state()["groups"]
+                    if g["name"] == "All Managed Clients"][0]
+        rc, out, err = probe(self.config(), ["plans-group", "computer", everyone["id"], "26.3.1",
+                                             "25D771280a", "2030-01-15T18:00:00"])
+        self.assertEqual(rc, 0, err)
+        made = sorted(p["plan"] for p in out[0]["plans"])
+        self.assertGreater(len(made), 2 * 2000)  # three pages or more
+        plans = "/api/v1/managed-software-updates/plans"
+        self.sim.faults([{"path": plans, "method": "GET", "skip": 1, "count": 1, "delay": 1.5}])
+        rc, out, err = probe(self.config(), ["plans-list"])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([p["id"] for p in out[0]["plans"]], made)
 
     def test_a_failed_page_stops_the_list(self):
         cfg = self.config(jamf_extra="max_connections: 1, ")
