@@ -622,7 +622,7 @@ enforce_reconcile_blueprints(struct jamf_session *pro, struct jamf_session *plat
 	for (size_t i = 0; i < st->nintents; i++) {
 		const struct state_intent *in = &st->intents[i];
 		struct jamf_reply r = {0};
-		char *found = NULL, buf[32];
+		char *found = NULL, buf[STATE_MAX_FIELD_BYTES + 1];
 		int rc = 0;
 
 		if (!state_intent_unfinished(st, in))
@@ -646,8 +646,9 @@ enforce_reconcile_blueprints(struct jamf_session *pro, struct jamf_session *plat
 			rc = jamf_platform_blueprints_list(platform, in->blueprint.name, &list, &n, &r);
 			for (size_t k = 0; rc == 0 && k < n && found == NULL; k++)
 				if (strcmp(list[k].name, in->blueprint.name) == 0) {
-					snprintf(buf, sizeof(buf), "%.31s", list[k].id);
-					found = strlen(list[k].id) < sizeof(buf) ? buf : NULL;
+					/* a Platform id is a UUID: 36 characters */
+					if (strlen(list[k].id) < sizeof(buf))
+						found = strcpy(buf, list[k].id);
 				}
 			jamf_blueprints_free(list, n);
 		} else if (in->kind == STATE_KIND_DEPLOY) {

@@ -19,6 +19,7 @@
 #define TOGGLE_PATH PLANS_PATH "/feature-toggle"
 #define PATH_BYTES 2048
 #define ID_BYTES 64
+#define MAX_RESULTS 20000000L  /* in one list: 10,000 pages, far beyond any Jamf Pro */
 
 const char *
 jamf_kind_name(enum jamf_kind kind)
@@ -158,17 +159,25 @@ struct inventory_read {
 	size_t cap;        /* room in inv->v */
 	size_t skipped;    /* results without an id */
 	bool unsorted;     /* a device came before one with a larger id (its page was early) */
+	bool sized;        /* cap is the total Jamf announced */
 	long *groups;      /* the group ids of the result being read */
 	size_t ngroups, groups_cap;
 };
 
-/* Jamf's order of device ids (sort=id:asc): numbers by value, anything else as text. */
+/*
+ * Jamf's order of device ids (sort=id:asc): numbers by value, before anything else, which
+ * goes as text. A total order, as qsort needs, whatever ids a server sends.
+ */
 static int
 cmp_ids(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
+	bool na = la > 0 && strspn(a, "0123456789") == la;
+	bool nb = lb > 0 && strspn(b, "0123456789") == lb;
 
-	if (la != lb && strspn(a, "0123456789") == la && strspn(b, "0123456789") == lb)
+	if (na != nb)
+		return na ? -1 : 1;
+	if (na && la != lb)
 		return la < lb ? -1 : 1;
 	return strcmp(a, b);
 }
@@ -274,7 +283,9 @@ inventory_grow(struct inventory_read *ir)
 
 	if (inv->n < ir->cap)
 		return true;
-	cap = ir->cap ? 2 * ir->cap : JAMF_PRO_PAGE_SIZE;
+	/* past the announced total (devices added while reading): a page more, not double */
+	cap = ir->cap == 0 ? JAMF_PRO_PAGE_SIZE : ir->sized ? ir->cap + JAMF_PRO_PAGE_SIZE :
+	    2 * ir->cap;
 	if ((grown = realloc(inv->v, cap * sizeof(*grown))) == NULL)
 		return false;
 	inv->v = grown;
@@ -284,7 +295,7 @@ inventory_grow(struct inventory_read *ir)
 
 /*
  * Room for as many devices as Jamf says it has, at once: the array is not doubled (and copied)
- * while the pages come in. A total beyond what a list can hold is left to doubling.
+ * while the pages come in. Only a hint: without the room, doubling takes over.
  */
 static int
 inventory_sized(void *ctx, long total)
@@ -292,13 +303,13 @@ inventory_sized(void *ctx, long total)
 	struct inventory_read *ir = ctx;
 	struct jamf_device *grown;
 
-	if (total <= 0 || (size_t)total <= ir->cap ||
-	    (size_t)total > (size_t)JAMF_MAX_CALLS * JAMF_PRO_PAGE_SIZE)
+	if (total <= 0 || (size_t)total <= ir->cap)
 		return 0;
 	if ((grown = realloc(ir->inv->v, (size_t)total * sizeof(*grown))) == NULL)
-		return -1;
+		return 0;
 	ir->inv->v = grown;
 	ir->cap = (size_t)total;
+	ir->sized = true;
 	return 0;
 }
 
@@ -427,7 +438,9 @@ page_read(struct jamf_session *s, const char *path, const char *text, size_t len
 				said_total = true;
 				if (json_scan_long(&js, &n) && n >= 0)
 					*total = n;
-				if (*total >= 0 && pg->sized != NULL)
+				if (*total > MAX_RESULTS)
+					rc = -2;
+				else if (*total >= 0 && pg->sized != NULL)
 					rc = pg->sized(pg->ctx, *total);
 			} else if (strcmp(key, "results") == 0 && !said_results) {
 				said_results = true;
@@ -441,6 +454,9 @@ page_read(struct jamf_session *s, const char *path, const char *text, size_t len
 	}
 	if (rc == -1)
 		return bad_reply(s, r, path, "out of memory");
+	if (rc == -2)
+		return bad_reply(s, r, path, "totalCount %ld: more than the %ld results bridge reads "
+		    "from a list", *total, MAX_RESULTS);
 	if (json_scan_end(&js) == -1)
 		return bad_reply(s, r, path, "not JSON (%zu bytes, %s): %s at byte %zu", len,
 		    content_type[0] != '\0' ? content_type : "no content type", js.error,
@@ -510,7 +526,7 @@ get_pages(struct jamf_session *s, char *const *paths, size_t n, struct pager *pg
 		(void)jamf_request_each(s, calls, m, page_take, &o);
 		if (o.rc == 0 && o.answered < m) {
 			/* never expected: every call is answered, if only with an error */
-			bad_reply(s, r, calls[0].path, "no answer");
+			bad_reply(s, r, calls[0].path, "a page was never answered");
 			o.rc = -1;
 		}
 	}
@@ -989,7 +1005,10 @@ jamf_pro_plans_post(struct jamf_session *s, struct jamf_plan_post *posts, size_t
 	free(replies);
 	return rc;
 out:
-	/* out of memory before anything was sent: every post fails, none is unknown */
+	/*
+	 * out of memory before anything was sent: every post fails, as a bad reply (so counted
+	 * unknown: the next run looks before it creates, and finds nothing)
+	 */
 	for (size_t i = 0; i < n; i++) {
 		if (calls != NULL)
 			free((char *)(uintptr_t)calls[i].body);

@@ -59,7 +59,6 @@ class FeedTestCase(unittest.TestCase):
         return r
 
 
-
 class FeedTests(FeedTestCase):
     """The feed from a server that answers as it is."""
 

@@ -12,8 +12,10 @@ import subprocess
 import tempfile
 import threading
 import time
+import ssl
 import unittest
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 from bridgelib import FIXTURES
@@ -148,7 +150,7 @@ class Inventory(JamfTestCase):
 
 
 class CompressedPages(JamfTestCase):
-    """Pages from a server that gzips its answers (3 pages here travel as some 50 KiB): read
+    """Pages from a server that gzips its answers (a 3 MB page travels as some 270 KB): read
     as they are sent. Straight to the simulator: Prism's proxy would decode them on the way."""
 
     sim_options = {"fleet_computers": 4500, "gzip": True}
@@ -160,6 +162,16 @@ class CompressedPages(JamfTestCase):
         self.assertEqual((out[0]["devices"], out[0]["requests"]), (4500, 3))
         inv = self.sim.requests("/api/v4/computers-inventory")
         self.assertTrue(all("gzip" in r["headers"].get("accept-encoding", "") for r in inv), inv)
+        # asked as bridge asked, the simulator sends such a page compressed
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}),
+            urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=str(self.sim.ca_file))))
+        ask = urllib.request.Request(f"{self.sim.url}{inv[1]['path']}?{inv[1]['query']}", headers={
+            "Authorization": f"Bearer {self.sim.pro_token()}",
+            "Accept-Encoding": inv[1]["headers"]["accept-encoding"]})
+        with opener.open(ask, timeout=30) as reply:
+            self.assertEqual(reply.headers["Content-Encoding"], "gzip")
+            self.assertLess(int(reply.headers["Content-Length"]), 1_000_000)  # of some 3 MB
         device = self.sim.device("computer", "4321")
         self.assertEqual(out[0]["device"]["serial"], device["hardware"]["serialNumber"])
         self.assertEqual(out[0]["device"]["build"], device["operatingSystem"]["build"])

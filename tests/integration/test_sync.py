@@ -733,9 +733,15 @@ class BlueprintKilled(BlueprintBase):
                                   "skip": len([w for w in writes[:nth] if w.startswith(path)])}])
                 r = self.sync()
                 self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                made = json.loads([q for q in self.sim.requests(path)
+                                   if q["method"] == "POST"][-1]["body"])
                 self.sim.clear_faults()
                 r = self.sync()
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                # the intent stayed open, and reconciling found what was made
+                kind = "group" if "groups" in path else "blueprint"
+                name = made.get("groupName") or made["name"]
+                self.assertIn(f'reconcile: {kind} "{name}" exists', r.stderr)
                 self.assertEqual(self.jamf_objects(), want)
 
     def test_kill_after_each_write_leaves_no_duplicate(self):

@@ -151,20 +151,24 @@ def error_response(status, message=None, code="SIM_ERROR"):
 
 
 def accepts_gzip(value):
-    """Whether an Accept-Encoding header value admits gzip (RFC 9110 12.5.3; q=0 refuses)."""
+    """Whether an Accept-Encoding header value admits gzip (RFC 9110 12.5.3): a gzip or
+    x-gzip entry decides, else *; q=0 refuses."""
+    verdict = {}
     for item in (value or "").split(","):
         coding, *params = [part.strip() for part in item.split(";")]
-        if coding.lower() not in ("gzip", "x-gzip", "*"):
+        coding = coding.lower()
+        if coding not in ("gzip", "x-gzip", "*"):
             continue
+        q = 1.0
         for param in params:
-            name, _, q = param.partition("=")
+            name, _, text = param.partition("=")
             if name.strip().lower() == "q":
                 try:
-                    return float(q) > 0
+                    q = float(text)
                 except ValueError:
-                    return False
-        return True
-    return False
+                    q = 0.0
+        verdict.setdefault("*" if coding == "*" else "gzip", q > 0)
+    return verdict.get("gzip", verdict.get("*", False))
 
 
 class Router:
@@ -278,6 +282,9 @@ class FaultRule:
             (isinstance(rule.delay_after, (int, float)) and not isinstance(rule.delay_after, bool)
              and rule.delay_after >= 0, "delay_after must be a number >= 0"),
             (isinstance(rule.handled, bool), "handled must be a boolean"),
+            (not rule.handled or (not rule.close and (rule.body is not None or rule.status is not None
+                                                      or rule.oversize_bytes is not None)),
+             "handled needs body, status or oversize_bytes, and no close"),
         ]
         for ok, message in checks:
             if not ok:

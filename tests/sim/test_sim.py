@@ -327,7 +327,9 @@ class BasicTests(SimTestCase):
 
     def test_bad_fault_rules_rejected(self):
         """Malformed rules are refused with 400 and nothing is added."""
-        for rules in ([{"path": "/v2/pmv", "stauts": 500}], [{"path": "v2"}], [{"count": "1"}], "x"):
+        for rules in ([{"path": "/v2/pmv", "stauts": 500}], [{"path": "v2"}], [{"count": "1"}], "x",
+                      [{"path": "/v2/pmv", "handled": True}],
+                      [{"path": "/v2/pmv", "handled": True, "status": 500, "close": True}]):
             with self.assertRaises(SimError):
                 self.sim.faults(rules)
         self.assertEqual(self.get("/v2/pmv")[0], 200)
@@ -383,7 +385,8 @@ class GzipTests(SimTestCase):
         """RFC 9110: codings are case-insensitive, * admits gzip, q=0 refuses."""
         for value, admits in (("gzip", True), ("x-gzip", True), ("GZIP ; Q=0.5", True), ("*", True),
                               ("deflate, gzip;q=0", False), ("identity", False), ("", False),
-                              (None, False), ("gzip;q=zero", False)):
+                              (None, False), ("gzip;q=zero", False), ("*, gzip;q=0", False),
+                              ("*;q=0, gzip", True)):
             self.assertEqual(sim.accepts_gzip(value), admits, value)
 
 
