@@ -6,6 +6,7 @@
  * most of its entries is refused, and the last good copy stays in use.
  */
 #include "gdmf.h"
+#include "isotime.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -56,21 +57,6 @@ gdmf_entry_identity(const struct gdmf_entry *e, char buf[GDMF_IDENTITY_BYTES])
 	snprintf(buf, GDMF_IDENTITY_BYTES, "%s %s %s %s on %s", e->platform, e->version,
 	    e->extra != NULL ? e->extra : "-", e->build != NULL ? e->build : "-",
 	    e->prerequisite != NULL ? e->prerequisite : "-");
-}
-
-/* Parse RFC 3339 UTC as written by gdmf_format_time(); (time_t)-1 if malformed. */
-static time_t
-parse_time(const char *s)
-{
-	struct tm tm = {0};
-	char tail;
-
-	if (strlen(s) != 20 || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%c", &tm.tm_year, &tm.tm_mon,
-	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &tail) != 6 || s[19] != 'Z')
-		return (time_t)-1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return timegm(&tm);
 }
 
 static void
@@ -453,7 +439,7 @@ cache_read(const char *path, struct gdmf_feed *feed)
 	source = cJSON_GetObjectItemCaseSensitive(root, "source");
 	fetched = cJSON_GetObjectItemCaseSensitive(root, "fetched_at");
 	if (root == NULL || !cJSON_IsString(source) || !cJSON_IsString(fetched) ||
-	    (feed->fetched_at = parse_time(fetched->valuestring)) == (time_t)-1) {
+	    iso_time_parse(fetched->valuestring, &feed->fetched_at) == -1) {
 		log_warn("ignoring the cached feed \"%s\": it is damaged", path);
 		goto out;
 	}

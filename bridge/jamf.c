@@ -5,6 +5,7 @@
  * redacts Authorization headers and never logs bodies.
  */
 #include "jamf.h"
+#include "isotime.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -299,15 +300,9 @@ reply_from_transport(struct jamf_reply *r, const struct http_response *resp)
 static long
 seconds_until(const char *iso)
 {
-	struct tm tm = {0};
 	time_t t;
 
-	if (iso == NULL || sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon,
-	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	if ((t = timegm(&tm)) == (time_t)-1)
+	if (iso_time_prefix(iso, &t) == NULL)
 		return -1;
 	return (long)(t - time(NULL));
 }

@@ -1,5 +1,6 @@
 /* Telling people, once (see notify.h). */
 #include "notify.h"
+#include "isotime.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -226,21 +227,6 @@ memory_release(struct notify_memory *m)
 	m->n = 0;
 }
 
-/* RFC 3339 UTC as gdmf_format_time() writes it; (time_t)-1 when it does not parse. */
-static time_t
-parse_time(const char *s)
-{
-	struct tm tm = {0};
-	char end;
-
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%c", &tm.tm_year, &tm.tm_mon,
-	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &end) != 6)
-		return (time_t)-1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return timegm(&tm);
-}
-
 static int
 memory_path(const struct config *cfg, char buf[PATH_MAX])
 {
@@ -259,8 +245,8 @@ said_from_json(const cJSON *o, struct notify_said *s)
 
 	memset(s, 0, sizeof(*s));
 	if (webhook == NULL || fp == NULL || (s->event = event_of(json_str(o, "event"))) == 0 ||
-	    (s->first_sent = parse_time(json_str(o, "first_sent"))) == (time_t)-1 ||
-	    (s->last_sent = parse_time(json_str(o, "last_sent"))) == (time_t)-1 ||
+	    iso_time_parse(json_str(o, "first_sent"), &s->first_sent) == -1 ||
+	    iso_time_parse(json_str(o, "last_sent"), &s->last_sent) == -1 ||
 	    !json_long(o, "devices", &devices) || devices < 0)
 		return 1;
 	s->devices = (size_t)devices;

@@ -75,6 +75,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "isotime.h"
 #include "json.h"
 #include "log.h"
 
@@ -82,8 +83,6 @@
 #define JOURNAL_FILE "journal.jsonl"
 #define LOCK_FILE "bridge.lock"
 #define TEMP_PREFIX STATE_FILE ".tmp."   /* the temp files of a save */
-#define TIME_BYTES 21                    /* "2026-11-20T08:00:00Z" and its NUL */
-#define TIME_LAST ((time_t)253402300799) /* 9999-12-31T23:59:59Z: four-digit years only */
 
 /*
  * The longest line of state.json read a line at a time; a longer one is not in the layout
@@ -233,112 +232,6 @@ path_in(const char *dir, const char *name, char buf[PATH_MAX])
 	return n < 0 || n >= PATH_MAX ? -1 : 0;
 }
 
-/*
- * Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar, and back (Howard
- * Hinnant's days_from_civil and civil_from_days): every record has times, and libc's
- * sscanf, timegm, gmtime and strftime cost more than the rest of reading and writing one.
- */
-static long
-days_from_civil(long y, long m, long d)
-{
-	long era, yoe, doy;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
-static void
-civil_from_days(long z, long *y, long *m, long *d)
-{
-	long era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-/* v as n decimal digits at p. */
-static void
-put_digits(char *p, long v, int n)
-{
-	while (n-- > 0) {
-		p[n] = (char)('0' + v % 10);
-		v /= 10;
-	}
-}
-
-/* t (0 .. TIME_LAST; else 1970-01-01T00:00:00Z) as RFC 3339 UTC, "2026-11-20T08:00:00Z". */
-static void
-format_time(time_t t, char buf[TIME_BYTES])
-{
-	long y, m, d, secs;
-
-	if (t < 0 || t > TIME_LAST)
-		t = 0;
-	secs = (long)(t % 86400);
-	civil_from_days((long)(t / 86400), &y, &m, &d);
-	memcpy(buf, "0000-00-00T00:00:00Z", TIME_BYTES);
-	put_digits(buf, y, 4);
-	put_digits(buf + 5, m, 2);
-	put_digits(buf + 8, d, 2);
-	put_digits(buf + 11, secs / 3600, 2);
-	put_digits(buf + 14, secs / 60 % 60, 2);
-	put_digits(buf + 17, secs % 60, 2);
-}
-
-/* The n decimal digits at s, or -1 when one is not a digit. */
-static long
-get_digits(const char *s, int n)
-{
-	long v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-/*
- * Parse exactly what format_time() writes, a time from 1970 on (so "2026-02-30…",
- * "…T24:00:00Z" and "…:60Z" are refused); 0 or -1.
- */
-static int
-parse_time(const char *s, time_t *out)
-{
-	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	long y, m, d, hh, mm, ss;
-	bool leap;
-
-	if (strnlen(s, TIME_BYTES) != TIME_BYTES - 1 || s[4] != '-' || s[7] != '-' ||
-	    s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
-		return -1;
-	y = get_digits(s, 4);
-	m = get_digits(s + 5, 2);
-	d = get_digits(s + 8, 2);
-	hh = get_digits(s + 11, 2);
-	mm = get_digits(s + 14, 2);
-	ss = get_digits(s + 17, 2);
-	if (y < 1970 || m < 1 || m > 12 || d < 1 || hh < 0 || hh > 23 || mm < 0 || mm > 59 ||
-	    ss < 0 || ss > 59)
-		return -1;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (d > mdays[m - 1] + (m == 2 && leap))
-		return -1;
-	*out = (time_t)days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss;
-	return 0;
-}
-
 /* A string as state files may hold it: at most STATE_MAX_FIELD_BYTES. */
 static bool
 string_fits(const char *s)
@@ -389,7 +282,7 @@ record_invalid(const struct record_type *t, const void *rec, bool with_id)
 		case FIELD_TIME:
 		case FIELD_TIME_OPT:
 			tv = *CMEMBER(rec, f, time_t);
-			if (tv < 0 || tv > TIME_LAST)
+			if (tv < 0 || tv > ISO_TIME_LAST)
 				return f->name;
 			break;
 		case FIELD_BOOL:
@@ -494,7 +387,7 @@ record_read(struct state *st, const struct record_type *t, const cJSON *obj, voi
 			break;
 		case FIELD_TIME:
 		case FIELD_TIME_OPT:
-			if (s == NULL || parse_time(s, MEMBER(rec, f, time_t)) == -1)
+			if (s == NULL || iso_time_parse(s, MEMBER(rec, f, time_t)) == -1)
 				return -1;
 			break;
 		case FIELD_BOOL:
@@ -521,7 +414,7 @@ record_json(const struct record_type *t, const void *rec)
 		return NULL;
 	for (const struct field *f = t->fields; f->name != NULL; f++) {
 		const char *s;
-		char tbuf[TIME_BYTES];
+		char tbuf[ISO_TIME_BYTES];
 		time_t tv;
 		cJSON *v = NULL;
 
@@ -535,7 +428,7 @@ record_json(const struct record_type *t, const void *rec)
 		case FIELD_TIME:
 		case FIELD_TIME_OPT:
 			tv = *CMEMBER(rec, f, time_t);
-			format_time(tv, tbuf);
+			iso_time_format(tv, tbuf);
 			v = f->type == FIELD_TIME_OPT && tv == 0 ? cJSON_CreateNull() :
 			    cJSON_CreateString(tbuf);
 			break;
@@ -920,9 +813,9 @@ intent_json(struct state_intent *in)
 {
 	const struct record_type *t = &record_types[intent_record_kind(in->kind)];
 	cJSON *obj = cJSON_CreateObject(), *rec = record_json(t, intent_record(in));
-	char begun[TIME_BYTES];
+	char begun[ISO_TIME_BYTES];
 
-	format_time(in->begun_at, begun);
+	iso_time_format(in->begun_at, begun);
 	if (obj == NULL || rec == NULL ||
 	    cJSON_AddNumberToObject(obj, "id", (double)in->id) == NULL ||
 	    cJSON_AddStringToObject(obj, "kind", kind_names[in->kind]) == NULL ||
@@ -959,7 +852,7 @@ intent_read(struct state *st, const cJSON *obj, struct state_intent *in, const c
 	in->kind = (enum state_kind)k;
 	in->status = STATE_INTENT_OPEN;
 	*bad = "begun_at";
-	if (begun == NULL || parse_time(begun, &in->begun_at) == -1)
+	if (begun == NULL || iso_time_parse(begun, &in->begun_at) == -1)
 		return -1;
 	t = &record_types[intent_record_kind(in->kind)];
 	*bad = t->name;
@@ -1240,7 +1133,7 @@ read_header(struct state *st, const cJSON *root, long *folded, char *err, size_t
 		    BRIDGE_VERSION, STATE_FORMAT);
 		return LOAD_REFUSED;
 	}
-	if (bridge == NULL || saved == NULL || parse_time(saved, &st->saved_at) == -1 ||
+	if (bridge == NULL || saved == NULL || iso_time_parse(saved, &st->saved_at) == -1 ||
 	    !cJSON_IsBool(flag) || !json_long(root, "journal_folded", folded) || *folded < 0) {
 		snprintf(err, errlen, "\"bridge\", \"saved_at\", \"needs_reconcile\" or "
 		    "\"journal_folded\" is missing or of the wrong type");
@@ -1973,10 +1866,10 @@ static int
 write_document(struct state_writer *w, struct state *st, time_t now)
 {
 	cJSON *head = cJSON_CreateObject();
-	char saved[TIME_BYTES];
+	char saved[ISO_TIME_BYTES];
 	int rc;
 
-	format_time(now, saved);
+	iso_time_format(now, saved);
 	if (head == NULL ||
 	    cJSON_AddNumberToObject(head, "format", STATE_FORMAT) == NULL ||
 	    cJSON_AddStringToObject(head, "bridge", BRIDGE_VERSION) == NULL ||
@@ -2481,7 +2374,7 @@ state_note_bsi(struct state *st, const char *bsi, time_t now)
 
 	if (state_find_bsi(st, bsi) != NULL)
 		return 0;
-	if (!id_ok(bsi) || now < 0 || now > TIME_LAST) {
+	if (!id_ok(bsi) || now < 0 || now > ISO_TIME_LAST) {
 		log_error("state: cannot record a BSI: its name is empty or too long");
 		return -1;
 	}
@@ -2504,7 +2397,7 @@ state_note_ring(struct state *st, const char *policy, const char *ring, const ch
 
 	if (state_find_ring(st, policy, ring, bsi) != NULL)
 		return 0;
-	if (!id_ok(policy) || !id_ok(ring) || !id_ok(bsi) || now < 0 || now > TIME_LAST) {
+	if (!id_ok(policy) || !id_ok(ring) || !id_ok(bsi) || now < 0 || now > ISO_TIME_LAST) {
 		log_error("state: cannot record a ring: a name is empty or too long");
 		return -1;
 	}

@@ -1,5 +1,6 @@
 /* Watching what bridge created (see watch.h). */
 #include "watch.h"
+#include "isotime.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,19 +59,14 @@ watch_at_target(const struct jamf_device *d, const char *version, const char *bu
 	    build_compare(&have, &want) >= 0;
 }
 
-/* "YYYY-MM-DDTHH:MM:SS" read as UTC, or -1. */
+/* A deadline, "YYYY-MM-DDTHH:MM:SS", read as UTC, or -1. */
 static time_t
 parse_deadline(const char *s)
 {
-	struct tm tm = {0};
-	char end;
+	const char *rest;
+	time_t t;
 
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon,
-	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &end) != 6)
-		return (time_t)-1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return timegm(&tm);
+	return (rest = iso_time_prefix(s, &t)) != NULL && *rest == '\0' ? t : (time_t)-1;
 }
 
 /* A duration for notes: "3d", "5h", "12m". */
