@@ -476,8 +476,7 @@ struct page_round {
 	const struct jamf_call *calls;
 	const struct pager *pg;
 	size_t answered;
-	long total;               /* totalCount of the first page read */
-	bool first;
+	long total;               /* totalCount of the last page read */
 	struct jamf_reply *r;     /* the first failure */
 	int rc;
 };
@@ -487,7 +486,6 @@ static bool
 page_take(void *ctx, size_t i, struct jamf_reply *reply)
 {
 	struct page_round *o = ctx;
-	long total;
 
 	o->answered++;
 	if (o->rc == 0 && reply->fail != JAMF_OK) {
@@ -496,10 +494,7 @@ page_take(void *ctx, size_t i, struct jamf_reply *reply)
 		o->rc = -1;
 	} else if (o->rc == 0) {
 		o->rc = page_read(o->s, o->calls[i].path, reply->body, reply->body_len,
-		    reply->content_type, o->pg, &total, o->r);
-		if (o->first)
-			o->total = total;
-		o->first = false;
+		    reply->content_type, o->pg, &o->total, o->r);
 	}
 	jamf_reply_release(reply);
 	return o->rc == 0;
@@ -511,7 +506,7 @@ get_pages(struct jamf_session *s, char *const *paths, size_t n, struct pager *pg
     struct jamf_reply *r)
 {
 	size_t most = n < JAMF_MAX_CALLS ? n : JAMF_MAX_CALLS;
-	struct page_round o = {.s = s, .pg = pg, .total = -1, .first = true, .r = r};
+	struct page_round o = {.s = s, .pg = pg, .total = -1, .r = r};
 	struct jamf_call *calls = calloc(most > 0 ? most : 1, sizeof(*calls));
 
 	o.calls = calls;
