@@ -6,7 +6,6 @@
  * most of its entries is refused, and the last good copy stays in use.
  */
 #include "gdmf.h"
-#include "isotime.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -17,6 +16,7 @@
 #include "config.h"
 #include "fileio.h"
 #include "http.h"
+#include "isotime.h"
 #include "log.h"
 #include "version.h"
 
@@ -40,15 +40,6 @@ gdmf_list_name(enum gdmf_list list)
 	static const char *const names[] = {"bsi", "public", "asset"};
 
 	return names[list];
-}
-
-void
-gdmf_format_time(time_t t, char *buf, size_t size)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, size, "1970-01-01T00:00:00Z");
 }
 
 void
@@ -468,7 +459,7 @@ cache_write(const struct config *cfg, const char *path, const char *body, size_t
 	cJSON *wrapper = cJSON_CreateObject(), *feed = cJSON_ParseWithLength(body, len);
 	char stamp[32], *text = NULL;
 
-	gdmf_format_time(fetched_at, stamp, sizeof(stamp));
+	iso_time_format(fetched_at, stamp);
 	if (wrapper == NULL || feed == NULL ||
 	    cJSON_AddStringToObject(wrapper, "source", cfg->gdmf.url) == NULL ||
 	    cJSON_AddStringToObject(wrapper, "fetched_at", stamp) == NULL ||
@@ -528,7 +519,7 @@ gdmf_load(struct http_client *http, const struct config *cfg, bool refresh, time
 	have_cache = cache_read(path, &cached) == 0;
 	if (have_cache && !refresh && strcmp(cached.source, cfg->gdmf.url) == 0 &&
 	    now >= cached.fetched_at && now - cached.fetched_at < cfg->gdmf.refresh) {
-		gdmf_format_time(cached.fetched_at, stamp, sizeof(stamp));
+		iso_time_format(cached.fetched_at, stamp);
 		log_debug("using the feed fetched at %s (younger than gdmf.refresh)", stamp);
 		*feed = cached;
 		*origin = GDMF_ORIGIN_CACHE;
@@ -563,7 +554,7 @@ gdmf_load(struct http_client *http, const struct config *cfg, bool refresh, time
 		log_error("GDMF feed unavailable and no cached copy: %s", err);
 		return -1;
 	}
-	gdmf_format_time(cached.fetched_at, stamp, sizeof(stamp));
+	iso_time_format(cached.fetched_at, stamp);
 	log_warn("GDMF feed not updated: %s; using the last good copy, fetched at %s", err, stamp);
 	*feed = cached;
 	*origin = GDMF_ORIGIN_FALLBACK;

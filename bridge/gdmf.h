@@ -77,7 +77,4 @@ const char *gdmf_list_name(enum gdmf_list list);
 #define GDMF_IDENTITY_BYTES 256
 void gdmf_entry_identity(const struct gdmf_entry *e, char buf[GDMF_IDENTITY_BYTES]);
 
-/* Format t as RFC 3339 UTC ("2026-11-23T10:00:00Z"). */
-void gdmf_format_time(time_t t, char *buf, size_t size);
-
 #endif

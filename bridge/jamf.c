@@ -5,7 +5,6 @@
  * redacts Authorization headers and never logs bodies.
  */
 #include "jamf.h"
-#include "isotime.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -16,6 +15,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "isotime.h"
 #include "log.h"
 #include "url.h"
 

@@ -21,6 +21,7 @@
 #include "exitcode.h"
 #include "gdmf.h"
 #include "http.h"
+#include "isotime.h"
 #include "json.h"
 #include "log.h"
 #include "match.h"
@@ -75,7 +76,7 @@ print_feed_json(const struct gdmf_feed *feed, const struct cli_options *opts)
 	cJSON *root = cJSON_CreateObject(), *entries;
 	char stamp[32], *text;
 
-	gdmf_format_time(feed->fetched_at, stamp, sizeof(stamp));
+	iso_time_format(feed->fetched_at, stamp);
 	if (root == NULL)
 		return -1;
 	cJSON_AddStringToObject(root, "source", feed->source);
@@ -116,7 +117,7 @@ print_feed_table(const struct gdmf_feed *feed, const struct cli_options *opts)
 {
 	char stamp[32];
 
-	gdmf_format_time(feed->fetched_at, stamp, sizeof(stamp));
+	iso_time_format(feed->fetched_at, stamp);
 	printf("%s (fetched %s)\n", feed->source, stamp);
 	printf("%-6s %-9s %-12s %-12s %-12s %-10s %-10s %s\n", "LIST", "PLATFORM", "VERSION",
 	    "BUILD", "PREREQUISITE", "POSTED", "EXPIRES", "DEVICES");

@@ -1,6 +1,5 @@
 /* Telling people, once (see notify.h). */
 #include "notify.h"
-#include "isotime.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -14,7 +13,7 @@
 #include "alert.h"
 #include "config.h"
 #include "fileio.h"
-#include "gdmf.h"
+#include "isotime.h"
 #include "json.h"
 #include "log.h"
 #include "template.h"
@@ -356,9 +355,9 @@ memory_save(const struct config *cfg, const struct notify_memory *m)
 		json_add_str_or_null(o, "target", s->target);
 		json_add_str_or_null(o, "reason", s->reason);
 		cJSON_AddNumberToObject(o, "devices", (double)s->devices);
-		gdmf_format_time(s->first_sent, stamp, sizeof(stamp));
+		iso_time_format(s->first_sent, stamp);
 		cJSON_AddStringToObject(o, "first_sent", stamp);
-		gdmf_format_time(s->last_sent, stamp, sizeof(stamp));
+		iso_time_format(s->last_sent, stamp);
 		cJSON_AddStringToObject(o, "last_sent", stamp);
 	}
 	if ((text = json_print(root)) == NULL)
@@ -820,7 +819,7 @@ digest_vars_build(const struct notify_digest *d, time_t now, struct digest_vars 
 
 	memset(v, 0, sizeof(*v));
 	title_of(d, v->title, sizeof(v->title));
-	gdmf_format_time(now, v->generated_at, sizeof(v->generated_at));
+	iso_time_format(now, v->generated_at);
 	if (gethostname(v->host, sizeof(v->host)) == -1)
 		snprintf(v->host, sizeof(v->host), "unknown");
 	v->host[sizeof(v->host) - 1] = '\0';

@@ -9,8 +9,8 @@
 
 #include "config.h"
 #include "exitcode.h"
-#include "gdmf.h"
 #include "http.h"
+#include "isotime.h"
 #include "jamf.h"
 #include "jamf_pro.h"
 #include "json.h"
@@ -122,7 +122,7 @@ group_json(const struct watch_row *rows, size_t n, const struct group_sum *g)
 
 		cJSON_AddStringToObject(s, "device", g->stuck->device_id);
 		json_add_str_or_null(s, "state", g->stuck->state);
-		gdmf_format_time(g->stuck->since, since, sizeof(since));
+		iso_time_format(g->stuck->since, since);
 		cJSON_AddStringToObject(s, "since", since);
 	} else {
 		cJSON_AddNullToObject(o, "oldest_stuck");

@@ -16,6 +16,7 @@
 #include "exitcode.h"
 #include "gdmf.h"
 #include "http.h"
+#include "isotime.h"
 #include "jamf.h"
 #include "jamf_pro.h"
 #include "json.h"
@@ -371,7 +372,7 @@ policy_json(const struct config_tenant *t, const struct policy_run *pr, bool rea
 			json_add_str_or_null(jr, "build", ro->bsi->build);
 			cJSON_AddNumberToObject(jr, "compliant", (double)ro->compliant);
 			cJSON_AddNumberToObject(jr, "wanting", (double)ro->wanting);
-			gdmf_format_time(ro->started, since, sizeof(since));
+			iso_time_format(ro->started, since);
 			json_add_str_or_null(jr, "started_at", ro->started != 0 ? since : NULL);
 			cJSON_AddBoolToObject(jr, "open", ro->open);
 			json_add_str_or_null(jr, "waits", ro->open ? NULL : ro->waits);
@@ -914,7 +915,7 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 		char stamp[32];
 
 		root = cJSON_CreateObject();
-		gdmf_format_time(feed.fetched_at, stamp, sizeof(stamp));
+		iso_time_format(feed.fetched_at, stamp);
 		cJSON_AddBoolToObject(root, "dry_run", o->dry_run);
 		cJSON_AddStringToObject(root, "feed_fetched_at", stamp);
 		jtenants = cJSON_AddArrayToObject(root, "tenants");

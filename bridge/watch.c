@@ -1,6 +1,5 @@
 /* Watching what bridge created (see watch.h). */
 #include "watch.h"
-#include "isotime.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "isotime.h"
 #include "jamf.h"
 #include "jamf_pro.h"
 #include "log.h"
