@@ -75,6 +75,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "hash.h"
 #include "isotime.h"
 #include "json.h"
 #include "log.h"
@@ -636,13 +637,10 @@ struct state_index {
 static size_t
 keys_hash(int nkeys, const char *const keys[MAX_KEYS])
 {
-	uint64_t h = 0xcbf29ce484222325u;
+	uint64_t h = HASH_START;
 
-	for (int i = 0; i < nkeys; i++) {
-		for (const unsigned char *p = (const unsigned char *)keys[i]; *p != '\0'; p++)
-			h = (h ^ *p) * 0x100000001b3u;
-		h = (h ^ 0x1f) * 0x100000001b3u;
-	}
+	for (int i = 0; i < nkeys; i++)
+		h = hash_bytes(hash_str(h, keys[i]), "\x1f", 1);
 	return (size_t)h;
 }
 

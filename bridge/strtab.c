@@ -6,17 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 #define STRTAB_BLOCK_BYTES ((size_t)64 * 1024)
 
-/* FNV-1a of s. */
 static size_t
 hash(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325u;
-
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
-		h = (h ^ *p) * 0x100000001b3u;
-	return (size_t)h;
+	return (size_t)hash_str(HASH_START, s);
 }
 
 /* Grow the hash to twice its size (or its first 256 slots); 0 or -1. */
