@@ -61,7 +61,7 @@ ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 # Modules: one .c/.h per concern; main.c holds only the orchestration.
-MODULES     = alert cli config decide doctor enforce enforce_blueprint fileio gdmf http isotime jamf \
+MODULES     = alert cli config decide doctor enforce enforce_blueprint fileio gdmf http idle isotime jamf \
               jamf_platform jamf_pro json json_scan log match metrics notify reasons secret state status strtab \
               sync template tenant url version watch
 OBJS        = $(MODULES:%=$(BUILD)/obj/%.o)

@@ -22,6 +22,7 @@ enum cli_opt {
 	OPT_DEVICES = 1 << 5,
 	OPT_DEVICE = 1 << 6,
 	OPT_SEND_TEST_ALERT = 1 << 7,
+	OPT_FULL = 1 << 8,
 };
 
 static const struct {
@@ -31,6 +32,7 @@ static const struct {
 	{OPT_DRY_RUN, "--dry-run"}, {OPT_REFRESH, "--refresh"}, {OPT_PLATFORM, "--platform"},
 	{OPT_BSI, "--bsi"}, {OPT_POLICY, "--policy"}, {OPT_DEVICES, "--devices"},
 	{OPT_DEVICE, "--device"}, {OPT_SEND_TEST_ALERT, "--send-test-alert"},
+	{OPT_FULL, "--full"},
 };
 
 struct cli_command_info {
@@ -43,7 +45,7 @@ struct cli_command_info {
 };
 
 static const struct cli_command_info commands[] = {
-	{"sync", CLI_SYNC, OPT_DRY_RUN | OPT_REFRESH, "[--dry-run] [--refresh]",
+	{"sync", CLI_SYNC, OPT_DRY_RUN | OPT_REFRESH | OPT_FULL, "[--dry-run] [--refresh] [--full]",
 	    "enforce the policies: feed, inventory, decide, create plans or blueprints",
 	    "Run the cycle once: read the GDMF feed, read inventory, decide which device needs\n"
 	    "which BSI by when, and create plans or blueprints in Jamf, each exactly once (a\n"
@@ -52,8 +54,12 @@ static const struct cli_command_info commands[] = {
 	    "late, and send each alert webhook one digest of what is new, still there or\n"
 	    "resolved. Prints per policy the counts by ring and target, not each device\n"
 	    "(`bridge plan` and `bridge status --devices` do). Meant for cron or a systemd timer.\n"
+	    "With watch.interval set, a tenant is left alone (no request to Jamf) while nothing is\n"
+	    "new since its last full run: no new BSI, no change to the policy file or templates,\n"
+	    "nothing left open, and the interval not over.\n"
 	    "  --dry-run    decide and report, but send no write request (same as `bridge plan`)\n"
-	    "  --refresh    fetch the feed even if the cached copy is younger than gdmf.refresh\n"},
+	    "  --refresh    fetch the feed even if the cached copy is younger than gdmf.refresh\n"
+	    "  --full       read Jamf for every tenant now, even before watch.interval is over\n"},
 	{"plan", CLI_PLAN, OPT_POLICY | OPT_REFRESH, "[--policy NAME] [--refresh]",
 	    "show what sync would do and why, changing nothing",
 	    "Print every action sync would take, with its reason, and counts per policy, ring\n"
@@ -265,6 +271,8 @@ long_option(struct cli_options *o, const char *arg, int argc, char *const argv[]
 		o->dry_run = true, *used |= OPT_DRY_RUN;
 	else if (strcmp(name, "refresh") == 0)
 		o->refresh = true, *used |= OPT_REFRESH;
+	else if (strcmp(name, "full") == 0)
+		o->full = true, *used |= OPT_FULL;
 	else if (strcmp(name, "bsi") == 0)
 		o->bsi_only = true, *used |= OPT_BSI;
 	else if (strcmp(name, "devices") == 0)

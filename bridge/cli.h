@@ -36,6 +36,7 @@ struct cli_options {
 	/* command options */
 	bool dry_run;
 	bool refresh;
+	bool full;
 	bool bsi_only;
 	bool devices;
 	bool send_test_alert;

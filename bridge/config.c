@@ -558,6 +558,8 @@ static const struct field watch_fields[] = {
 	    .min = 600, .max = 7 * DAY, .def = "2h"},
 	{FIELD("deadline_grace", FT_DURATION, struct config_watch, deadline_grace), .min = 0,
 	    .max = 30 * DAY, .def = "1d"},
+	{FIELD("interval", FT_DURATION, struct config_watch, interval), .min = 0, .max = DAY,
+	    .def = "0s"},
 };
 static const struct schema watch_schema = {"watch", sizeof(struct config_watch),
 	FIELDS(watch_fields)};

@@ -173,6 +173,8 @@ struct config_watch {
 	long stuck_after;     /* seconds without a plan state change */
 	long stuck_pending_after;  /* the same for a plan Jamf has not validated yet */
 	long deadline_grace;  /* seconds after a deadline before it counts as missed */
+	long interval;        /* seconds a sync may go without reading Jamf when nothing is new;
+	                         0: it reads Jamf every run (idle.h) */
 };
 
 struct config_tenant {

@@ -422,15 +422,18 @@ main(int argc, char *argv[])
 		break;
 	case CLI_PLAN:
 	case CLI_SYNC: {
-		struct sync_options so = {opts.command == CLI_PLAN || opts.dry_run, opts.refresh,
-			opts.json, opts.policy, opts.tenants, opts.ntenants, time(NULL)};
+		struct sync_options so = {.dry_run = opts.command == CLI_PLAN || opts.dry_run,
+			.refresh = opts.refresh, .full = opts.full, .json = opts.json,
+			.policy = opts.policy, .tenants = opts.tenants, .ntenants = opts.ntenants,
+			.now = time(NULL)};
 
 		status = sync_run(&cfg, &so);
 		break;
 	}
 	case CLI_RENDER: {
-		struct sync_options so = {true, opts.refresh, opts.json, opts.policy, opts.tenants,
-			opts.ntenants, time(NULL)};
+		struct sync_options so = {.dry_run = true, .refresh = opts.refresh,
+			.json = opts.json, .policy = opts.policy, .tenants = opts.tenants,
+			.ntenants = opts.ntenants, .now = time(NULL)};
 
 		status = sync_render(&cfg, &so, opts.device);
 		break;

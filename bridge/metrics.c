@@ -86,10 +86,30 @@ metrics_add_sent(struct metrics *m, const char *webhook)
 }
 
 int
+metrics_keep(struct metrics *m, const char *tenant)
+{
+	char **kept = realloc(m->kept, (m->nkept + 1) * sizeof(*kept));
+
+	if (kept == NULL)
+		return -1;
+	m->kept = kept;
+	if ((m->kept[m->nkept] = strdup(tenant)) == NULL)
+		return -1;
+	m->nkept++;
+	return 0;
+}
+
+int
 metrics_take(struct metrics *to, struct metrics *from)
 {
 	struct metrics_group *g;
+	char **kept;
 
+	if (from->nkept > 0) {
+		if ((kept = realloc(to->kept, (to->nkept + from->nkept) * sizeof(*kept))) == NULL)
+			return -1;
+		to->kept = kept;
+	}
 	if (from->ngroups > 0) {
 		if ((g = realloc(to->groups, (to->ngroups + from->ngroups) * sizeof(*g))) == NULL)
 			return -1;
@@ -99,6 +119,13 @@ metrics_take(struct metrics *to, struct metrics *from)
 		free(from->groups);
 		from->groups = NULL;
 		from->ngroups = 0;
+	}
+	if (from->nkept > 0) {
+		memcpy(to->kept + to->nkept, from->kept, from->nkept * sizeof(*kept));
+		to->nkept += from->nkept;
+		free(from->kept);
+		from->kept = NULL;
+		from->nkept = 0;
 	}
 	metrics_release(from);
 	return 0;
@@ -114,6 +141,9 @@ metrics_release(struct metrics *m)
 	}
 	for (size_t i = 0; i < m->nwebhooks; i++)
 		free(m->webhooks[i]);
+	for (size_t i = 0; i < m->nkept; i++)
+		free(m->kept[i]);
+	free(m->kept);
 	free(m->groups);
 	free(m->webhooks);
 	free(m->sent);
@@ -177,33 +207,54 @@ put_label(struct out *o, const char *v)
 	}
 }
 
-/* The last success time of the file at path as it is now, or 0. */
+/* The last success time in previous (the file as it was), or 0. */
 static long long
-previous_success(const char *path)
+previous_success(const char *previous)
 {
-	char *text = NULL, *line;
-	size_t len;
 	long long t = 0;
 
-	if (fileio_read(path, METRICS_MAX_BYTES, &text, &len) != FILEIO_OK)
-		return 0;
-	for (line = text; line != NULL && *line != '\0';) {
-		char *next = strchr(line, '\n');
+	for (const char *line = previous; line != NULL && *line != '\0';) {
+		const char *next = strchr(line, '\n');
 
 		if (strncmp(line, LAST_SUCCESS " ", sizeof(LAST_SUCCESS)) == 0)
 			t = strtoll(line + sizeof(LAST_SUCCESS), NULL, 10);
 		line = next != NULL ? next + 1 : NULL;
 	}
-	free(text);
 	return t > 0 ? t : 0;
+}
+
+/* The bridge_devices lines of tenant in previous (the file as it was), copied to o. */
+static void
+put_kept(struct out *o, const char *previous, const char *tenant)
+{
+	struct out prefix = {NULL, 0, 0, false};
+
+	put(&prefix, "bridge_devices{tenant=\"");
+	put_label(&prefix, tenant);
+	put(&prefix, "\",");
+	for (const char *line = previous; !prefix.failed && line != NULL && *line != '\0';) {
+		const char *next = strchr(line, '\n');
+
+		if (next != NULL && strncmp(line, prefix.s, prefix.len) == 0)
+			put(o, "%.*s\n", (int)(next - line), line);
+		line = next != NULL ? next + 1 : NULL;
+	}
+	o->failed |= prefix.failed;
+	free(prefix.s);
 }
 
 int
 metrics_write(const struct metrics *m, const char *path, bool success, time_t now)
 {
 	struct out o = {NULL, 0, 0, false};
-	long long last = success ? (long long)now : previous_success(path);
+	char *previous = NULL;
+	size_t len;
+	long long last;
 	int rc = -1;
+
+	if (fileio_read(path, METRICS_MAX_BYTES, &previous, &len) != FILEIO_OK)
+		previous = NULL;
+	last = success ? (long long)now : previous_success(previous);
 
 	put(&o, "# HELP bridge_devices Devices bridge targets, by how they stand.\n"
 	    "# TYPE bridge_devices gauge\n");
@@ -220,6 +271,8 @@ metrics_write(const struct metrics *m, const char *path, bool success, time_t no
 			put(&o, "\",class=\"%s\"} %zu\n", watch_class_name((enum watch_class)c),
 			    g->counts[c]);
 		}
+	for (size_t i = 0; i < m->nkept; i++)
+		put_kept(&o, previous, m->kept[i]);
 	put(&o, "# HELP bridge_alerts_sent Alert digests delivered by the last run.\n"
 	    "# TYPE bridge_alerts_sent gauge\n");
 	for (size_t i = 0; i < m->nwebhooks; i++) {
@@ -243,5 +296,6 @@ metrics_write(const struct metrics *m, const char *path, bool success, time_t no
 	else
 		rc = 0;
 	free(o.s);
+	free(previous);
 	return rc;
 }

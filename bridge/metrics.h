@@ -30,18 +30,27 @@ struct metrics {
 	char **webhooks;
 	size_t *sent;
 	size_t nwebhooks;
+	char **kept;          /* tenants whose device counts stay as the file has them */
+	size_t nkept;
 };
 
 /* Count a policy's rows by target and class; 0 or -1 (out of memory). */
 int metrics_add_rows(struct metrics *m, const char *tenant, const char *policy,
     const struct watch_row *rows, size_t n);
 
+/*
+ * Keep tenant's bridge_devices series as the file has them now: a tenant that this run left
+ * idle (idle.h) still has its devices. 0 or -1 (out of memory).
+ */
+int metrics_keep(struct metrics *m, const char *tenant);
+
 /* Count a digest delivered to webhook; 0 or -1. */
 int metrics_add_sent(struct metrics *m, const char *webhook);
 
 /*
- * Move from's device counts to the end of to, and release from (a tenant's counts, made
- * while other tenants ran, join the run's). 0, or -1 when out of memory (nothing moved).
+ * Move from's device counts and kept tenants to the end of to's, and release from (a
+ * tenant's counts, made while other tenants ran, join the run's). 0, or -1 when out of
+ * memory (nothing moved).
  */
 int metrics_take(struct metrics *to, struct metrics *from);
 

@@ -16,6 +16,7 @@
 #include "exitcode.h"
 #include "gdmf.h"
 #include "http.h"
+#include "idle.h"
 #include "isotime.h"
 #include "jamf.h"
 #include "jamf_pro.h"
@@ -636,28 +637,82 @@ struct tenant_job {
 };
 
 /*
- * One tenant: state, sign in, reconcile, then every policy; with its own HTTP client, as
- * transfers stay in the thread that made the client. Sets j->failed / j->auth_failed.
+ * A tenant left idle (idle.h): say so, and keep its device counts in the metrics. Its alerts
+ * stay as they are: not watched, none is found resolved or repeated.
+ */
+static void
+report_idle(const struct config *cfg, time_t watched_at, struct tenant_job *j)
+{
+	long interval = cfg->watch.interval;
+	char at[ISO_TIME_BYTES], next[ISO_TIME_BYTES];
+
+	iso_time_format(watched_at, at);
+	iso_time_format(watched_at + interval - interval / 10, next);
+	if (j->jtenants != NULL) {
+		cJSON *jt = cJSON_CreateObject();
+
+		cJSON_AddItemToArray(j->jtenants, jt);
+		cJSON_AddStringToObject(jt, "name", j->t->name);
+		cJSON_AddTrueToObject(jt, "idle");
+		cJSON_AddStringToObject(jt, "watched_at", at);
+		cJSON_AddStringToObject(jt, "next_full_run", next);
+		cJSON_AddArrayToObject(jt, "policies");
+	} else {
+		fprintf(j->out, "tenant %s: nothing new since the full run at %s; Jamf is read "
+		    "again from %s (or now: bridge sync --full)\n", j->t->name, at, next);
+	}
+	if (metrics_keep(&j->metrics, j->t->name) == -1) {
+		log_error("out of memory");
+		j->failed = true;
+	}
+}
+
+/*
+ * One tenant: idle, or state, sign in, reconcile, then every policy; with its own HTTP
+ * client, as transfers stay in the thread that made the client. Sets j->failed /
+ * j->auth_failed.
  */
 static void
 run_tenant(const struct config *cfg, const struct gdmf_feed *feed, const struct sync_options *o,
-    struct tenant_job *j)
+    const struct idle_inputs *idle, struct tenant_job *j)
 {
 	const struct config_tenant *t = j->t;
-	struct http_client *http = http_client_new();
+	struct http_client *http;
 	struct tenant_run tr;
 	struct jamf_reply r = {0};
 	cJSON *jt = NULL, *jpolicies = NULL;
 	char err[JAMF_ERROR_BYTES];
 	bool platform_down = false;
+	time_t watched_at;
+	int rc;
 
-	if (http == NULL) {
+	if (!o->dry_run) {
+		log_set_tenant(t->name);
+		if (!o->full && idle_check(t->state_dir, cfg->watch.interval, idle, o->now,
+		    &watched_at)) {
+			report_idle(cfg, watched_at, j);
+			log_set_tenant(NULL);
+			return;
+		}
+		/* from here on, until this run succeeded, the next one reads Jamf */
+		if (idle_forget(t->state_dir, err, sizeof(err)) == -1) {
+			log_error("%s", err);
+			j->failed = true;
+			log_set_tenant(NULL);
+			return;
+		}
+	}
+	if ((http = http_client_new()) == NULL) {
 		log_error("tenant %s: cannot start libcurl", t->name);
 		j->failed = true;
+		log_set_tenant(NULL);
 		return;
 	}
-	if (tenant_start(&tr, cfg, t, http, feed, o->dry_run, o->now, j->jtenants, &jt,
-	    &jpolicies, &j->failed, &j->auth_failed) == -1)
+	rc = tenant_start(&tr, cfg, t, http, feed, o->dry_run, o->now, j->jtenants, &jt,
+	    &jpolicies, &j->failed, &j->auth_failed);
+	if (jt != NULL)
+		cJSON_AddFalseToObject(jt, "idle");
+	if (rc == -1)
 		goto out;
 	if (!o->dry_run && tenant_has_mode(t, CONFIG_MODE_BLUEPRINT, NULL)) {
 		if (jamf_session_init(&tr.platform, JAMF_API_PLATFORM, cfg, t, http, err,
@@ -751,6 +806,11 @@ save:
 		log_error("saving the state: %s", err);
 		j->failed = true;
 	}
+	/* all watched, nothing open: the next runs may leave this tenant alone (idle.h) */
+	if (!o->dry_run && !j->failed && cfg->watch.interval > 0 &&
+	    state_unfinished(&tr.state) == 0 && !tr.state.needs_reconcile &&
+	    idle_note(t->state_dir, idle, o->now, err, sizeof(err)) == -1)
+		log_warn("%s; the next run reads Jamf again", err);
 out:
 	jamf_reply_release(&r);
 	tenant_run_release(&tr);
@@ -762,6 +822,7 @@ struct tenant_pool {
 	const struct config *cfg;
 	const struct gdmf_feed *feed;
 	const struct sync_options *o;
+	const struct idle_inputs *idle;
 	struct tenant_job *jobs;
 	size_t njobs;
 	size_t next;
@@ -782,7 +843,7 @@ tenant_worker(void *arg)
 		pthread_mutex_unlock(&pool->lock);
 		if (i >= pool->njobs)
 			return NULL;
-		run_tenant(pool->cfg, pool->feed, pool->o, &pool->jobs[i]);
+		run_tenant(pool->cfg, pool->feed, pool->o, pool->idle, &pool->jobs[i]);
 	}
 }
 
@@ -793,9 +854,10 @@ tenant_worker(void *arg)
  */
 static void
 run_tenants(const struct config *cfg, const struct gdmf_feed *feed,
-    const struct sync_options *o, struct tenant_job *jobs, size_t njobs)
+    const struct sync_options *o, const struct idle_inputs *idle, struct tenant_job *jobs,
+    size_t njobs)
 {
-	struct tenant_pool pool = {.cfg = cfg, .feed = feed, .o = o, .jobs = jobs,
+	struct tenant_pool pool = {.cfg = cfg, .feed = feed, .o = o, .idle = idle, .jobs = jobs,
 		.njobs = njobs};
 	size_t nworkers = (size_t)cfg->max_parallel_tenants, started = 0;
 	pthread_t *threads = NULL;
@@ -813,7 +875,7 @@ run_tenants(const struct config *cfg, const struct gdmf_feed *feed,
 	}
 	if (nworkers <= 1) {
 		for (size_t i = 0; i < njobs; i++)
-			run_tenant(cfg, feed, o, &jobs[i]);
+			run_tenant(cfg, feed, o, idle, &jobs[i]);
 		free(threads);
 		return;
 	}
@@ -866,6 +928,7 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 	const char *unknown = config_unknown_tenant(cfg, o->tenants, o->ntenants);
 	struct metrics metrics = {0};
 	struct tenant_job *jobs = NULL;
+	struct idle_inputs idle = {0};
 	size_t njobs = 0;
 	char err[512], failed_names[512] = "";
 
@@ -933,8 +996,10 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 			failed = true;
 		njobs++;
 	}
+	if (!o->dry_run)
+		idle_inputs(cfg, &feed, &idle);
 	if (!failed)
-		run_tenants(cfg, &feed, o, jobs, njobs);
+		run_tenants(cfg, &feed, o, &idle, jobs, njobs);
 	/* put the tenants' parts together, in the policy file's order */
 	for (size_t i = 0; i < njobs; i++) {
 		struct tenant_job *j = &jobs[i];
@@ -978,8 +1043,14 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 		    "feed, so a new BSI may be missed.", "Check the host reaches gdmf.url and "
 		    "trusts gdmf.ca_file; bridge doctor shows it.") == -1)
 			failed = true;
-		if (tell_and_count(http, cfg, &problems, o->now, &metrics) == -1)
+		if (tell_and_count(http, cfg, &problems, o->now, &metrics) == -1) {
 			failed = true;
+			/* what was not told is found again only by the tenants' next full runs */
+			for (size_t i = 0; i < cfg->ntenants; i++)
+				if (config_tenant_selected(&cfg->tenants[i], o->tenants, o->ntenants) &&
+				    idle_forget(cfg->tenants[i].state_dir, err, sizeof(err)) == -1)
+					log_error("%s", err);
+		}
 		if (cfg->metrics_file != NULL && metrics_write(&metrics, cfg->metrics_file,
 		    !failed && !auth_failed, o->now) == -1)
 			failed = true;

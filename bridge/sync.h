@@ -16,6 +16,7 @@ struct config;
 struct sync_options {
 	bool dry_run;            /* bridge plan, or sync --dry-run: no write request */
 	bool refresh;            /* fetch the feed even if the cached copy is fresh */
+	bool full;               /* read Jamf for every tenant, idle or not (idle.h) */
 	bool json;               /* the summary as JSON on stdout */
 	const char *policy;      /* only this policy (NULL: all) */
 	const char *const *tenants;  /* only these tenants (none: all) */

@@ -1,0 +1,244 @@
+/* Whether a sync may leave a tenant alone (see idle.h). */
+#include "idle.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fileio.h"
+#include "gdmf.h"
+#include "hash.h"
+#include "isotime.h"
+#include "json.h"
+#include "log.h"
+#include "template.h"
+
+#ifndef BRIDGE_VERSION
+#define BRIDGE_VERSION "0.0.0"
+#endif
+
+#define MARK_FILE "watched.json"
+#define MARK_FORMAT 1
+#define MARK_MAX_BYTES 4096
+#define FILE_MAX_BYTES (16 * 1024 * 1024)   /* a policy file or template read to digest */
+#define CLOCK_SKEW 60                       /* a watch this far in the future: the clock moved */
+
+/* h with a separator and the file at path (its absence, too) added; *ok false on error. */
+static uint64_t
+hash_file(uint64_t h, const char *path, bool *ok)
+{
+	char *text;
+	size_t len;
+
+	h = hash_bytes(hash_str(h, path), "\x1f", 1);
+	switch (fileio_read(path, FILE_MAX_BYTES, &text, &len)) {
+	case FILEIO_OK:
+		h = hash_bytes(h, text, len);
+		free(text);
+		return hash_bytes(h, "\x1e", 1);
+	default:
+		if (errno == ENOENT)
+			return hash_bytes(h, "\x1d", 1);
+		*ok = false;
+		return h;
+	}
+}
+
+/* h with the string s, or NULL, added and ended. */
+static uint64_t
+hash_field(uint64_t h, const char *s)
+{
+	return s == NULL ? hash_bytes(h, "\x1d", 1) : hash_bytes(hash_str(h, s), "\x1f", 1);
+}
+
+void
+idle_inputs(const struct config *cfg, const struct gdmf_feed *feed, struct idle_inputs *in)
+{
+	uint64_t h = hash_field(HASH_START, BRIDGE_VERSION);
+	bool ok = true;
+
+	h = hash_file(h, cfg->path, &ok);
+	for (size_t t = 0; t < cfg->ntenants; t++) {
+		for (size_t i = 0; i < cfg->tenants[t].npolicies; i++) {
+			const struct config_policy *p = &cfg->tenants[t].policies[i];
+			const struct {
+				enum template_which which;
+				const char *path;
+			} uses[] = {
+				{TEMPLATE_PLAN, p->templates.plan},
+				{TEMPLATE_DECLARATION, p->templates.declaration},
+				{TEMPLATE_BLUEPRINT, p->templates.blueprint},
+			};
+
+			for (size_t k = 0; k < sizeof(uses) / sizeof(uses[0]); k++) {
+				char buf[PATH_MAX];
+				const char *path = uses[k].path != NULL ? uses[k].path :
+				    template_default_path(uses[k].which, buf, sizeof(buf));
+
+				if (path == NULL)
+					ok = false;
+				else
+					h = hash_file(h, path, &ok);
+			}
+		}
+	}
+	in->config = ok && h != 0 ? h : 0;
+
+	h = HASH_START;
+	for (size_t i = 0; i < feed->n; i++) {
+		const struct gdmf_entry *e = &feed->entries[i];
+
+		h = hash_field(h, gdmf_list_name(e->list));
+		h = hash_field(hash_field(hash_field(h, e->platform), e->version), e->extra);
+		h = hash_field(hash_field(hash_field(h, e->build), e->prerequisite), e->posted);
+		h = hash_field(h, e->expires);
+		for (size_t k = 0; k < e->ndevices; k++)
+			h = hash_field(h, e->devices[k]);
+		h = hash_bytes(h, "\x1e", 1);
+	}
+	in->feed = h;
+}
+
+/* path for name in dir; false when it does not fit. */
+static bool
+path_in(const char *dir, const char *name, char path[PATH_MAX])
+{
+	int n = snprintf(path, PATH_MAX, "%s/%s", dir, name);
+
+	return n > 0 && n < PATH_MAX;
+}
+
+/*
+ * Which state.json this is (a save replaces it: a new inode), and that the journal is empty;
+ * false when either cannot be seen or the journal holds something.
+ */
+static bool
+state_identity(const char *state_dir, uint64_t *id)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	uint64_t v[4];
+
+	if (!path_in(state_dir, "journal.jsonl", path) || (stat(path, &sb) == 0 &&
+	    sb.st_size != 0) || !path_in(state_dir, "state.json", path) || stat(path, &sb) == -1 ||
+	    !S_ISREG(sb.st_mode))
+		return false;
+	v[0] = (uint64_t)sb.st_ino;
+	v[1] = (uint64_t)sb.st_size;
+	v[2] = (uint64_t)sb.st_mtim.tv_sec;
+	v[3] = (uint64_t)sb.st_mtim.tv_nsec;
+	*id = hash_bytes(HASH_START, v, sizeof(v));
+	return true;
+}
+
+/* A digest as JSON writes it: 16 hex digits. */
+static void
+digest_text(uint64_t d, char out[17])
+{
+	snprintf(out, 17, "%016" PRIx64, d);
+}
+
+/* Whether member name of root is the digest d. */
+static bool
+digest_is(const cJSON *root, const char *name, uint64_t d)
+{
+	const char *s = json_str(root, name);
+	char want[17];
+
+	digest_text(d, want);
+	return s != NULL && strcmp(s, want) == 0;
+}
+
+bool
+idle_check(const char *state_dir, long interval, const struct idle_inputs *in, time_t now,
+    time_t *watched_at)
+{
+	char path[PATH_MAX], *text = NULL;
+	const char *at;
+	size_t len;
+	cJSON *root = NULL;
+	uint64_t state;
+	long format;
+	bool idle = false;
+
+	if (interval <= 0 || in->config == 0 || !path_in(state_dir, MARK_FILE, path) ||
+	    fileio_read(path, MARK_MAX_BYTES, &text, &len) != FILEIO_OK)
+		goto out;
+	if ((root = cJSON_ParseWithLength(text, len)) == NULL || !json_long(root, "format", &format) ||
+	    format != MARK_FORMAT || (at = json_str(root, "watched_at")) == NULL ||
+	    iso_time_parse(at, watched_at) == -1) {
+		log_warn("%s does not read; this run reads Jamf", path);
+		goto out;
+	}
+	if (*watched_at > now + CLOCK_SKEW || now - *watched_at >= interval - interval / 10)
+		log_debug("the last full run was at %s: due again", at);
+	else if (!digest_is(root, "config", in->config))
+		log_info("the policy file or a template changed since the last full run");
+	else if (!digest_is(root, "feed", in->feed))
+		log_info("the feed changed since the last full run");
+	else if (!state_identity(state_dir, &state) || !digest_is(root, "state", state))
+		log_info("the state changed since the last full run");
+	else
+		idle = true;
+out:
+	cJSON_Delete(root);
+	free(text);
+	return idle;
+}
+
+int
+idle_forget(const char *state_dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+
+	if (!path_in(state_dir, MARK_FILE, path)) {
+		snprintf(err, errlen, "state_dir \"%s\" is too long", state_dir);
+		return -1;
+	}
+	if (unlink(path) == -1 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot remove \"%s\": %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+idle_note(const char *state_dir, const struct idle_inputs *in, time_t started, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX], at[ISO_TIME_BYTES], config[17], feed[17], state[17], text[256];
+	uint64_t id;
+	int n;
+
+	if (!path_in(state_dir, MARK_FILE, path)) {
+		snprintf(err, errlen, "state_dir \"%s\" is too long", state_dir);
+		return -1;
+	}
+	if (in->config == 0) {
+		snprintf(err, errlen, "the policy file or a template could not be read again");
+		return -1;
+	}
+	if (!state_identity(state_dir, &id)) {
+		snprintf(err, errlen, "the state file is missing or the journal is not empty");
+		return -1;
+	}
+	iso_time_format(started, at);
+	digest_text(in->config, config);
+	digest_text(in->feed, feed);
+	digest_text(id, state);
+	n = snprintf(text, sizeof(text), "{\"format\":%d,\"watched_at\":\"%s\",\"config\":\"%s\","
+	    "\"feed\":\"%s\",\"state\":\"%s\"}\n", MARK_FORMAT, at, config, feed, state);
+	if (n < 0 || (size_t)n >= sizeof(text) ||
+	    fileio_write_atomic(path, text, (size_t)n, 0600) == -1) {
+		snprintf(err, errlen, "cannot write \"%s\": %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
