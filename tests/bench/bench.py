@@ -11,8 +11,9 @@ runs `bridge sync` three times with one policy over "All Managed Clients":
 
     first   a fresh state folder: the feed is fetched, everything is to create
     steady  an hour later on the simulated clock (plans validated, still in progress):
-            nothing new, only watching
-    idle    right after: the same again, with the feed cached (the common cron case)
+            `sync --full`, nothing new, only watching
+    idle    right after: a plain `sync`, with the feed cached (the common cron case); the
+            policy file sets watch.interval: 1h, so bridge leaves the tenant alone
 
 For each run it prints the requests bridge sent, by kind; the wall time; bridge's own CPU
 time and peak resident memory (measured by runstat, see runstat.c); the lower bound
@@ -60,6 +61,7 @@ from simlib import (ENVIRONMENT_ID, JAMF_CLIENT_ID, JAMF_CLIENT_SECRET, PLANS_PA
 FEED = ROOT / "tests" / "fixtures" / "gdmf" / "pmv-2026-03-17.json"
 RUNS = ("first", "steady", "idle")
 RUN_TITLES = {"first": "first run (all new)", "steady": "steady state", "idle": "idle, feed cached"}
+RUN_COMMANDS = {"first": ["sync"], "steady": ["sync", "--full"], "idle": ["sync"]}
 STEADY_AFTER = 3600  # simulated seconds between the first run and the steady-state run
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 ID_SEGMENT_RE = re.compile(r"/\d+(?=/|$)")
@@ -185,6 +187,7 @@ def policy_text(args, sim, mode):
                     f"environment_id: {ENVIRONMENT_ID}, client_id: {PLATFORM_CLIENT_ID}, "
                     "client_secret: env:BENCH_PLATFORM_SECRET, deploy_wait: 0s}\n")
     return ("state_dir: state\n"
+            "watch: {interval: 1h}\n"
             f"gdmf: {{url: \"{sim.url}/v2/pmv\", ca_file: \"{sim.ca_file}\"}}\n"
             f"jamf: {{url: \"{sim.url}\", ca_file: \"{sim.ca_file}\", client_id: {JAMF_CLIENT_ID}, "
             f"client_secret: env:BENCH_JAMF_SECRET, max_connections: {args.max_connections}}}\n"
@@ -206,10 +209,11 @@ def bridge_env():
 
 
 def run_bridge(args, folder, name, command, config):
-    """Run bridge COMMAND -c config under runstat; its figures and outputs."""
+    """Run bridge COMMAND (a list: the command and its options) -c config under runstat; its
+    figures and outputs."""
     stat = folder / f"{name}.stat.json"
     stdout, stderr = folder / f"{name}.out", folder / f"{name}.err"
-    argv = [str(args.runstat), str(stat), str(args.bridge), command, "-c", str(config)]
+    argv = [str(args.runstat), str(stat), str(args.bridge), *command, "-c", str(config)]
     started = time.monotonic()
     with open(stdout, "wb") as out, open(stderr, "wb") as err:
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=folder,
@@ -235,7 +239,7 @@ def measured_run(args, sim, folder, name, config):
     """One bridge sync with the simulator's request log cleared first; all its figures."""
     sim.reset()
     sim_cpu = process_cpu(sim.proc.pid)
-    result = run_bridge(args, folder, name, "sync", config)
+    result = run_bridge(args, folder, name, RUN_COMMANDS[name], config)
     result["sim_cpu_s"] = process_cpu(sim.proc.pid) - sim_cpu
     entries = sim.requests()
     kinds = {}
@@ -362,7 +366,7 @@ def warm_up(args, sim, folder, warm):
     """Have the simulator render what the next run reads: every inventory page (one bridge plan
     with its own state folder) and every plan.  It keeps what it rendered while nothing
     changes, as a real Jamf Pro would have it cached."""
-    warmed = run_bridge(args, folder, "warm", "plan", warm)
+    warmed = run_bridge(args, folder, "warm", ["plan"], warm)
     if warmed["exit"] != 0:
         progress(f"  warm-up bridge plan exited {warmed['exit']}: {warmed['stderr'][-500:]}")
     warm_plans(sim)
@@ -446,7 +450,8 @@ def targets(args, results):
     for r in results:
         idle = r["runs"]["idle"]
         verdict(f"idle run (nothing new, feed cached) at {r['devices']:,}: CPU < 50 ms",
-                idle["cpu_s"] < 0.050, f"{idle['cpu_s'] * 1000:.0f} ms")
+                idle["cpu_s"] < 0.050, f"{idle['cpu_s'] * 1000:.0f} ms, {idle['requests']} requests, "
+                f"{idle['peak_rss_kib'] / 1024:.1f} MiB")
     return found
 
 
