@@ -349,6 +349,15 @@ cmd_check(const struct config *cfg, const struct cli_options *opts)
 	printf("state directory %s; names in Jamf start with \"%s\"\n", cfg->state_dir,
 	    cfg->name_prefix);
 	printf("feed %s, fetched at most every %ldh\n", cfg->gdmf.url, cfg->gdmf.refresh / 3600);
+	if (cfg->watch.interval > 0) {
+		long v = cfg->watch.interval;
+		const char *unit = v % 3600 == 0 ? "h" : v % 60 == 0 ? "m" : "s";
+
+		printf("a sync that finds nothing new leaves a tenant alone for up to %ld%s after "
+		    "its last full run (watch.interval)\n", v / (v % 3600 == 0 ? 3600 :
+		    v % 60 == 0 ? 60 : 1), unit);
+	} else
+		printf("every sync reads Jamf in full (watch.interval 0s)\n");
 	for (size_t i = 0; i < cfg->ntenants; i++) {
 		const struct config_tenant *t = &cfg->tenants[i];
 

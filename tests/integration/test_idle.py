@@ -77,6 +77,14 @@ class Idle(SyncTestCase):
                                   "next_full_run": due, "policies": []})
         self.assertEqual(self.sim.requests(), [])
 
+    def test_check_says_how_long_a_tenant_may_be_left_alone(self):
+        r = bridge("check", "-c", str(self.idle_file(interval="90m")), env=ENV)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("a sync that finds nothing new leaves a tenant alone for up to 90m after "
+                      "its last full run (watch.interval)\n", r.stdout)
+        r = bridge("check", "-c", str(self.policy_file()), env=ENV)
+        self.assertIn("every sync reads Jamf in full (watch.interval 0s)\n", r.stdout)
+
     def test_full_reads_jamf_now_and_the_next_run_is_idle_again(self):
         path = self.idle_file()
         self.full_then_reset(path)
