@@ -55,8 +55,8 @@ static const struct cli_command_info commands[] = {
 	    "resolved. Prints per policy the counts by ring and target, not each device\n"
 	    "(`bridge plan` and `bridge status --devices` do). Meant for cron or a systemd timer.\n"
 	    "With watch.interval set, a tenant is left alone (no request to Jamf) while nothing is\n"
-	    "new since its last full run: no new BSI, no change to the policy file or templates,\n"
-	    "nothing left open, and the interval not over.\n"
+	    "new since its last full run: the same feed entries, policy file, templates and state\n"
+	    "file, nothing left open, and nine tenths of the interval not over.\n"
 	    "  --dry-run    decide and report, but send no write request (same as `bridge plan`)\n"
 	    "  --refresh    fetch the feed even if the cached copy is younger than gdmf.refresh\n"
 	    "  --full       read Jamf for every tenant now, even before watch.interval is over\n"},

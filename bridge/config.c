@@ -22,6 +22,7 @@
 #include <yaml.h>
 
 #include "fileio.h"
+#include "hash.h"
 #include "match.h"
 #include "url.h"
 
@@ -1640,6 +1641,7 @@ config_load_string(struct config *cfg, const char *path, const char *text, size_
 	}
 	if (map_struct(&ld, &root_schema, root, cfg, "", 1, 1) == 0 && errs->n == 0)
 		validate(&ld, cfg);
+	cfg->digest = hash_bytes(HASH_START, text, len);
 out:
 	nodes_free(&ld);
 	if (errs->n > 0 || errs->truncated) {

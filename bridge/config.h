@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "secret.h"
 
@@ -192,6 +193,7 @@ struct config {
 	struct config_pos pos;
 	char *path;       /* as given */
 	char *dir;        /* the file's folder: relative paths in the file start here */
+	uint64_t digest;  /* FNV-1a of the text that was loaded (hash.h) */
 	char *state_dir;
 	char *name_prefix;
 	char *metrics_file;

@@ -68,6 +68,9 @@ int enforce_blueprints(struct jamf_session *pro, struct jamf_session *platform,
     const struct jamf_device *devices, size_t ndevices, time_t now, long deploy_wait,
     struct enforce_summary *sum);
 
+/* How many of st's blueprints were deployed and their deployment is not final yet. */
+size_t enforce_deployments_running(const struct state *st);
+
 /* Resolve unfinished group, blueprint and deploy intents by looking them up; 0 or -1. */
 int enforce_reconcile_blueprints(struct jamf_session *pro, struct jamf_session *platform,
     struct state *st, char *err, size_t errlen);

@@ -418,6 +418,17 @@ deployment_final(const char *state)
 	return state != NULL && (strcmp(state, "SUCCEEDED") == 0 || strcmp(state, "FAILED") == 0);
 }
 
+size_t
+enforce_deployments_running(const struct state *st)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->nblueprints; i++)
+		if (st->blueprints[i].deployed && !deployment_final(st->blueprints[i].last_state))
+			n++;
+	return n;
+}
+
 /* Read the last deployment of blueprint record i of the state; 0, or -1 (left as it was). */
 static int
 read_deployment(struct bp_run *run, size_t i)

@@ -30,9 +30,12 @@
 #define FILE_MAX_BYTES (16 * 1024 * 1024)   /* a policy file or template read to digest */
 #define CLOCK_SKEW 60                       /* a watch this far in the future: the clock moved */
 
-/* h with a separator and the file at path (its absence, too) added; *ok false on error. */
+/*
+ * h with a separator and the template at path (its absence, too) added; in->unread set when
+ * it cannot be read.
+ */
 static uint64_t
-hash_file(uint64_t h, const char *path, bool *ok)
+hash_file(uint64_t h, const char *path, struct idle_inputs *in)
 {
 	char *text;
 	size_t len;
@@ -43,12 +46,20 @@ hash_file(uint64_t h, const char *path, bool *ok)
 		h = hash_bytes(h, text, len);
 		free(text);
 		return hash_bytes(h, "\x1e", 1);
-	default:
+	case FILEIO_ERROR:
 		if (errno == ENOENT)
 			return hash_bytes(h, "\x1d", 1);
-		*ok = false;
-		return h;
+		log_warn("template \"%s\": %s; every tenant is read in full", path,
+		    strerror(errno));
+		break;
+	case FILEIO_TOO_BIG:
+	default:
+		log_warn("template \"%s\" is larger than %d bytes; every tenant is read in full",
+		    path, FILE_MAX_BYTES);
+		break;
 	}
+	in->unread = true;
+	return h;
 }
 
 /* h with the string s, or NULL, added and ended. */
@@ -61,35 +72,35 @@ hash_field(uint64_t h, const char *s)
 void
 idle_inputs(const struct config *cfg, const struct gdmf_feed *feed, struct idle_inputs *in)
 {
+	static const enum template_which defaults[] = {TEMPLATE_PLAN, TEMPLATE_DECLARATION,
+	    TEMPLATE_BLUEPRINT};
 	uint64_t h = hash_field(HASH_START, BRIDGE_VERSION);
-	bool ok = true;
+	struct stat sb;
 
-	h = hash_file(h, cfg->path, &ok);
+	in->unread = in->no_metrics = false;
+	h = hash_bytes(h, &cfg->digest, sizeof(cfg->digest));
+	/* the installed templates, then each policy's own */
+	for (size_t k = 0; k < sizeof(defaults) / sizeof(defaults[0]); k++) {
+		char buf[PATH_MAX];
+		const char *path = template_default_path(defaults[k], buf, sizeof(buf));
+
+		h = path != NULL ? hash_file(h, path, in) : hash_field(h, NULL);
+	}
 	for (size_t t = 0; t < cfg->ntenants; t++) {
 		for (size_t i = 0; i < cfg->tenants[t].npolicies; i++) {
-			const struct config_policy *p = &cfg->tenants[t].policies[i];
-			const struct {
-				enum template_which which;
-				const char *path;
-			} uses[] = {
-				{TEMPLATE_PLAN, p->templates.plan},
-				{TEMPLATE_DECLARATION, p->templates.declaration},
-				{TEMPLATE_BLUEPRINT, p->templates.blueprint},
-			};
+			const struct config_templates *own = &cfg->tenants[t].policies[i].templates;
+			const char *paths[] = {own->plan, own->declaration, own->blueprint};
 
-			for (size_t k = 0; k < sizeof(uses) / sizeof(uses[0]); k++) {
-				char buf[PATH_MAX];
-				const char *path = uses[k].path != NULL ? uses[k].path :
-				    template_default_path(uses[k].which, buf, sizeof(buf));
-
-				if (path == NULL)
-					ok = false;
-				else
-					h = hash_file(h, path, &ok);
-			}
+			for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++)
+				h = paths[k] != NULL ? hash_file(h, paths[k], in) : hash_field(h, NULL);
 		}
 	}
-	in->config = ok && h != 0 ? h : 0;
+	in->config = h;
+	if (cfg->metrics_file != NULL && stat(cfg->metrics_file, &sb) == -1) {
+		log_info("metrics_file \"%s\": %s; every tenant is read in full to write it",
+		    cfg->metrics_file, strerror(errno));
+		in->no_metrics = true;
+	}
 
 	h = HASH_START;
 	for (size_t i = 0; i < feed->n; i++) {
@@ -126,8 +137,9 @@ state_identity(const char *state_dir, uint64_t *id)
 	struct stat sb;
 	uint64_t v[4];
 
-	if (!path_in(state_dir, "journal.jsonl", path) || (stat(path, &sb) == 0 &&
-	    sb.st_size != 0) || !path_in(state_dir, "state.json", path) || stat(path, &sb) == -1 ||
+	if (!path_in(state_dir, "journal.jsonl", path) ||
+	    (stat(path, &sb) == 0 ? sb.st_size != 0 : errno != ENOENT) ||
+	    !path_in(state_dir, "state.json", path) || stat(path, &sb) == -1 ||
 	    !S_ISREG(sb.st_mode))
 		return false;
 	v[0] = (uint64_t)sb.st_ino;
@@ -156,6 +168,12 @@ digest_is(const cJSON *root, const char *name, uint64_t d)
 	return s != NULL && strcmp(s, want) == 0;
 }
 
+time_t
+idle_due(time_t watched_at, long interval)
+{
+	return watched_at + interval - interval / 10;
+}
+
 bool
 idle_check(const char *state_dir, long interval, const struct idle_inputs *in, time_t now,
     time_t *watched_at)
@@ -168,7 +186,7 @@ idle_check(const char *state_dir, long interval, const struct idle_inputs *in, t
 	long format;
 	bool idle = false;
 
-	if (interval <= 0 || in->config == 0 || !path_in(state_dir, MARK_FILE, path) ||
+	if (interval <= 0 || in->unread || in->no_metrics || !path_in(state_dir, MARK_FILE, path) ||
 	    fileio_read(path, MARK_MAX_BYTES, &text, &len) != FILEIO_OK)
 		goto out;
 	if ((root = cJSON_ParseWithLength(text, len)) == NULL || !json_long(root, "format", &format) ||
@@ -177,7 +195,7 @@ idle_check(const char *state_dir, long interval, const struct idle_inputs *in, t
 		log_warn("%s does not read; this run reads Jamf", path);
 		goto out;
 	}
-	if (*watched_at > now + CLOCK_SKEW || now - *watched_at >= interval - interval / 10)
+	if (*watched_at > now + CLOCK_SKEW || now >= idle_due(*watched_at, interval))
 		log_debug("the last full run was at %s: due again", at);
 	else if (!digest_is(root, "config", in->config))
 		log_info("the policy file or a template changed since the last full run");
@@ -221,12 +239,13 @@ idle_note(const char *state_dir, const struct idle_inputs *in, time_t started, c
 		snprintf(err, errlen, "state_dir \"%s\" is too long", state_dir);
 		return -1;
 	}
-	if (in->config == 0) {
-		snprintf(err, errlen, "the policy file or a template could not be read again");
+	if (in->unread) {
+		snprintf(err, errlen, "a template could not be read");
 		return -1;
 	}
 	if (!state_identity(state_dir, &id)) {
-		snprintf(err, errlen, "the state file is missing or the journal is not empty");
+		snprintf(err, errlen, "the state file in \"%s\" cannot be seen, or its journal is "
+		    "not empty", state_dir);
 		return -1;
 	}
 	iso_time_format(started, at);
@@ -235,8 +254,11 @@ idle_note(const char *state_dir, const struct idle_inputs *in, time_t started, c
 	digest_text(id, state);
 	n = snprintf(text, sizeof(text), "{\"format\":%d,\"watched_at\":\"%s\",\"config\":\"%s\","
 	    "\"feed\":\"%s\",\"state\":\"%s\"}\n", MARK_FORMAT, at, config, feed, state);
-	if (n < 0 || (size_t)n >= sizeof(text) ||
-	    fileio_write_atomic(path, text, (size_t)n, 0600) == -1) {
+	if (n < 0 || (size_t)n >= sizeof(text)) {
+		snprintf(err, errlen, "cannot write \"%s\": too long", path);
+		return -1;
+	}
+	if (fileio_write_atomic(path, text, (size_t)n, 0600) == -1) {
 		snprintf(err, errlen, "cannot write \"%s\": %s", path, strerror(errno));
 		return -1;
 	}

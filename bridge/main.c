@@ -353,8 +353,8 @@ cmd_check(const struct config *cfg, const struct cli_options *opts)
 		long v = cfg->watch.interval;
 		const char *unit = v % 3600 == 0 ? "h" : v % 60 == 0 ? "m" : "s";
 
-		printf("a sync that finds nothing new leaves a tenant alone for up to %ld%s after "
-		    "its last full run (watch.interval)\n", v / (v % 3600 == 0 ? 3600 :
+		printf("a sync that finds nothing new leaves a tenant alone until nine tenths of "
+		    "%ld%s after its last full run (watch.interval)\n", v / (v % 3600 == 0 ? 3600 :
 		    v % 60 == 0 ? 60 : 1), unit);
 	} else
 		printf("every sync reads Jamf in full (watch.interval 0s)\n");

@@ -634,7 +634,18 @@ struct tenant_job {
 	struct notify_list problems;
 	struct metrics metrics;
 	bool failed, auth_failed;
+	bool settled;                  /* a full run that left nothing open (idle.h) */
 };
+
+/* Whether an intent of st, of this run or an earlier one, is still open. */
+static bool
+open_intents(const struct state *st)
+{
+	for (size_t i = 0; i < st->nintents; i++)
+		if (st->intents[i].status == STATE_INTENT_OPEN)
+			return true;
+	return false;
+}
 
 /*
  * A tenant left idle (idle.h): say so, and keep its device counts in the metrics. Its alerts
@@ -647,11 +658,16 @@ report_idle(const struct config *cfg, time_t watched_at, struct tenant_job *j)
 	char at[ISO_TIME_BYTES], next[ISO_TIME_BYTES];
 
 	iso_time_format(watched_at, at);
-	iso_time_format(watched_at + interval - interval / 10, next);
+	iso_time_format(idle_due(watched_at, interval), next);
 	if (j->jtenants != NULL) {
 		cJSON *jt = cJSON_CreateObject();
 
-		cJSON_AddItemToArray(j->jtenants, jt);
+		if (jt == NULL || !cJSON_AddItemToArray(j->jtenants, jt)) {
+			cJSON_Delete(jt);
+			log_error("out of memory");
+			j->failed = true;
+			return;
+		}
 		cJSON_AddStringToObject(jt, "name", j->t->name);
 		cJSON_AddTrueToObject(jt, "idle");
 		cJSON_AddStringToObject(jt, "watched_at", at);
@@ -806,11 +822,9 @@ save:
 		log_error("saving the state: %s", err);
 		j->failed = true;
 	}
-	/* all watched, nothing open: the next runs may leave this tenant alone (idle.h) */
-	if (!o->dry_run && !j->failed && cfg->watch.interval > 0 &&
-	    state_unfinished(&tr.state) == 0 && !tr.state.needs_reconcile &&
-	    idle_note(t->state_dir, idle, o->now, err, sizeof(err)) == -1)
-		log_warn("%s; the next run reads Jamf again", err);
+	/* once the alerts are out, the next runs may leave this tenant alone (idle.h) */
+	j->settled = !o->dry_run && !j->failed && !tr.state.needs_reconcile &&
+	    !open_intents(&tr.state) && enforce_deployments_running(&tr.state) == 0;
 out:
 	jamf_reply_release(&r);
 	tenant_run_release(&tr);
@@ -907,6 +921,20 @@ tell_and_count(struct http_client *http, const struct config *cfg,
 	return rc;
 }
 
+/*
+ * Keep in metrics the device counts of the tenants this run leaves out (not in o's --tenant
+ * selection; o NULL: every tenant), as the metrics file has them; 0 or -1 (out of memory).
+ */
+static int
+keep_unselected(const struct config *cfg, const struct sync_options *o, struct metrics *metrics)
+{
+	for (size_t i = 0; i < cfg->ntenants; i++)
+		if ((o == NULL || !config_tenant_selected(&cfg->tenants[i], o->tenants, o->ntenants)) &&
+		    metrics_keep(metrics, cfg->tenants[i].name) == -1)
+			return -1;
+	return 0;
+}
+
 /* A problem of the whole run (feed, failure); 0 or -1 (out of memory). */
 static int
 tell(struct notify_list *problems, unsigned event, const char *reason, const char *explanation,
@@ -929,6 +957,7 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 	struct metrics metrics = {0};
 	struct tenant_job *jobs = NULL;
 	struct idle_inputs idle = {0};
+	bool told = false;
 	size_t njobs = 0;
 	char err[512], failed_names[512] = "";
 
@@ -965,7 +994,7 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 			    "nothing.", "Check the host reaches gdmf.url and trusts gdmf.ca_file; "
 			    "bridge doctor shows it.");
 			(void)tell_and_count(http, cfg, &problems, o->now, &metrics);
-			if (cfg->metrics_file != NULL)
+			if (cfg->metrics_file != NULL && keep_unselected(cfg, NULL, &metrics) == 0)
 				(void)metrics_write(&metrics, cfg->metrics_file, false, o->now);
 		}
 		notify_list_release(&problems);
@@ -996,7 +1025,7 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 			failed = true;
 		njobs++;
 	}
-	if (!o->dry_run)
+	if (!o->dry_run && cfg->watch.interval > 0)
 		idle_inputs(cfg, &feed, &idle);
 	if (!failed)
 		run_tenants(cfg, &feed, o, &idle, jobs, njobs);
@@ -1023,7 +1052,6 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 		failed |= j->failed;
 		auth_failed |= j->auth_failed;
 	}
-	free(jobs);
 	fflush(stdout);
 	if (!o->dry_run) {
 		char explanation[sizeof(failed_names) + 128];
@@ -1043,18 +1071,21 @@ sync_run(const struct config *cfg, const struct sync_options *o)
 		    "feed, so a new BSI may be missed.", "Check the host reaches gdmf.url and "
 		    "trusts gdmf.ca_file; bridge doctor shows it.") == -1)
 			failed = true;
-		if (tell_and_count(http, cfg, &problems, o->now, &metrics) == -1) {
+		told = tell_and_count(http, cfg, &problems, o->now, &metrics) == 0;
+		failed |= !told;
+		if (keep_unselected(cfg, o, &metrics) == -1 || (cfg->metrics_file != NULL &&
+		    metrics_write(&metrics, cfg->metrics_file, !failed && !auth_failed,
+		    o->now) == -1)) {
 			failed = true;
-			/* what was not told is found again only by the tenants' next full runs */
-			for (size_t i = 0; i < cfg->ntenants; i++)
-				if (config_tenant_selected(&cfg->tenants[i], o->tenants, o->ntenants) &&
-				    idle_forget(cfg->tenants[i].state_dir, err, sizeof(err)) == -1)
-					log_error("%s", err);
+			told = false;
 		}
-		if (cfg->metrics_file != NULL && metrics_write(&metrics, cfg->metrics_file,
-		    !failed && !auth_failed, o->now) == -1)
-			failed = true;
+		/* only now is a tenant's full run complete: what it found was told and counted */
+		for (size_t i = 0; told && cfg->watch.interval > 0 && i < njobs; i++)
+			if (jobs[i].settled && idle_note(jobs[i].t->state_dir, &idle, o->now, err,
+			    sizeof(err)) == -1)
+				log_warn("%s: %s; its next run reads Jamf again", jobs[i].t->name, err);
 	}
+	free(jobs);
 	notify_list_release(&problems);
 	metrics_release(&metrics);
 	if (root != NULL) {

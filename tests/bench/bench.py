@@ -449,7 +449,8 @@ def targets(args, results):
         verdict("linear growth 10,000 -> 100,000", None, "not measured (needs both sizes)")
     for r in results:
         idle = r["runs"]["idle"]
-        verdict(f"idle run (nothing new, feed cached) at {r['devices']:,}: CPU < 50 ms",
+        verdict(f"idle run (watch.interval 1h, nothing new, feed cached) at {r['devices']:,}: "
+                "CPU < 50 ms",
                 idle["cpu_s"] < 0.050, f"{idle['cpu_s'] * 1000:.0f} ms, {idle['requests']} requests, "
                 f"{idle['peak_rss_kib'] / 1024:.1f} MiB")
     return found

@@ -7,11 +7,14 @@ import datetime
 import json
 import os
 import shutil
+import signal
+import subprocess
+import time
 import unittest
 
 from bridgelib import bridge
 from simlib import JAMF_CLIENT_ID
-from test_sync import ENV, ROOT, SyncTestCase, superseding_feed
+from test_sync import ENV, ROOT, BlueprintBase, SyncTestCase, superseding_feed
 
 PLANS = "/api/v1/managed-software-updates/plans"
 
@@ -51,6 +54,17 @@ class Idle(SyncTestCase):
         self.sim.reset()
         return first
 
+    def assert_failed_then_full(self, path, fault, *args):
+        """A sync (with args) that fault makes fail leaves no marker; the next is full and
+        leaves one."""
+        self.sim.faults([fault])
+        r = self.sync(*args, path=path)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIsNone(self.marker())
+        self.sim.reset()
+        self.assert_full(self.sync_json(path))
+        self.assertIsNotNone(self.marker())
+
     def assert_full(self, tenant):
         self.assertFalse(tenant["idle"])
         self.assertEqual(len(tenant["policies"]), 1)
@@ -80,8 +94,8 @@ class Idle(SyncTestCase):
     def test_check_says_how_long_a_tenant_may_be_left_alone(self):
         r = bridge("check", "-c", str(self.idle_file(interval="90m")), env=ENV)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("a sync that finds nothing new leaves a tenant alone for up to 90m after "
-                      "its last full run (watch.interval)\n", r.stdout)
+        self.assertIn("a sync that finds nothing new leaves a tenant alone until nine tenths of "
+                      "90m after its last full run (watch.interval)\n", r.stdout)
         r = bridge("check", "-c", str(self.policy_file()), env=ENV)
         self.assertIn("every sync reads Jamf in full (watch.interval 0s)\n", r.stdout)
 
@@ -127,14 +141,8 @@ class Idle(SyncTestCase):
     def test_a_run_that_failed_is_followed_by_a_full_one(self):
         path = self.idle_file()
         self.full_then_reset(path)
-        self.sim.faults([{"path": "/api/v4/computers-inventory", "status": 500,
-                          "count": 1000}])
-        r = self.sync("--full", path=path)
-        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertIsNone(self.marker())
-        self.sim.reset()
-        self.assert_full(self.sync_json(path))
-        self.assertIsNotNone(self.marker())
+        self.assert_failed_then_full(path, {"path": "/api/v4/computers-inventory", "status": 500,
+                                            "count": 1000}, "--full")
 
     def test_an_interval_over_is_a_full_run(self):
         path = self.idle_file()
@@ -164,7 +172,10 @@ class Idle(SyncTestCase):
         journal.write_text("")
         self.assertTrue(self.sync_json(path)["idle"])  # an empty journal is nothing open
         journal.write_text('{"seq":1}\n')
-        self.assertFalse(self.sync(path=path).stdout.startswith("tenant default: nothing new"))
+        self.sim.reset()
+        r = self.sync(path=path)
+        self.assertNotIn("nothing new since", r.stdout)
+        self.assertTrue(self.jamf_requests())
 
     def test_a_marker_that_does_not_read_is_a_full_run(self):
         path = self.idle_file()
@@ -175,41 +186,84 @@ class Idle(SyncTestCase):
         self.assertIn("watched.json does not read; this run reads Jamf", r.stderr)
         self.assertTrue(self.jamf_requests())
 
-    def test_an_idle_tenant_s_alerts_are_neither_resolved_nor_repeated(self):
-        hook = f"{self.sim.url}/webhook/json-7f3a"
+    def alert_file(self):
         path = self.idle_file()
         path.write_text(path.read_text() + "alerts:\n  - {name: ops, kind: json, url: env:HOOK, "
                         f"ca_file: \"{self.sim.ca_file}\"}}\n")
-        env = {**ENV, "HOOK": hook}
+        return path, {**ENV, "HOOK": f"{self.sim.url}/webhook/json-7f3a"}
+
+    def one_install_fails(self):
+        """A first full run with a webhook; then one device's install fails, days later."""
+        path, env = self.alert_file()
         self.assertEqual(bridge("sync", "-c", str(path), env=env).returncode, 0)
-        base = sorted((d["id"] for d in self.sim.devices("computer", "bsi-base")), key=int)
-        for device_id in base[:2]:
-            self.sim.patch_device("computer", device_id, {"sim": {"installFailure": "disk full"}})
+        failing = sorted((d["id"] for d in self.sim.devices("computer", "bsi-base")), key=int)[0]
+        self.sim.patch_device("computer", failing, {"sim": {"installFailure": "disk full"}})
         self.sim.advance(6 * 86400)
+        return path, env, failing
+
+    def digests(self):
+        return [json.loads(q["body"])["digest"] for q in self.sim.requests("/webhook/")]
+
+    def test_an_idle_tenant_s_alerts_are_neither_resolved_nor_repeated(self):
+        path, env, failing = self.one_install_fails()
         self.sim.reset()
         r = bridge("sync", "--full", "-c", str(path), env=env)
         self.assertEqual(r.returncode, 0, r.stderr)
-        sent = [json.loads(q["body"]) for q in self.sim.requests("/webhook/")]
-        self.assertEqual(len(sent), 1)
-        self.assertGreater(sent[0]["digest"]["counts"]["new"], 0)
+        self.assertEqual([d["counts"]["new"] for d in self.digests()], [1])
         memory = next(self.dir.glob("state/**/alerts.json")).read_text()
+        # the device gets the BSI by hand: the problem is gone, but only a full run sees it
+        self.sim.patch_device("computer", failing, {"operatingSystem": {
+            "supplementalBuildVersion": "25D771280a", "rapidSecurityResponse": "(a)"}})
         self.sim.reset()
         r = bridge("sync", "-c", str(path), env=env)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("nothing new since the full run", r.stdout)
         self.assertEqual(self.sim.requests(), [])  # no webhook either
         self.assertEqual(next(self.dir.glob("state/**/alerts.json")).read_text(), memory)
+        r = bridge("sync", "--full", "-c", str(path), env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([d["counts"]["resolved"] for d in self.digests()], [1])
+
+    def test_a_run_killed_while_it_alerts_is_followed_by_a_full_one(self):
+        path, env, _failing = self.one_install_fails()
+        self.sim.faults([{"path": "/webhook/", "delay": 20, "count": 1}])
+        proc = subprocess.Popen([os.environ["BRIDGE_BIN"], "sync", "--full", "-c", str(path)],
+                                env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not self.sim.requests("/webhook/"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                self.fail(f"sync ended before it alerted (status {proc.returncode})")
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        self.assertIsNone(self.marker())  # the full run's work was not complete
+        self.sim.clear_faults()
+        self.sim.reset()
+        r = bridge("sync", "-c", str(path), env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("nothing new since", r.stdout)
+        self.assertEqual([d["counts"]["new"] for d in self.digests()], [1])
+        self.assertIsNotNone(self.marker())
+
+    def test_a_create_whose_answer_says_nothing_leaves_the_next_run_full(self):
+        self.assert_failed_then_full(self.idle_file(), {"path": PLANS, "method": "POST",
+                                                        "count": 1, "status": 201, "body": "{}",
+                                                        "handled": True})
+
+    def test_plan_and_dry_run_leave_the_marker_alone(self):
+        path = self.idle_file()
+        self.full_then_reset(path)
+        before = self.marker().read_text()
+        self.assertEqual(bridge("plan", "-c", str(path), env=ENV).returncode, 0)
+        self.assertEqual(self.sync("--dry-run", path=path).returncode, 0)
+        self.assertEqual(self.marker().read_text(), before)
+        self.sim.reset()
+        self.assertTrue(self.sync_json(path)["idle"])
 
     def test_a_digest_not_delivered_makes_the_next_run_full(self):
-        hook = f"{self.sim.url}/webhook/json-7f3a"
-        path = self.idle_file()
-        path.write_text(path.read_text() + "alerts:\n  - {name: ops, kind: json, url: env:HOOK, "
-                        f"ca_file: \"{self.sim.ca_file}\"}}\n")
-        env = {**ENV, "HOOK": hook}
-        self.assertEqual(bridge("sync", "-c", str(path), env=env).returncode, 0)
-        base = sorted((d["id"] for d in self.sim.devices("computer", "bsi-base")), key=int)
-        self.sim.patch_device("computer", base[0], {"sim": {"installFailure": "disk full"}})
-        self.sim.advance(6 * 86400)
+        path, env, _failing = self.one_install_fails()
         self.sim.faults([{"path": "/webhook/", "status": 404, "count": 1000}])
         r = bridge("sync", "--full", "-c", str(path), env=env)
         self.assertEqual(r.returncode, 1, r.stderr)
@@ -244,6 +298,29 @@ class IdleTenants(SyncTestCase):
             tenant.format(name="west", client=JAMF_CLIENT_ID))
         return path
 
+    def series(self):
+        text = (self.dir / "metrics.prom").read_text()
+        return sorted(line for line in text.splitlines() if line.startswith("bridge_devices{"))
+
+    def test_each_tenant_keeps_its_series_when_left_out_or_idle(self):
+        path = self.two_tenants()
+        path.write_text("metrics_file: metrics.prom\n" + path.read_text())
+        self.assertEqual(self.sync(path=path).returncode, 0)
+        both = self.series()
+        self.assertTrue(any('tenant="east"' in line for line in both))
+        self.assertTrue(any('tenant="west"' in line for line in both))
+        r = self.sync("--tenant", "east", "--full", path=path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.series(), both)   # west was left out, not emptied
+        r = self.sync(path=path)                # both idle
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.count("nothing new since"), 2)
+        self.assertEqual(self.series(), both)
+        (self.dir / "metrics.prom").unlink()    # lost: the next run reads Jamf to write it
+        r = self.sync(path=path)
+        self.assertNotIn("nothing new since", r.stdout)
+        self.assertEqual(self.series(), both)
+
     def test_a_tenant_whose_run_failed_reads_jamf_while_the_other_stays_idle(self):
         path = self.two_tenants()
         self.assertEqual(self.sync(path=path).returncode, 0)
@@ -256,6 +333,27 @@ class IdleTenants(SyncTestCase):
         self.assertFalse(tenants["west"]["idle"])
         self.assertEqual(len(tenants["west"]["policies"]), 1)
         self.assertTrue((self.dir / "state" / "west" / "watched.json").exists())
+
+
+class IdleBlueprints(BlueprintBase):
+    """A deployment still running is something left open."""
+    sim_options = {"fleet_computers": 100}
+    deploy_wait = "0s"
+
+    def test_a_run_that_left_deployments_running_is_followed_by_a_full_one(self):
+        path = self.policy_file()
+        path.write_text("watch: {interval: 1h}\n" + path.read_text())
+        r = self.sync(path=path)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("still running; the next run follows", r.stderr)
+        self.assertEqual(list(self.dir.glob("state/**/watched.json")), [])
+        time.sleep(1.5)
+        r = self.sync(path=path)
+        self.assertNotIn("nothing new since", r.stdout)
+        self.assertEqual(set(self.deployments().values()), {"SUCCEEDED"})
+        self.assertEqual(len(list(self.dir.glob("state/**/watched.json"))), 1)
+        r = self.sync(path=path)
+        self.assertIn("nothing new since", r.stdout)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,10 @@
 struct fixture {
 	char dir[64];
 	char policy[96];
+	char template[96];
 	struct config cfg;
+	struct config_tenant tenant;
+	struct config_policy own;   /* a policy with its own plan template */
 	struct gdmf_entry entry;
 	char *devices[2];
 	struct gdmf_feed feed;
@@ -69,6 +72,14 @@ setup(void **state)
 	snprintf(fx->policy, sizeof(fx->policy), "%s/bridge.yaml", fx->dir);
 	write_file(fx->policy, "state_dir: .\n");
 	fx->cfg.path = fx->policy;
+	fx->cfg.digest = 42;        /* config_load() sets it from the text it parsed */
+	snprintf(fx->template, sizeof(fx->template), "%s/plan.json", fx->dir);
+	write_file(fx->template, "{\"a\": 1}\n");
+	fx->own.templates.plan = fx->template;
+	fx->tenant.policies = &fx->own;
+	fx->tenant.npolicies = 1;
+	fx->cfg.tenants = &fx->tenant;
+	fx->cfg.ntenants = 1;
 	fx->devices[0] = text(fx, 0, "Mac16,1");
 	fx->devices[1] = text(fx, 1, "Mac16,2");
 	fx->entry = (struct gdmf_entry){GDMF_LIST_BSI, text(fx, 2, "macOS"),
@@ -83,7 +94,8 @@ static int
 teardown(void **state)
 {
 	struct fixture *fx = *state;
-	const char *names[] = {"state.json", "journal.jsonl", "watched.json", "bridge.yaml"};
+	const char *names[] = {"state.json", "journal.jsonl", "watched.json", "bridge.yaml",
+	    "plan.json", "metrics.prom"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		(void)unlink(file_in(fx, names[i]));
@@ -98,7 +110,6 @@ inputs(const struct fixture *fx)
 	struct idle_inputs in;
 
 	idle_inputs(&fx->cfg, &fx->feed, &in);
-	assert_true(in.config != 0);
 	return in;
 }
 
@@ -136,14 +147,38 @@ test_changed_inputs_are_not_idle(void **state)
 	time_t at;
 
 	assert_int_equal(idle_note(fx->dir, &in, NOW, err, sizeof(err)), 0);
-	write_file(fx->policy, "state_dir: ./\n");
+	fx->cfg.digest = 43;                /* the policy file as loaded */
 	now = inputs(fx);
 	assert_true(now.config != in.config);
 	assert_true(now.feed == in.feed);
 	assert_false(idle_check(fx->dir, HOUR, &now, NOW + 60, &at));
-	write_file(fx->policy, "state_dir: .\n");
+	fx->cfg.digest = 42;
+	write_file(fx->template, "{\"a\": 2}\n");  /* a policy's own template */
+	now = inputs(fx);
+	assert_false(idle_check(fx->dir, HOUR, &now, NOW + 60, &at));
+	assert_int_equal(unlink(fx->template), 0);   /* gone is a change too */
+	now = inputs(fx);
+	assert_false(now.unread);
+	assert_false(idle_check(fx->dir, HOUR, &now, NOW + 60, &at));
+	write_file(fx->template, "{\"a\": 1}\n");
 	now = inputs(fx);
 	assert_true(idle_check(fx->dir, HOUR, &now, NOW + 60, &at));
+	/* a template that cannot be read: nobody idle, nothing noted */
+	fx->own.templates.plan = fx->dir;
+	now = inputs(fx);
+	assert_true(now.unread);
+	assert_false(idle_check(fx->dir, HOUR, &now, NOW + 60, &at));
+	assert_int_equal(idle_note(fx->dir, &now, NOW, err, sizeof(err)), -1);
+	fx->own.templates.plan = fx->template;
+	/* a metrics file that is missing: nobody idle, as the run must write it */
+	fx->cfg.metrics_file = file_in(fx, "metrics.prom");
+	now = inputs(fx);
+	assert_true(now.no_metrics);
+	assert_false(idle_check(fx->dir, HOUR, &now, NOW + 60, &at));
+	write_file(fx->cfg.metrics_file, "");
+	now = inputs(fx);
+	assert_true(idle_check(fx->dir, HOUR, &now, NOW + 60, &at));
+	fx->cfg.metrics_file = NULL;
 
 	fx->entry.expires = text(fx, 9, "2026-04-01");  /* Apple set an expiry */
 	assert_true(inputs(fx).feed != in.feed);
