@@ -848,9 +848,8 @@ parse_duration(const char *s)
 	return v * unit;
 }
 
-/* Format seconds as the largest whole unit, for range messages. */
-static void
-format_duration(long secs, char *buf, size_t size)
+void
+config_format_duration(long secs, char *buf, size_t size)
 {
 	if (secs != 0 && secs % DAY == 0)
 		snprintf(buf, size, "%ldd", secs / DAY);
@@ -1145,8 +1144,8 @@ map_scalar(struct loader *ld, const struct field *f, const struct node *v, void 
 			return -1;
 		}
 		if (secs < f->min || secs > f->max) {
-			format_duration(f->min, lo, sizeof(lo));
-			format_duration(f->max, hi, sizeof(hi));
+			config_format_duration(f->min, lo, sizeof(lo));
+			config_format_duration(f->max, hi, sizeof(hi));
 			loader_error(ld, v->line, v->col, "%s: %s is out of range (%s to %s)", kp,
 			    text, lo, hi);
 			return -1;

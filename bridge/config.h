@@ -237,6 +237,9 @@ void config_release(struct config *cfg);
 
 void config_errors_release(struct config_errors *errs);
 
+/* Seconds as the largest whole unit that writes them exactly: 3d, 90m, 45s. */
+void config_format_duration(long secs, char *buf, size_t size);
+
 /* Names for enums, as written in the file. */
 const char *config_os_name(enum config_os os);
 const char *config_mode_name(enum config_mode mode);

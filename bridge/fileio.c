@@ -166,3 +166,11 @@ fileio_mkdirs(const char *dir, mode_t mode)
 	}
 	return 0;
 }
+
+int
+fileio_path_in(const char *dir, const char *name, char *buf)
+{
+	int n = snprintf(buf, PATH_MAX, "%s/%s", dir, name);
+
+	return n < 0 || n >= PATH_MAX ? -1 : 0;
+}

@@ -24,6 +24,9 @@ enum fileio_status fileio_read(const char *path, size_t cap, char **out, size_t 
  */
 int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* dir/name into buf (PATH_MAX bytes); 0, or -1 when it does not fit. */
+int fileio_path_in(const char *dir, const char *name, char *buf);
+
 /* Create dir and its parents with mode (like mkdir -p); 0 or -1 with errno. */
 int fileio_mkdirs(const char *dir, mode_t mode);
 

@@ -9,6 +9,7 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,13 +393,11 @@ gdmf_feed_parse(const char *json, size_t len, struct gdmf_feed *feed, char *err,
 	return rc;
 }
 
-/* Path of the cache file in state_dir; 0 or -1 when too long. */
+/* Path of the cache file in state_dir (PATH_MAX bytes); 0 or -1 when too long. */
 static int
-cache_path(const struct config *cfg, char *buf, size_t size)
+cache_path(const struct config *cfg, char *buf)
 {
-	int n = snprintf(buf, size, "%s/%s", cfg->state_dir, GDMF_CACHE_FILE);
-
-	return n < 0 || (size_t)n >= size ? -1 : 0;
+	return fileio_path_in(cfg->state_dir, GDMF_CACHE_FILE, buf);
 }
 
 /*
@@ -508,11 +507,11 @@ gdmf_load(struct http_client *http, const struct config *cfg, bool refresh, time
 {
 	struct gdmf_feed cached = {0}, fresh = {0};
 	struct http_response resp = {0};
-	char path[4096], err[HTTP_MAX_ERROR_BYTES + 64], stamp[32];
+	char path[PATH_MAX], err[HTTP_MAX_ERROR_BYTES + 64], stamp[32];
 	bool have_cache;
 
 	memset(feed, 0, sizeof(*feed));
-	if (cache_path(cfg, path, sizeof(path)) == -1) {
+	if (cache_path(cfg, path) == -1) {
 		log_error("state_dir \"%s\" is too long", cfg->state_dir);
 		return -1;
 	}

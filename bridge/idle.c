@@ -18,6 +18,7 @@
 #include "isotime.h"
 #include "json.h"
 #include "log.h"
+#include "state.h"
 #include "template.h"
 
 #ifndef BRIDGE_VERSION
@@ -27,7 +28,7 @@
 #define MARK_FILE "watched.json"
 #define MARK_FORMAT 1
 #define MARK_MAX_BYTES 4096
-#define FILE_MAX_BYTES (16 * 1024 * 1024)   /* a policy file or template read to digest */
+#define FILE_MAX_BYTES (16 * 1024 * 1024)   /* a template read to digest */
 #define CLOCK_SKEW 60                       /* a watch this far in the future: the clock moved */
 
 /*
@@ -117,39 +118,6 @@ idle_inputs(const struct config *cfg, const struct gdmf_feed *feed, struct idle_
 	in->feed = h;
 }
 
-/* path for name in dir; false when it does not fit. */
-static bool
-path_in(const char *dir, const char *name, char path[PATH_MAX])
-{
-	int n = snprintf(path, PATH_MAX, "%s/%s", dir, name);
-
-	return n > 0 && n < PATH_MAX;
-}
-
-/*
- * Which state.json this is (a save replaces it: a new inode), and that the journal is empty;
- * false when either cannot be seen or the journal holds something.
- */
-static bool
-state_identity(const char *state_dir, uint64_t *id)
-{
-	char path[PATH_MAX];
-	struct stat sb;
-	uint64_t v[4];
-
-	if (!path_in(state_dir, "journal.jsonl", path) ||
-	    (stat(path, &sb) == 0 ? sb.st_size != 0 : errno != ENOENT) ||
-	    !path_in(state_dir, "state.json", path) || stat(path, &sb) == -1 ||
-	    !S_ISREG(sb.st_mode))
-		return false;
-	v[0] = (uint64_t)sb.st_ino;
-	v[1] = (uint64_t)sb.st_size;
-	v[2] = (uint64_t)sb.st_mtim.tv_sec;
-	v[3] = (uint64_t)sb.st_mtim.tv_nsec;
-	*id = hash_bytes(HASH_START, v, sizeof(v));
-	return true;
-}
-
 /* A digest as JSON writes it: 16 hex digits. */
 static void
 digest_text(uint64_t d, char out[17])
@@ -186,7 +154,8 @@ idle_check(const char *state_dir, long interval, const struct idle_inputs *in, t
 	long format;
 	bool idle = false;
 
-	if (interval <= 0 || in->unread || in->no_metrics || !path_in(state_dir, MARK_FILE, path) ||
+	if (interval <= 0 || in->unread || in->no_metrics ||
+	    fileio_path_in(state_dir, MARK_FILE, path) == -1 ||
 	    fileio_read(path, MARK_MAX_BYTES, &text, &len) != FILEIO_OK)
 		goto out;
 	if ((root = cJSON_ParseWithLength(text, len)) == NULL || !json_long(root, "format", &format) ||
@@ -216,7 +185,7 @@ idle_forget(const char *state_dir, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 
-	if (!path_in(state_dir, MARK_FILE, path)) {
+	if (fileio_path_in(state_dir, MARK_FILE, path) == -1) {
 		snprintf(err, errlen, "state_dir \"%s\" is too long", state_dir);
 		return -1;
 	}
@@ -235,7 +204,7 @@ idle_note(const char *state_dir, const struct idle_inputs *in, time_t started, c
 	uint64_t id;
 	int n;
 
-	if (!path_in(state_dir, MARK_FILE, path)) {
+	if (fileio_path_in(state_dir, MARK_FILE, path) == -1) {
 		snprintf(err, errlen, "state_dir \"%s\" is too long", state_dir);
 		return -1;
 	}

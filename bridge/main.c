@@ -350,12 +350,11 @@ cmd_check(const struct config *cfg, const struct cli_options *opts)
 	    cfg->name_prefix);
 	printf("feed %s, fetched at most every %ldh\n", cfg->gdmf.url, cfg->gdmf.refresh / 3600);
 	if (cfg->watch.interval > 0) {
-		long v = cfg->watch.interval;
-		const char *unit = v % 3600 == 0 ? "h" : v % 60 == 0 ? "m" : "s";
+		char every[32];
 
+		config_format_duration(cfg->watch.interval, every, sizeof(every));
 		printf("a sync that finds nothing new leaves a tenant alone until nine tenths of "
-		    "%ld%s after its last full run (watch.interval)\n", v / (v % 3600 == 0 ? 3600 :
-		    v % 60 == 0 ? 60 : 1), unit);
+		    "%s after its last full run (watch.interval)\n", every);
 	} else
 		printf("every sync reads Jamf in full (watch.interval 0s)\n");
 	for (size_t i = 0; i < cfg->ntenants; i++) {

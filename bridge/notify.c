@@ -229,9 +229,7 @@ memory_release(struct notify_memory *m)
 static int
 memory_path(const struct config *cfg, char buf[PATH_MAX])
 {
-	int n = snprintf(buf, PATH_MAX, "%s/%s", cfg->state_dir, MEMORY_FILE);
-
-	return n < 0 || n >= PATH_MAX ? -1 : 0;
+	return fileio_path_in(cfg->state_dir, MEMORY_FILE, buf);
 }
 
 /* Read one record; 0, 1 when it is malformed (skipped), -1 when out of memory. */

@@ -224,15 +224,6 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	return STATE_ERROR;
 }
 
-/* dir/name into buf; 0, or -1 when it does not fit. */
-static int
-path_in(const char *dir, const char *name, char buf[PATH_MAX])
-{
-	int n = snprintf(buf, PATH_MAX, "%s/%s", dir, name);
-
-	return n < 0 || n >= PATH_MAX ? -1 : 0;
-}
-
 /* A string as state files may hold it: at most STATE_MAX_FIELD_BYTES. */
 static bool
 string_fits(const char *s)
@@ -995,7 +986,7 @@ state_lock(const char *state_dir, struct state_lock *lk, char *err, size_t errle
 	if (fileio_mkdirs(state_dir, 0700) == -1)
 		return fail(err, errlen, "cannot create state_dir \"%s\": %s", state_dir,
 		    strerror(errno));
-	if (path_in(state_dir, LOCK_FILE, path) == -1)
+	if (fileio_path_in(state_dir, LOCK_FILE, path) == -1)
 		return fail(err, errlen, "state_dir \"%s\" is too long", state_dir);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600)) == -1)
 		return fail(err, errlen, "cannot open lock file \"%s\": %s", path, strerror(errno));
@@ -1058,7 +1049,7 @@ remove_stale_temps(const char *dir)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, TEMP_PREFIX, strlen(TEMP_PREFIX)) != 0 ||
-		    path_in(dir, de->d_name, path) == -1)
+		    fileio_path_in(dir, de->d_name, path) == -1)
 			continue;
 		if (unlink(path) == 0)
 			log_info("removed \"%s\", left by a run stopped while saving", path);
@@ -1612,7 +1603,7 @@ journal_open(struct state *st, long folded, bool writable, char *err, size_t err
 	const char *bad = NULL;
 	struct stat sb;
 
-	if (path_in(st->dir, JOURNAL_FILE, path) == -1)
+	if (fileio_path_in(st->dir, JOURNAL_FILE, path) == -1)
 		return fail(err, errlen, "state_dir \"%s\" is too long", st->dir);
 	if (writable && (st->journal_fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC |
 	    O_NOFOLLOW | O_NOCTTY, 0600)) == -1)
@@ -1679,7 +1670,7 @@ load(struct state *st, const char *state_dir, bool writable, char *err, size_t e
 
 	memset(st, 0, sizeof(*st));
 	st->journal_fd = -1;
-	if (path_in(state_dir, STATE_FILE, path) == -1)
+	if (fileio_path_in(state_dir, STATE_FILE, path) == -1)
 		return fail(err, errlen, "state_dir \"%s\" is too long", state_dir);
 	if ((st->dir = strdup(state_dir)) == NULL)
 		return fail(err, errlen, "out of memory");
@@ -1967,7 +1958,7 @@ state_save(struct state *st, char *err, size_t errlen)
 	if (st->dir == NULL || st->journal_fd == -1)
 		return fail(err, errlen, "the state was not loaded to be changed");
 	state_outcomes_write(st);
-	if (path_in(st->dir, STATE_FILE, path) == -1)
+	if (fileio_path_in(st->dir, STATE_FILE, path) == -1)
 		return fail(err, errlen, "state_dir \"%s\" is too long", st->dir);
 	if (st->changed) {
 		if (write_state_file(st, path, now) == -1)
@@ -2334,6 +2325,37 @@ state_unfinished(const struct state *st)
 		if (state_intent_unfinished(st, &st->intents[i]))
 			n++;
 	return n;
+}
+
+bool
+state_settled(const struct state *st)
+{
+	if (st->needs_reconcile)
+		return false;
+	for (size_t i = 0; i < st->nintents; i++)
+		if (st->intents[i].status == STATE_INTENT_OPEN)
+			return false;
+	return true;
+}
+
+bool
+state_identity(const char *state_dir, uint64_t *id)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	uint64_t v[4];
+
+	if (fileio_path_in(state_dir, JOURNAL_FILE, path) == -1 ||
+	    (stat(path, &sb) == 0 ? sb.st_size != 0 : errno != ENOENT) ||
+	    fileio_path_in(state_dir, STATE_FILE, path) == -1 || stat(path, &sb) == -1 ||
+	    !S_ISREG(sb.st_mode))
+		return false;
+	v[0] = (uint64_t)sb.st_ino;
+	v[1] = (uint64_t)sb.st_size;
+	v[2] = (uint64_t)sb.st_mtim.tv_sec;
+	v[3] = (uint64_t)sb.st_mtim.tv_nsec;
+	*id = hash_bytes(HASH_START, v, sizeof(v));
+	return true;
 }
 
 void

@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "strtab.h"
@@ -250,6 +251,16 @@ bool state_intent_unfinished(const struct state *st, const struct state_intent *
 
 /* How many intents of earlier runs are unfinished. */
 size_t state_unfinished(const struct state *st);
+
+/* Whether nothing of st is open: no intent of any run without its outcome, no reconcile owed. */
+bool state_settled(const struct state *st);
+
+/*
+ * Which state.json of state_dir this is, as *id (a save replaces the file: a new inode), for
+ * noticing that the file changed; false when it cannot be seen, or when the intent journal
+ * holds something (or cannot be seen). Reads neither file.
+ */
+bool state_identity(const char *state_dir, uint64_t *id);
 
 /* The caller rebuilt the records from Jamf: creates are allowed again (once saved, for good). */
 void state_reconciled(struct state *st);

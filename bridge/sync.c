@@ -637,16 +637,6 @@ struct tenant_job {
 	bool settled;                  /* a full run that left nothing open (idle.h) */
 };
 
-/* Whether an intent of st, of this run or an earlier one, is still open. */
-static bool
-open_intents(const struct state *st)
-{
-	for (size_t i = 0; i < st->nintents; i++)
-		if (st->intents[i].status == STATE_INTENT_OPEN)
-			return true;
-	return false;
-}
-
 /*
  * A tenant left idle (idle.h): say so, and keep its device counts in the metrics. Its alerts
  * stay as they are: not watched, none is found resolved or repeated.
@@ -823,8 +813,8 @@ save:
 		j->failed = true;
 	}
 	/* once the alerts are out, the next runs may leave this tenant alone (idle.h) */
-	j->settled = !o->dry_run && !j->failed && !tr.state.needs_reconcile &&
-	    !open_intents(&tr.state) && enforce_deployments_running(&tr.state) == 0;
+	j->settled = !o->dry_run && !j->failed && state_settled(&tr.state) &&
+	    enforce_deployments_running(&tr.state) == 0;
 out:
 	jamf_reply_release(&r);
 	tenant_run_release(&tr);
