@@ -567,81 +567,126 @@ job_report(struct http_job *jobs, size_t i, http_done_fn done, void *ctx, int *r
 	return done == NULL || done(ctx, i, jobs[i].resp);
 }
 
+/* One http_do_each() under way. */
+struct each_loop {
+	struct http_client *c;
+	const struct http_endpoint *ep;
+	struct http_job *jobs;
+	size_t n;
+	size_t parallel;
+	size_t left;       /* jobs not reported yet */
+	size_t active;     /* transfers running */
+	size_t oldest;     /* the first job not done */
+	http_done_fn done;
+	void *ctx;
+	bool stop;         /* done asked to stop */
+	int rc;
+};
+
+/*
+ * Start what may start, in order, up to the parallel limit, and never more than 2 x parallel
+ * past the oldest unfinished request: a caller handling answers in order then holds a few
+ * while one is retried, not the whole batch. A request that cannot start is reported here.
+ * How many transfers started.
+ */
+static size_t
+start_ready(struct each_loop *l)
+{
+	long now = now_ms();
+	char reason[HTTP_MAX_ERROR_BYTES];
+	size_t started = 0;
+
+	while (l->oldest < l->n && l->jobs[l->oldest].done)
+		l->oldest++;
+	for (size_t i = l->oldest; i < l->n && i < l->oldest + 2 * l->parallel &&
+	    l->active < l->parallel && !l->stop; i++) {
+		struct http_job *job = &l->jobs[i];
+
+		if (job->done || job->curl != NULL || job->not_before > now)
+			continue;
+		if (job->attempt == 0 &&
+		    url_check(job->req->url, URL_ALLOW_QUERY, reason, sizeof(reason)) == -1) {
+			set_error(job->resp, "%s: %s", job->where, reason);
+			job->done = true;
+		} else if (job_start(l->c, l->ep, job) == 0) {
+			l->active++;
+			started++;
+			continue;
+		}
+		l->left--;
+		l->stop = !job_report(l->jobs, i, l->done, l->ctx, &l->rc);
+	}
+	return started;
+}
+
+/* Whether every request of a batch only reads (GET or HEAD). */
+static bool
+reads_only(const struct http_request *reqs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(reqs[i].method, "GET") != 0 && strcmp(reqs[i].method, "HEAD") != 0)
+			return false;
+	return true;
+}
+
+/* Whether jobs idx[0..n) were all answered 2xx. */
+static bool
+all_2xx(const struct http_job *jobs, const size_t *idx, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (jobs[idx[k]].resp->status / 100 != 2)
+			return false;
+	return true;
+}
+
 int
 http_do_each(struct http_client *c, const struct http_endpoint *ep,
     const struct http_request *reqs, struct http_response *resps, size_t n, size_t parallel,
     http_done_fn done, void *ctx)
 {
-	struct http_job *jobs;
-	size_t left = n, active = 0, oldest = 0;
-	char reason[HTTP_MAX_ERROR_BYTES];
-	bool stop = false;
-	int rc = 0;
+	struct each_loop l = {.c = c, .ep = ep, .n = n, .left = n, .done = done, .ctx = ctx};
+	bool reads = reads_only(reqs, n);
 
-	if (parallel < 1)
-		parallel = 1;
-	if (parallel > HTTP_MAX_PARALLEL)
-		parallel = HTTP_MAX_PARALLEL;
-	if ((jobs = calloc(n > 0 ? n : 1, sizeof(*jobs))) == NULL) {
-		for (size_t i = 0; i < n && !stop; i++) {
+	l.parallel = parallel < 1 ? 1 : parallel > HTTP_MAX_PARALLEL ? HTTP_MAX_PARALLEL :
+	    parallel;
+	if ((l.jobs = calloc(n > 0 ? n : 1, sizeof(*l.jobs))) == NULL) {
+		for (size_t i = 0; i < n && !l.stop; i++) {
 			memset(&resps[i], 0, sizeof(resps[i]));
 			resps[i].retry_after = -1;
 			set_error(&resps[i], "out of memory");
-			stop = done != NULL && !done(ctx, i, &resps[i]);
+			l.stop = done != NULL && !done(ctx, i, &resps[i]);
 		}
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		jobs[i].req = &reqs[i];
-		jobs[i].resp = &resps[i];
-		jobs[i].where = reqs[i].log_url != NULL ? reqs[i].log_url : reqs[i].url;
-		memset(jobs[i].resp, 0, sizeof(*jobs[i].resp));
-		jobs[i].resp->retry_after = -1;
+		l.jobs[i].req = &reqs[i];
+		l.jobs[i].resp = &resps[i];
+		l.jobs[i].where = reqs[i].log_url != NULL ? reqs[i].log_url : reqs[i].url;
+		memset(l.jobs[i].resp, 0, sizeof(*l.jobs[i].resp));
+		l.jobs[i].resp->retry_after = -1;
 	}
-	while (left > 0) {
+	while (l.left > 0) {
+		size_t finished[HTTP_MAX_PARALLEL], nfinished = 0;
 		long now = now_ms(), wake = -1;
 		int running, pending;
 		CURLMsg *msg;
 
-		while (oldest < n && jobs[oldest].done)
-			oldest++;
-		/*
-		 * Start what may start, in order, up to the parallel limit, and never more than
-		 * 2 x parallel past the oldest unfinished request: a caller handling answers in
-		 * order then holds a few while one is retried, not the whole batch.
-		 */
-		for (size_t i = oldest; i < n && i < oldest + 2 * parallel && active < parallel &&
-		    !stop; i++) {
-			struct http_job *job = &jobs[i];
-
-			if (job->done || job->curl != NULL || job->not_before > now)
-				continue;
-			if (job->attempt == 0 &&
-			    url_check(job->req->url, URL_ALLOW_QUERY, reason, sizeof(reason)) == -1) {
-				set_error(job->resp, "%s: %s", job->where, reason);
-				job->done = true;
-			} else if (job_start(c, ep, job) == 0) {
-				active++;
-				continue;
-			}
-			left--;
-			stop = !job_report(jobs, i, done, ctx, &rc);
-		}
-		if (stop) {
-			rc = -1;
+		(void)start_ready(&l);
+		if (l.stop) {
+			l.rc = -1;
 			/* what has not started is not sent; what runs ends and is reported */
-			for (size_t i = oldest; i < n; i++)
-				if (!jobs[i].done && jobs[i].curl == NULL) {
-					set_error(jobs[i].resp, "%s: not sent%s: the batch was stopped",
-					    jobs[i].where, jobs[i].attempt > 0 ? " again" : "");
-					jobs[i].done = true;
-					left--;
+			for (size_t i = l.oldest; i < n; i++)
+				if (!l.jobs[i].done && l.jobs[i].curl == NULL) {
+					set_error(l.jobs[i].resp, "%s: not sent%s: the batch was stopped",
+					    l.jobs[i].where, l.jobs[i].attempt > 0 ? " again" : "");
+					l.jobs[i].done = true;
+					l.left--;
 				}
-			if (left == 0)
+			if (l.left == 0)
 				break;
 		}
-		if (active == 0) {
-			if ((wake = next_wake(jobs, n)) > now)
+		if (l.active == 0) {
+			if ((wake = next_wake(l.jobs, n)) > now)
 				sleep_ms(wake - now);
 			continue;
 		}
@@ -655,43 +700,62 @@ http_do_each(struct http_client *c, const struct http_endpoint *ep,
 				continue;
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
 			job = (struct http_job *)(void *)priv;
-			active--;
+			l.active--;
 			job_finish_attempt(c, ep, job, msg->data.result);
-			if (job->done) {
-				left--;
-				if (!job_report(jobs, (size_t)(job - jobs), done, ctx, &rc)) {
-					stop = true;
-					rc = -1;
+			if (!job->done)
+				continue;
+			if (nfinished < HTTP_MAX_PARALLEL) {
+				finished[nfinished++] = (size_t)(job - l.jobs);
+			} else {
+				l.left--;  /* never more than parallel run: never here */
+				if (!job_report(l.jobs, (size_t)(job - l.jobs), done, ctx, &l.rc)) {
+					l.stop = true;
+					l.rc = -1;
 				}
 			}
 		}
-		if (left > 0 && active > 0) {
+		/*
+		 * Reads answered 2xx: the next requests go out before the caller works on these
+		 * answers, so that they travel meanwhile. Otherwise the caller sees them first: a
+		 * failure or a write's answer may stop the batch before anything more starts.
+		 */
+		if (reads && nfinished > 0 && all_2xx(l.jobs, finished, nfinished) &&
+		    start_ready(&l) > 0)
+			(void)curl_multi_perform(c->multi, &running);
+		for (size_t k = 0; k < nfinished; k++) {
+			l.left--;
+			if (!job_report(l.jobs, finished[k], done, ctx, &l.rc)) {
+				l.stop = true;
+				l.rc = -1;
+			}
+		}
+		if (l.left > 0 && l.active > 0) {
 			long timeout = 1000;
 
 			/* wake up for a retry that is due before the running transfers end */
-			if ((wake = next_wake(jobs, n)) != -1 && wake - now_ms() < timeout)
+			if ((wake = next_wake(l.jobs, n)) != -1 && wake - now_ms() < timeout)
 				timeout = wake - now_ms() > 0 ? wake - now_ms() : 0;
 			curl_multi_poll(c->multi, NULL, 0, (int)timeout, NULL);
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (jobs[i].done)
+		if (l.jobs[i].done)
 			continue;
 		/* only after a multi failure */
-		if (jobs[i].curl != NULL) {
-			curl_multi_remove_handle(c->multi, jobs[i].curl);
-			curl_slist_free_all(jobs[i].headers);
-			handle_put(c, jobs[i].curl);
-			jobs[i].curl = NULL;
+		if (l.jobs[i].curl != NULL) {
+			curl_multi_remove_handle(c->multi, l.jobs[i].curl);
+			curl_slist_free_all(l.jobs[i].headers);
+			handle_put(c, l.jobs[i].curl);
+			l.jobs[i].curl = NULL;
 		}
-		set_error(jobs[i].resp, "%s: the transfer engine failed", jobs[i].where);
-		jobs[i].done = true;
-		if (!stop && !job_report(jobs, i, done, ctx, &rc))
-			stop = true;
-		rc = -1;
+		set_error(l.jobs[i].resp, "%s: the transfer engine failed", l.jobs[i].where);
+		l.jobs[i].done = true;
+		if (!l.stop && !job_report(l.jobs, i, done, ctx, &l.rc))
+			l.stop = true;
+		l.rc = -1;
 	}
-	free(jobs);
-	return rc;
+	free(l.jobs);
+	return l.rc;
 }
 
 int

@@ -77,7 +77,10 @@ int http_do_many(struct http_client *c, const struct http_endpoint *ep,
  * Called by http_do_each() as soon as request i has its final response, or has failed for
  * good (status 0, error set), in the order requests finish. The callee may keep or release
  * resp. Returns false to stop the batch: nothing more is started, requests not yet sent fail
- * with "not sent", and those running end and are reported as usual.
+ * with "not sent", and those running end and are reported as usual. In a batch of reads
+ * only (GET, HEAD), a 2xx answer frees its slot for the next request before it is handed
+ * over, so that the next one travels while the caller works: when the caller stops the
+ * batch on such an answer (one it could not read), that request is already on its way.
  */
 typedef bool (*http_done_fn)(void *ctx, size_t i, struct http_response *resp);
 
