@@ -155,6 +155,7 @@ static const struct device_keys mobile_keys = {"mobileDeviceId", "groups", {
 struct inventory_read {
 	struct jamf_inventory *inv;
 	const char *filter;
+	unsigned want;     /* JAMF_INVENTORY_* */
 	const struct device_keys *keys;
 	size_t cap;        /* room in inv->v */
 	size_t skipped;    /* results without an id */
@@ -373,17 +374,23 @@ inventory_item(void *ctx, struct json_scan *js)
 	return 0;
 }
 
-/* The path of one inventory page; 0, or -1 when it does not fit in buf. */
+/*
+ * The path of one inventory page; 0, or -1 when it does not fit in buf. A mobile device's
+ * HARDWARE section is always asked for: its model identifier stands in for a missing
+ * softwareUpdateDeviceId.
+ */
 static int
-inventory_path(enum jamf_kind kind, const char *filter, long page, char *buf, size_t size)
+inventory_path(enum jamf_kind kind, const char *filter, unsigned want, long page, char *buf,
+    size_t size)
 {
 	int len;
 
 	if (kind == JAMF_COMPUTER)
-		len = snprintf(buf, size, "/api/v4/computers-inventory?section=GENERAL"
-		    "&section=HARDWARE&section=OPERATING_SYSTEM&section=GROUP_MEMBERSHIPS&page=%ld"
-		    "&page-size=%d&sort=id%%3Aasc%s%s", page, JAMF_PRO_PAGE_SIZE,
-		    filter ? "&filter=" : "", filter ? filter : "");
+		len = snprintf(buf, size, "/api/v4/computers-inventory?section=GENERAL%s"
+		    "&section=OPERATING_SYSTEM&section=GROUP_MEMBERSHIPS&page=%ld"
+		    "&page-size=%d&sort=id%%3Aasc%s%s",
+		    want & JAMF_INVENTORY_SERIALS ? "&section=HARDWARE" : "", page,
+		    JAMF_PRO_PAGE_SIZE, filter ? "&filter=" : "", filter ? filter : "");
 	else
 		len = snprintf(buf, size, "/api/v2/mobile-devices/detail?section=GENERAL"
 		    "&section=HARDWARE&section=GROUPS&page=%ld&page-size=%d"
@@ -394,7 +401,8 @@ inventory_path(enum jamf_kind kind, const char *filter, long page, char *buf, si
 
 /*
  * Reading every page of a list: page 0 first (its totalCount says how many follow), then the
- * others, max_connections at a time. Each page is read as soon as it is in, whatever its
+ * others, max_connections at a time; several lists are read together (read_lists), their
+ * pages sharing those connections. Each page is read as soon as it is in, whatever its
  * place, straight from its text (json_scan.h: no tree of 2000 records), each result handed
  * to item(); then the text is freed. The next pages download meanwhile, and memory holds the
  * pages downloading, never a parsed page nor one waiting for its turn: a list that must come
@@ -410,9 +418,12 @@ struct pager {
 	/* NULL, or called after each page's results; 0 or -1 (r) */
 	int (*page_done)(void *ctx, struct jamf_reply *r);
 	void *ctx;
-	long requests;    /* out: pages read */
+	struct jamf_reply *r;  /* where a failure is told */
+	int rc;           /* out: 0, or -1 once the list failed (r) */
+	long requests;    /* out: pages asked for */
 	long total;       /* out: totalCount of the first page */
 };
+
 
 /*
  * Read one list page, {"totalCount": n, "results": [...]}, from its text: each result to
@@ -470,64 +481,87 @@ page_read(struct jamf_session *s, const char *path, const char *text, size_t len
 	return 0;
 }
 
-/* GETs whose answers are read as they arrive (get_pages). */
+/* GETs whose answers are read as they arrive (get_pages), each through its list's pager. */
 struct page_round {
 	struct jamf_session *s;
-	const struct jamf_call *calls;
-	const struct pager *pg;
+	const struct jamf_call *calls;   /* calls[k] is path first + k */
+	size_t first;
+	struct pager *const *pgs;        /* the lists */
+	size_t nlists;
+	const size_t *list_of;           /* the list of each path; NULL: all pgs[0] */
+	size_t failed;                   /* lists that failed */
 	size_t answered;
-	long total;               /* totalCount of the last page read */
-	struct jamf_reply *r;     /* the first failure */
-	int rc;
 };
 
-/* jamf_request_each()'s callback: read answer i now; false (stop) once one failed. */
+/* A list's first failure: it is read no further. */
+static void
+list_failed(struct page_round *o, struct pager *pg)
+{
+	pg->rc = -1;
+	o->failed++;
+}
+
+/* jamf_request_each()'s callback: read answer i now; false (stop) once every list failed. */
 static bool
 page_take(void *ctx, size_t i, struct jamf_reply *reply)
 {
 	struct page_round *o = ctx;
+	struct pager *pg = o->pgs[o->list_of != NULL ? o->list_of[o->first + i] : 0];
+	long total;
 
 	o->answered++;
-	if (o->rc == 0 && reply->fail != JAMF_OK) {
-		*o->r = *reply;
+	if (pg->rc == 0 && reply->fail != JAMF_OK) {
+		*pg->r = *reply;
 		memset(reply, 0, sizeof(*reply));
-		o->rc = -1;
-	} else if (o->rc == 0) {
-		o->rc = page_read(o->s, o->calls[i].path, reply->body, reply->body_len,
-		    reply->content_type, o->pg, &o->total, o->r);
+		list_failed(o, pg);
+	} else if (pg->rc == 0) {
+		if (page_read(o->s, o->calls[i].path, reply->body, reply->body_len,
+		    reply->content_type, pg, &total, pg->r) == 0)
+			pg->total = total;
+		else
+			list_failed(o, pg);
 	}
 	jamf_reply_release(reply);
-	return o->rc == 0;
+	return o->failed < o->nlists;
 }
 
-/* GET paths[0..n) and read each page through pg as it arrives; 0 or -1 (r). */
-static int
-get_pages(struct jamf_session *s, char *const *paths, size_t n, struct pager *pg,
-    struct jamf_reply *r)
+/*
+ * GET paths[0..n) and read each page through the pager of its list (list_of[i] of
+ * pgs[0..nlists); list_of NULL: all pgs[0]) as it arrives. Each list's outcome is in its
+ * pager (rc, r, total: the totalCount of its last page read).
+ */
+static void
+get_pages(struct jamf_session *s, char *const *paths, const size_t *list_of, size_t n,
+    struct pager *const *pgs, size_t nlists)
 {
 	size_t most = n < JAMF_MAX_CALLS ? n : JAMF_MAX_CALLS;
-	struct page_round o = {.s = s, .pg = pg, .total = -1, .r = r};
+	struct page_round o = {.s = s, .pgs = pgs, .nlists = nlists, .list_of = list_of};
 	struct jamf_call *calls = calloc(most > 0 ? most : 1, sizeof(*calls));
+	const char *lost = NULL;
 
+	for (size_t l = 0; l < nlists; l++)
+		if (pgs[l]->rc != 0)
+			o.failed++;
 	o.calls = calls;
-	if (calls == NULL)
-		return jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
 	/* JAMF_MAX_CALLS at a time: 8 million devices before a second slice */
-	for (size_t first = 0, m; first < n && o.rc == 0; first += m) {
+	for (size_t first = 0, m; calls != NULL && first < n && o.failed < nlists; first += m) {
 		m = n - first < most ? n - first : most;
 		for (size_t i = 0; i < m; i++)
 			calls[i] = (struct jamf_call){"GET", paths[first + i], NULL, NULL, 0, true};
+		o.first = first;
 		o.answered = 0;
 		(void)jamf_request_each(s, calls, m, page_take, &o);
-		if (o.rc == 0 && o.answered < m) {
-			/* never expected: every call is answered, if only with an error */
-			bad_reply(s, r, calls[0].path, "a page was never answered");
-			o.rc = -1;
+		if (o.failed < nlists && o.answered < m) {
+			lost = paths[first];  /* never expected: every call is answered */
+			break;
 		}
 	}
+	for (size_t l = 0; l < nlists && (calls == NULL || lost != NULL); l++)
+		if (pgs[l]->rc == 0)
+			pgs[l]->rc = calls == NULL ? jamf_reply_fail(pgs[l]->r, JAMF_FAIL_TRANSPORT,
+			    "%s: out of memory", s->name) : bad_reply(s, pgs[l]->r, lost,
+			    "a page was never answered");
 	free(calls);
-	pg->total = o.total;
-	return o.rc;
 }
 
 /* Free paths[0..n) and the list. */
@@ -539,41 +573,98 @@ paths_free(char **paths, size_t n)
 	free(paths);
 }
 
-/* Read every page through pg; 0 or -1 (r). */
-static int
-read_pages(struct jamf_session *s, struct pager *pg, struct jamf_reply *r)
+/* The pages of a list after its first one, by the totalCount of that one. */
+static long
+later_pages(const struct pager *pg)
 {
-	char path[2 * PATH_BYTES], **paths = NULL;
-	char *first = path;
-	size_t n = 0;
-	long pages, total;
-	int rc = -1;
+	long pages = (pg->total + JAMF_PRO_PAGE_SIZE - 1) / JAMF_PRO_PAGE_SIZE;
 
-	pg->requests = 1;
-	if (pg->path(pg->ctx, 0, path, sizeof(path)) == -1)
-		return bad_reply(s, r, path, "the filter is too long");
-	if (get_pages(s, &first, 1, pg, r) == -1)
-		return -1;
-	total = pg->total;  /* page_read() refused a page without it */
-	pages = (total + JAMF_PRO_PAGE_SIZE - 1) / JAMF_PRO_PAGE_SIZE;
-	if (pages <= 1)
-		return 0;
-	if ((paths = calloc((size_t)pages - 1, sizeof(*paths))) == NULL)
-		return jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
-	for (n = 0; n < (size_t)pages - 1; n++) {
-		/* page 0 fitted, and the others have the same path but for a number */
-		(void)pg->path(pg->ctx, (long)n + 1, path, sizeof(path));
-		if ((paths[n] = strdup(path)) == NULL) {
-			jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
-			goto out;
+	return pages > 1 ? pages - 1 : 0;
+}
+
+/*
+ * The paths of the pages to read of each list of pgs[0..nlists) that has not failed: its
+ * page 0 (first), or every page after it. Into *paths, with the list of each into *list_of;
+ * how many. A list whose path does not fit fails; out of memory, every list fails (0).
+ */
+static size_t
+list_paths(struct jamf_session *s, struct pager *const *pgs, size_t nlists, bool first,
+    char ***paths, size_t **list_of)
+{
+	char path[2 * PATH_BYTES];
+	size_t n = 0, cap = 0;
+
+	for (size_t l = 0; l < nlists; l++)
+		if (pgs[l]->rc == 0)
+			cap += first ? 1 : (size_t)later_pages(pgs[l]);
+	*paths = calloc(cap > 0 ? cap : 1, sizeof(**paths));
+	*list_of = calloc(cap > 0 ? cap : 1, sizeof(**list_of));
+	if (*paths == NULL || *list_of == NULL)
+		goto oom;
+	for (size_t l = 0; l < nlists; l++) {
+		long from = first ? 0 : 1, to = first ? 1 : 1 + later_pages(pgs[l]);
+
+		for (long p = from; pgs[l]->rc == 0 && p < to; p++) {
+			if (pgs[l]->path(pgs[l]->ctx, p, path, sizeof(path)) == -1) {
+				pgs[l]->rc = bad_reply(s, pgs[l]->r, path, "the filter is too long");
+				break;
+			}
+			if (((*paths)[n] = strdup(path)) == NULL)
+				goto oom;
+			(*list_of)[n++] = l;
+			pgs[l]->requests++;
 		}
 	}
-	pg->requests += (long)n;
-	rc = get_pages(s, paths, n, pg, r);
-out:
-	pg->total = total;
-	paths_free(paths, n);
-	return rc;
+	return n;
+oom:
+	for (size_t l = 0; l < nlists; l++)
+		if (pgs[l]->rc == 0)
+			pgs[l]->rc = jamf_reply_fail(pgs[l]->r, JAMF_FAIL_TRANSPORT,
+			    "%s: out of memory", s->name);
+	paths_free(*paths, n);
+	free(*list_of);
+	*paths = NULL;
+	*list_of = NULL;
+	return 0;
+}
+
+/*
+ * Read every page of the lists pgs[0..nlists) together: page 0 of each, then every other
+ * page of all of them, max_connections at a time whatever their list. A list that fails
+ * ends there (its pages already asked for are not read); the others go on. Each list's
+ * outcome is in its pager: rc 0, or -1 with r; requests; total.
+ */
+static void
+read_lists(struct jamf_session *s, struct pager *const *pgs, size_t nlists)
+{
+	long totals[JAMF_PRO_MAX_LISTS] = {0};
+	size_t *list_of = NULL, n;
+	char **paths = NULL;
+
+	for (size_t l = 0; l < nlists; l++) {
+		pgs[l]->rc = 0;
+		pgs[l]->requests = 0;
+		pgs[l]->total = -1;
+	}
+	for (int first = 1; first >= 0; first--) {
+		n = list_paths(s, pgs, nlists, first, &paths, &list_of);
+		get_pages(s, paths, list_of, n, pgs, nlists);
+		paths_free(paths, n);
+		free(list_of);
+		/* page_read() refused a page 0 without its totalCount */
+		for (size_t l = 0; first && l < nlists; l++)
+			totals[l] = pgs[l]->total;
+	}
+	for (size_t l = 0; l < nlists; l++)
+		pgs[l]->total = totals[l];
+}
+
+/* Read every page of one list through pg; 0 or -1 (pg->r). */
+static int
+read_pages(struct jamf_session *s, struct pager *pg)
+{
+	read_lists(s, &pg, 1);
+	return pg->rc;
 }
 
 /* The path of one page of an inventory being read. */
@@ -582,45 +673,63 @@ inventory_page_path(const void *ctx, long page, char *buf, size_t size)
 {
 	const struct inventory_read *ir = ctx;
 
-	return inventory_path(ir->inv->kind, ir->filter, page, buf, size);
+	return inventory_path(ir->inv->kind, ir->filter, ir->want, page, buf, size);
 }
 
-int
-jamf_pro_inventory(struct jamf_session *s, enum jamf_kind kind, const char *filter,
-    struct jamf_inventory *out, struct jamf_reply *r)
+/* Set up ir and pg to read the inventory of kind into out (jamf_pro_read_lists). */
+static void
+inventory_begin(struct inventory_read *ir, struct pager *pg, struct jamf_list *l)
 {
-	struct inventory_read ir = {.inv = out, .filter = filter,
-	    .keys = kind == JAMF_COMPUTER ? &computer_keys : &mobile_keys};
-	struct pager pg = {.path = inventory_page_path, .sized = inventory_sized,
-	    .item = inventory_item, .ctx = &ir};
-	int rc;
+	*ir = (struct inventory_read){.inv = l->inv, .want = l->want,
+	    .keys = l->kind == JAMF_COMPUTER ? &computer_keys : &mobile_keys};
+	*pg = (struct pager){.path = inventory_page_path, .sized = inventory_sized,
+	    .item = inventory_item, .ctx = ir, .r = &l->r};
+	memset(l->inv, 0, sizeof(*l->inv));
+	l->inv->kind = l->kind;
+}
 
-	memset(out, 0, sizeof(*out));
-	out->kind = kind;
-	rc = read_pages(s, &pg, r);
-	free(ir.groups);
-	out->requests = pg.requests;
-	if (rc == -1) {
+/* The inventory read through ir and pg: in Jamf's order, or released when it failed. */
+static void
+inventory_end(struct jamf_session *s, struct inventory_read *ir, const struct pager *pg)
+{
+	struct jamf_inventory *out = ir->inv;
+
+	free(ir->groups);
+	out->requests = pg->requests;
+	if (pg->rc == -1) {
 		jamf_inventory_release(out);
-		return -1;
+		out->requests = pg->requests;
+		return;
 	}
 	/* pages come in as they are ready: put the devices back in Jamf's order */
-	if (ir.unsorted)
+	if (ir->unsorted)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_devices);
-	if (ir.cap > out->n && out->n > 0) {
+	if (ir->cap > out->n && out->n > 0) {
 		/* give back the room doubling left: the inventory is kept for the whole run */
 		struct jamf_device *fit = realloc(out->v, out->n * sizeof(*fit));
 
 		if (fit != NULL)
 			out->v = fit;
 	}
-	if (ir.skipped > 0)
-		log_warn("%s: skipped %zu %s%s without an id in the inventory", s->name, ir.skipped,
-		    jamf_kind_name(kind), ir.skipped == 1 ? "" : "s");
-	if (out->n + ir.skipped != (size_t)pg.total)
+	if (ir->skipped > 0)
+		log_warn("%s: skipped %zu %s%s without an id in the inventory", s->name,
+		    ir->skipped, jamf_kind_name(out->kind), ir->skipped == 1 ? "" : "s");
+	if (out->n + ir->skipped != (size_t)pg->total)
 		log_warn("%s: inventory said %ld %ss but gave %zu (devices added or removed while "
-		    "reading)", s->name, pg.total, jamf_kind_name(kind), out->n + ir.skipped);
-	return 0;
+		    "reading)", s->name, pg->total, jamf_kind_name(out->kind),
+		    out->n + ir->skipped);
+}
+
+int
+jamf_pro_inventory(struct jamf_session *s, enum jamf_kind kind, const char *filter,
+    unsigned want, struct jamf_inventory *out, struct jamf_reply *r)
+{
+	struct jamf_list l = {.what = JAMF_LIST_INVENTORY, .kind = kind, .want = want,
+	    .inv = out, .filter = filter};
+	int rc = jamf_pro_read_lists(s, &l, 1);
+
+	*r = l.r;
+	return rc;
 }
 
 void
@@ -1253,8 +1362,8 @@ struct plans_read {
 	struct jamf_plan *v;
 	size_t n, cap;
 	bool unsorted;    /* a plan came before one with a larger planUuid (its page was early) */
-	/* with each: every page is handed over, then freed (jamf_pro_plans_each) */
-	int (*each)(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_reply *r);
+	/* with each: every page is handed over, then freed (JAMF_LIST_PLANS) */
+	jamf_plans_fn each;
 	void *ctx;
 };
 
@@ -1328,11 +1437,11 @@ jamf_pro_plans_list(struct jamf_session *s, const char *filter, struct jamf_plan
 {
 	struct plans_read pr = {.filter = filter};
 	struct pager pg = {.path = plans_page_path, .item = plans_item,
-	    .page_done = plans_page_done, .ctx = &pr};
+	    .page_done = plans_page_done, .ctx = &pr, .r = r};
 
 	*out = NULL;
 	*n = 0;
-	if (read_pages(s, &pg, r) == -1) {
+	if (read_pages(s, &pg) == -1) {
 		jamf_plans_free(pr.v, pr.n);
 		return -1;
 	}
@@ -1343,16 +1452,43 @@ jamf_pro_plans_list(struct jamf_session *s, const char *filter, struct jamf_plan
 }
 
 int
-jamf_pro_plans_each(struct jamf_session *s, const char *filter,
-    int (*each)(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_reply *r),
-    void *ctx, struct jamf_reply *r)
+jamf_pro_read_lists(struct jamf_session *s, struct jamf_list *lists, size_t n)
 {
-	struct plans_read pr = {.filter = filter, .each = each, .ctx = ctx};
-	struct pager pg = {.path = plans_page_path, .item = plans_item,
-	    .page_done = plans_page_done, .ctx = &pr};
-	int rc = read_pages(s, &pg, r);
+	struct inventory_read ir[JAMF_PRO_MAX_LISTS];
+	struct plans_read pr[JAMF_PRO_MAX_LISTS];
+	struct pager pg[JAMF_PRO_MAX_LISTS], *pgs[JAMF_PRO_MAX_LISTS] = {NULL};
+	int rc = 0;
 
-	jamf_plans_free(pr.v, pr.n);
+	if (n > JAMF_PRO_MAX_LISTS) {
+		for (size_t i = 0; i < n; i++) {
+			memset(&lists[i].r, 0, sizeof(lists[i].r));
+			lists[i].rc = jamf_reply_fail(&lists[i].r, JAMF_FAIL_TRANSPORT,
+			    "%s: more than %d lists at once", s->name, JAMF_PRO_MAX_LISTS);
+		}
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memset(&lists[i].r, 0, sizeof(lists[i].r));
+		pgs[i] = &pg[i];
+		if (lists[i].what == JAMF_LIST_INVENTORY) {
+			inventory_begin(&ir[i], &pg[i], &lists[i]);
+			ir[i].filter = lists[i].filter;
+		} else {
+			pr[i] = (struct plans_read){.filter = lists[i].filter, .each = lists[i].each,
+			    .ctx = lists[i].ctx};
+			pg[i] = (struct pager){.path = plans_page_path, .item = plans_item,
+			    .page_done = plans_page_done, .ctx = &pr[i], .r = &lists[i].r};
+		}
+	}
+	read_lists(s, pgs, n);
+	for (size_t i = 0; i < n; i++) {
+		if (lists[i].what == JAMF_LIST_INVENTORY)
+			inventory_end(s, &ir[i], &pg[i]);
+		else
+			jamf_plans_free(pr[i].v, pr[i].n);
+		if ((lists[i].rc = pg[i].rc) != 0)
+			rc = -1;
+	}
 	return rc;
 }
 
@@ -1397,7 +1533,8 @@ jamf_pro_plans_by_ids(struct jamf_session *s, const char *const *ids, size_t n,
 	size_t nchunks = (n + JAMF_PLANS_PER_REQUEST - 1) / JAMF_PLANS_PER_REQUEST, k;
 	struct plans_read pr = {0};
 	struct pager pg = {.path = plans_page_path, .item = plans_item,
-	    .page_done = plans_page_done, .ctx = &pr};
+	    .page_done = plans_page_done, .ctx = &pr, .r = r};
+	struct pager *pgp = &pg;
 	char **paths = calloc(nchunks > 0 ? nchunks : 1, sizeof(*paths));
 	int rc = -1;
 
@@ -1422,7 +1559,8 @@ jamf_pro_plans_by_ids(struct jamf_session *s, const char *const *ids, size_t n,
 			goto out;
 		}
 	}
-	if (get_pages(s, paths, nchunks, &pg, r) == -1)
+	get_pages(s, paths, NULL, nchunks, &pgp, 1);
+	if (pg.rc == -1)
 		goto out;
 	plans_sort(&pr);
 	*out = pr.v;

@@ -21,12 +21,14 @@ enum jamf_kind {
 	JAMF_MOBILE,
 };
 
-/* One device, as much as bridge needs of it. Strings may be NULL when Jamf has no value. */
-/* A device as inventory tells; its strings belong to the inventory's string table. */
+/*
+ * One device, as much as bridge needs of it; its strings belong to the inventory's string
+ * table and may be NULL when Jamf has no value.
+ */
 struct jamf_device {
 	const char *id;
 	const char *name;
-	const char *serial;
+	const char *serial;              /* NULL for computers unless JAMF_INVENTORY_SERIALS */
 	const char *management_id;
 	const char *version;             /* "26.3.1" */
 	const char *build;               /* "25D2128" */
@@ -96,11 +98,18 @@ struct jamf_status_item {
 };
 
 /*
+ * What an inventory read asks for beyond what every run needs. A computer's serial number is
+ * in its HARDWARE section, a fifth of each page, which only `bridge plan` shows.
+ */
+#define JAMF_INVENTORY_SERIALS 0x1u
+
+/*
  * Every device of a kind, optionally narrowed by an RSQL filter (already encoded), in pages of
- * JAMF_PRO_PAGE_SIZE; after the first page the others are read concurrently. 0 or -1 (r).
+ * JAMF_PRO_PAGE_SIZE; after the first page the others are read concurrently. want: 0 or
+ * JAMF_INVENTORY_SERIALS. 0 or -1 (r).
  */
 int jamf_pro_inventory(struct jamf_session *s, enum jamf_kind kind, const char *filter,
-    struct jamf_inventory *out, struct jamf_reply *r);
+    unsigned want, struct jamf_inventory *out, struct jamf_reply *r);
 void jamf_inventory_release(struct jamf_inventory *inv);
 
 /* The group of that kind named exactly name: 0, 1 when there is none, -1 on error. */
@@ -161,14 +170,41 @@ int jamf_pro_plans_create_group(struct jamf_session *s, enum jamf_kind kind, lon
     struct jamf_reply *r);
 void jamf_plan_refs_free(struct jamf_plan_ref *refs, size_t n);
 
+/* Takes a page of plans (freed when it returns); 0, or -1 (with r set) to stop. */
+typedef int (*jamf_plans_fn)(void *ctx, const struct jamf_plan *plans, size_t n,
+    struct jamf_reply *r);
+
 /*
- * Every plan matching filter handed to each() a page at a time, the page freed when it
- * returns: memory holds one page of plans, not the list. each() returns 0, or -1 (with r
- * set) to stop. 0 or -1.
+ * Lists read together by jamf_pro_read_lists(). Set what and that kind's fields; the
+ * outcome comes back in rc and r.
  */
-int jamf_pro_plans_each(struct jamf_session *s, const char *filter,
-    int (*each)(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_reply *r),
-    void *ctx, struct jamf_reply *r);
+enum jamf_list_what {
+	JAMF_LIST_INVENTORY,       /* as jamf_pro_inventory(): kind, want, inv */
+	JAMF_LIST_PLANS,           /* the plans matching filter (encoded RSQL) handed to each()
+	                              a page at a time: memory holds a page, not the list */
+};
+
+struct jamf_list {
+	enum jamf_list_what what;
+	enum jamf_kind kind;
+	unsigned want;
+	struct jamf_inventory *inv;
+	const char *filter;
+	jamf_plans_fn each;
+	void *ctx;
+	int rc;                    /* out: 0, or -1 with r (release it either way) */
+	struct jamf_reply r;
+};
+
+#define JAMF_PRO_MAX_LISTS 4
+
+/*
+ * Read lists[0..n) (n <= JAMF_PRO_MAX_LISTS) together: the first page of each, then every
+ * other page of all of them, max_connections at a time whatever their list, so that no list
+ * waits for another to end. A list that fails ends there; the others go on. 0 when every
+ * list was read, else -1.
+ */
+int jamf_pro_read_lists(struct jamf_session *s, struct jamf_list *lists, size_t n);
 
 /* Plans matching an RSQL filter (already encoded; NULL: all), every page. 0 or -1. */
 int jamf_pro_plans_list(struct jamf_session *s, const char *filter, struct jamf_plan **out,

@@ -673,9 +673,68 @@ report_idle(const struct config *cfg, time_t watched_at, struct tenant_job *j)
 	}
 }
 
+/* Whether policy p is run (it is enabled, chosen, and its backend is up). */
+static bool
+policy_runs(const struct config_policy *p, const struct sync_options *o, bool platform_down)
+{
+	return p->enabled && (o->policy == NULL || strcmp(o->policy, p->name) == 0) &&
+	    !(platform_down && p->mode == CONFIG_MODE_BLUEPRINT);
+}
+
 /*
- * One tenant: idle, or state, sign in, reconcile, then every policy; with its own HTTP
- * client, as transfers stay in the thread that made the client. Sets j->failed /
+ * What the run reads from Jamf Pro, all at once so that no list waits for another to end:
+ * where the plans of earlier runs stand (sync only: plan changes nothing), and the inventory
+ * of each kind of device the policies work on. A failure fails the run; an inventory's is
+ * told by each policy that needs it.
+ */
+static void
+read_jamf(struct tenant_run *tr, const struct sync_options *o, bool platform_down,
+    struct tenant_job *j)
+{
+	const struct config_tenant *t = tr->tenant;
+	struct jamf_list lists[JAMF_PRO_MAX_LISTS];
+	struct jamf_reply r = {0};
+	struct watch_follow f;
+	bool follow = !o->dry_run && tenant_has_mode(t, CONFIG_MODE_PLAN, NULL);
+	bool with_list = false;
+	unsigned kinds = 0;
+	size_t n;
+
+	if (follow && watch_follow_begin(&f, &tr->state, o->now, &lists[0], &with_list,
+	    &r) == -1) {
+		log_error("following plans: %s", r.error);
+		j->failed = true;
+		follow = false;
+		watch_follow_release(&f);
+		jamf_reply_release(&r);
+	}
+	for (size_t i = 0; i < t->npolicies; i++)
+		if (policy_runs(&t->policies[i], o, platform_down))
+			kinds |= 1u << jamf_pro_kind(t->policies[i].platform);
+	n = with_list;
+	n += tenant_inventory_lists(tr, kinds, &lists[n]);
+	if (n > 0)
+		(void)jamf_pro_read_lists(&tr->pro, lists, n);
+	tenant_inventory_take(tr, &lists[with_list], n - with_list);
+	if (!follow)
+		return;
+	if (with_list && lists[0].rc == -1)
+		r = lists[0].r;  /* the list failed: nothing is read by id */
+	else if (with_list)
+		jamf_reply_release(&lists[0].r);
+	if ((with_list && lists[0].rc == -1) || watch_follow_end(&f, &tr->pro, &r) == -1) {
+		log_error("following plans: %s", r.error);
+		j->failed = true;
+	} else if (f.read > 0) {
+		log_info("read the state of %zu unfinished plan%s", f.read, f.read == 1 ? "" : "s");
+	}
+	jamf_reply_release(&r);
+	watch_follow_release(&f);
+}
+
+/*
+ * One tenant: idle, or state, sign in, reconcile, read Jamf, then every policy; with its
+ * own HTTP client, as transfers stay in the thread that made the client. Sets j->failed /
  * j->auth_failed.
  */
 static void
@@ -720,6 +779,8 @@ run_tenant(const struct config *cfg, const struct gdmf_feed *feed, const struct 
 		cJSON_AddFalseToObject(jt, "idle");
 	if (rc == -1)
 		goto out;
+	/* plan lists each device with its serial number; sync never shows one */
+	tr.inventory_want = o->dry_run ? JAMF_INVENTORY_SERIALS : 0;
 	if (!o->dry_run && tenant_has_mode(t, CONFIG_MODE_BLUEPRINT, NULL)) {
 		if (jamf_session_init(&tr.platform, JAMF_API_PLATFORM, cfg, t, http, err,
 		    sizeof(err)) == -1) {
@@ -752,19 +813,7 @@ run_tenant(const struct config *cfg, const struct gdmf_feed *feed, const struct 
 		j->failed = true;
 		goto save;
 	}
-	/* where the plans of earlier runs stand now (sync only: plan changes nothing) */
-	if (!o->dry_run && tenant_has_mode(t, CONFIG_MODE_PLAN, NULL)) {
-		size_t read;
-
-		if (watch_follow_plans(&tr.pro, &tr.state, o->now, &read, &r) == -1) {
-			log_error("following plans: %s", r.error);
-			j->failed = true;
-		} else if (read > 0) {
-			log_info("read the state of %zu unfinished plan%s", read,
-			    read == 1 ? "" : "s");
-		}
-		jamf_reply_release(&r);
-	}
+	read_jamf(&tr, o, platform_down, j);
 	{
 		char today[16];
 		struct tm tm;
@@ -781,8 +830,7 @@ run_tenant(const struct config *cfg, const struct gdmf_feed *feed, const struct 
 		struct policy_run pr;
 		cJSON *jp = NULL;
 
-		if (!p->enabled || (o->policy != NULL && strcmp(o->policy, p->name) != 0) ||
-		    (platform_down && p->mode == CONFIG_MODE_BLUEPRINT))
+		if (!policy_runs(p, o, platform_down))
 			continue;
 		if (policy_prepare(&tr, p, feed, o->now, &pr, err, sizeof(err)) == -1) {
 			log_error("policy %s: %s", p->name, err);

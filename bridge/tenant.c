@@ -40,9 +40,11 @@ first_seen(struct tenant_run *tr, const struct gdmf_feed *feed, bool note, time_
 void
 tenant_run_release(struct tenant_run *tr)
 {
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < 2; k++) {
 		if (tr->have_inv[k])
 			jamf_inventory_release(&tr->inv[k]);
+		free(tr->inv_error[k]);
+	}
 	jamf_session_close(&tr->pro);
 	if (tr->have_platform)
 		jamf_session_close(&tr->platform);
@@ -80,23 +82,50 @@ tenant_open(struct tenant_run *tr, const struct config *cfg, const struct config
 	return 0;
 }
 
+size_t
+tenant_inventory_lists(struct tenant_run *tr, unsigned kinds, struct jamf_list *lists)
+{
+	size_t n = 0;
+
+	for (int k = JAMF_COMPUTER; k <= JAMF_MOBILE; k++)
+		if ((kinds & 1u << k) && !tr->have_inv[k] && tr->inv_error[k] == NULL)
+			lists[n++] = (struct jamf_list){.what = JAMF_LIST_INVENTORY,
+			    .kind = (enum jamf_kind)k, .want = tr->inventory_want, .inv = &tr->inv[k]};
+	return n;
+}
+
+void
+tenant_inventory_take(struct tenant_run *tr, struct jamf_list *lists, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct jamf_inventory *inv = lists[i].inv;
+		enum jamf_kind k = lists[i].kind;
+
+		if (lists[i].rc == 0) {
+			tr->have_inv[k] = true;
+			log_info("%zu %ss in Jamf Pro (%ld request%s)", inv->n, jamf_kind_name(k),
+			    inv->requests, inv->requests == 1 ? "" : "s");
+		} else if ((tr->inv_error[k] = strdup(lists[i].r.error)) == NULL) {
+			tr->inv_error[k] = strdup("out of memory");  /* NULL: tried again */
+		}
+		jamf_reply_release(&lists[i].r);
+	}
+}
+
 const struct jamf_inventory *
 tenant_inventory(struct tenant_run *tr, enum jamf_kind kind, char *err, size_t errlen)
 {
-	if (!tr->have_inv[kind]) {
-		struct jamf_reply r = {0};
+	struct jamf_list list;
 
-		if (jamf_pro_inventory(&tr->pro, kind, NULL, &tr->inv[kind], &r) == -1) {
-			snprintf(err, errlen, "%s", r.error);
-			jamf_reply_release(&r);
-			return NULL;
-		}
-		jamf_reply_release(&r);
-		tr->have_inv[kind] = true;
-		log_info("%zu %ss in Jamf Pro (%ld request%s)", tr->inv[kind].n, jamf_kind_name(kind), tr->inv[kind].requests,
-		    tr->inv[kind].requests == 1 ? "" : "s");
+	if (!tr->have_inv[kind] && tenant_inventory_lists(tr, 1u << kind, &list) == 1) {
+		(void)jamf_pro_read_lists(&tr->pro, &list, 1);
+		tenant_inventory_take(tr, &list, 1);
 	}
-	return &tr->inv[kind];
+	if (tr->have_inv[kind])
+		return &tr->inv[kind];
+	snprintf(err, errlen, "%s", tr->inv_error[kind] != NULL ? tr->inv_error[kind] :
+	    "out of memory");
+	return NULL;
 }
 
 int

@@ -31,6 +31,8 @@ struct tenant_run {
 	bool have_platform;
 	struct jamf_inventory inv[2];  /* by enum jamf_kind */
 	bool have_inv[2];
+	char *inv_error[2];            /* why an inventory could not be read (told once asked) */
+	unsigned inventory_want;       /* JAMF_INVENTORY_*: 0 unless set after tenant_open() */
 	struct state state;
 	bool have_state;
 	char (*seen_dates)[16];        /* per feed entry: the day bridge first saw it */
@@ -64,6 +66,15 @@ bool tenant_has_mode(const struct config_tenant *t, enum config_mode mode, const
 /* The inventory of a kind for the tenant, read on first use; NULL with err on failure. */
 const struct jamf_inventory *tenant_inventory(struct tenant_run *tr, enum jamf_kind kind,
     char *err, size_t errlen);
+
+/*
+ * Reading inventories together with other lists (jamf_pro_read_lists): set up lists[] for
+ * each kind in kinds (bits 1 << kind) not read or tried yet, how many (at most 2); once they
+ * were read, tenant_inventory_take() keeps each inventory, or why it failed, for
+ * tenant_inventory().
+ */
+size_t tenant_inventory_lists(struct tenant_run *tr, unsigned kinds, struct jamf_list *lists);
+void tenant_inventory_take(struct tenant_run *tr, struct jamf_list *lists, size_t n);
 
 void tenant_run_release(struct tenant_run *tr);
 

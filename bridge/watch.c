@@ -191,23 +191,13 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The plans followed (ids sorted) and which of them Jamf lists as unfinished. */
-struct followed {
-	struct state *st;
-	const char **ids;
-	bool *listed;
-	size_t n;
-	time_t now;
-	size_t *read;
-};
-
-/* jamf_pro_plans_each(): record a page of unfinished plans and tick the followed ones. */
+/* jamf_pro_read_lists(): record a page of unfinished plans and tick the followed ones. */
 static int
 note_unfinished(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_reply *r)
 {
-	struct followed *f = ctx;
+	struct watch_follow *f = ctx;
 
-	if (record_plans(f->st, plans, n, f->now, f->read, r) == -1)
+	if (record_plans(f->st, plans, n, f->now, &f->read, r) == -1)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		const char **hit = bsearch(&plans[i].id, f->ids, f->n, sizeof(*f->ids), cmp_str);
@@ -218,48 +208,16 @@ note_unfinished(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_
 	return 0;
 }
 
-/*
- * Of ids[0..*n), keep those not among Jamf's unfinished plans (read here a page at a time,
- * and recorded): the plans that finished since the last run. 0 or -1 (r).
- */
-static int
-drop_unfinished(struct jamf_session *pro, struct state *st, const char **ids, size_t *n,
-    time_t now, size_t *read, struct jamf_reply *r)
-{
-	struct followed f = {st, ids, calloc(*n > 0 ? *n : 1, sizeof(bool)), *n, now, read};
-	char filter[256];
-	size_t kept = 0;
-
-	if (f.listed == NULL)
-		return jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "reading plans: out of memory");
-	qsort(ids, *n, sizeof(*ids), cmp_str);
-	if (jamf_url_encode(UNFINISHED_FILTER, filter, sizeof(filter)) == -1 ||
-	    jamf_pro_plans_each(pro, filter, note_unfinished, &f, r) == -1) {
-		free(f.listed);
-		return -1;
-	}
-	for (size_t i = 0; i < *n; i++)
-		if (!f.listed[i])
-			ids[kept++] = ids[i];
-	*n = kept;
-	free(f.listed);
-	return 0;
-}
-
 int
-watch_follow_plans(struct jamf_session *pro, struct state *st, time_t now, size_t *read,
-    struct jamf_reply *r)
+watch_follow_begin(struct watch_follow *f, struct state *st, time_t now,
+    struct jamf_list *list, bool *with_list, struct jamf_reply *r)
 {
-	const char **ids = calloc(st->nplans > 0 ? st->nplans : 1, sizeof(*ids));
-	struct jamf_plan *plans = NULL;
-	size_t n = 0, got = 0;
-	int rc = -1;
-
-	*read = 0;
-	if (ids == NULL) {
-		jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "reading plans: out of memory");
-		return -1;
-	}
+	memset(f, 0, sizeof(*f));
+	f->st = st;
+	f->now = now;
+	*with_list = false;
+	if ((f->ids = calloc(st->nplans > 0 ? st->nplans : 1, sizeof(*f->ids))) == NULL)
+		return jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "reading plans: out of memory");
 	for (size_t i = 0; i < st->nplans; i++) {
 		if (!unfinished(&st->plans[i]))
 			continue;
@@ -268,22 +226,73 @@ watch_follow_plans(struct jamf_session *pro, struct state *st, time_t now, size_
 			    st->plans[i].id);
 			continue;
 		}
-		ids[n++] = st->plans[i].id;
+		f->ids[f->n++] = st->plans[i].id;
 	}
-	if (n > FOLLOW_BY_ID && drop_unfinished(pro, st, ids, &n, now, read, r) == -1)
+	if (f->n <= FOLLOW_BY_ID)
+		return 0;
+	/* many: the list of Jamf's unfinished plans, then by id those not on it (finished) */
+	qsort(f->ids, f->n, sizeof(*f->ids), cmp_str);
+	if ((f->listed = calloc(f->n, sizeof(bool))) == NULL)
+		return jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "reading plans: out of memory");
+	(void)jamf_url_encode(UNFINISHED_FILTER, f->filter, sizeof(f->filter));  /* fits */
+	*list = (struct jamf_list){.what = JAMF_LIST_PLANS, .filter = f->filter,
+	    .each = note_unfinished, .ctx = f};
+	*with_list = true;
+	return 0;
+}
+
+int
+watch_follow_end(struct watch_follow *f, struct jamf_session *pro, struct jamf_reply *r)
+{
+	struct jamf_plan *plans = NULL;
+	size_t n = 0, got = 0;
+	int rc = -1;
+
+	/* followed by id: all of them, or those the list did not show (finished since) */
+	for (size_t i = 0; i < f->n; i++)
+		if (f->listed == NULL || !f->listed[i])
+			f->ids[n++] = f->ids[i];
+	if (n == 0)
+		return 0;
+	if (jamf_pro_plans_by_ids(pro, f->ids, n, &plans, &got, r) == -1 ||
+	    record_plans(f->st, plans, got, f->now, &f->read, r) == -1)
 		goto out;
-	if (n > 0) {
-		if (jamf_pro_plans_by_ids(pro, ids, n, &plans, &got, r) == -1 ||
-		    record_plans(st, plans, got, now, read, r) == -1)
-			goto out;
-		if (got < n)
-			log_warn("%zu of %zu plans bridge created are not in Jamf any more (the "
-			    "plans feature was reset?)", n - got, n);
-	}
+	if (got < n)
+		log_warn("%zu of %zu plans bridge created are not in Jamf any more (the "
+		    "plans feature was reset?)", n - got, n);
 	rc = 0;
 out:
 	jamf_plans_free(plans, got);
-	free(ids);
+	return rc;
+}
+
+void
+watch_follow_release(struct watch_follow *f)
+{
+	free(f->ids);
+	free(f->listed);
+	memset(f, 0, sizeof(*f));
+}
+
+int
+watch_follow_plans(struct jamf_session *pro, struct state *st, time_t now, size_t *read,
+    struct jamf_reply *r)
+{
+	struct watch_follow f;
+	struct jamf_list list;
+	bool with_list;
+	int rc = -1;
+
+	if (watch_follow_begin(&f, st, now, &list, &with_list, r) == 0) {
+		if (with_list && jamf_pro_read_lists(pro, &list, 1) == -1)
+			*r = list.r;
+		else if (with_list)
+			jamf_reply_release(&list.r);
+		if (!with_list || list.rc == 0)
+			rc = watch_follow_end(&f, pro, r);
+	}
+	*read = f.read;
+	watch_follow_release(&f);
 	return rc;
 }
 

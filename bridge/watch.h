@@ -32,6 +32,7 @@
 
 struct config_watch;
 struct jamf_device;
+struct jamf_list;
 struct jamf_reply;
 struct jamf_session;
 struct reason_info;
@@ -138,5 +139,27 @@ void watch_counts_print(FILE *out, const size_t counts[WATCH_NCLASSES]);
  */
 int watch_follow_plans(struct jamf_session *pro, struct state *st, time_t now, size_t *read,
     struct jamf_reply *r);
+
+/*
+ * watch_follow_plans() in steps, for a caller that reads the list of Jamf's unfinished plans
+ * together with other lists (sync reads it with the inventories, jamf_pro_read_lists):
+ * begin picks the plans to follow and, when they are many, sets up *list and *with_list;
+ * once that list was read (rc 0), end reads the others by id. f->read counts the plans
+ * read. Each returns 0 or -1 (r); release f after begin, whatever happened.
+ */
+struct watch_follow {
+	struct state *st;
+	time_t now;
+	const char **ids;    /* the plans followed (sorted when read through the list) */
+	bool *listed;        /* with the list: ids it showed (not finished) */
+	size_t n;
+	size_t read;         /* out: plans whose state was read */
+	char filter[256];
+};
+
+int watch_follow_begin(struct watch_follow *f, struct state *st, time_t now,
+    struct jamf_list *list, bool *with_list, struct jamf_reply *r);
+int watch_follow_end(struct watch_follow *f, struct jamf_session *pro, struct jamf_reply *r);
+void watch_follow_release(struct watch_follow *f);
 
 #endif

@@ -218,7 +218,8 @@ step(struct probe *p, int argc, char **argv, struct jamf_reply *r)
 		struct jamf_inventory inv;
 
 		NEED(2);
-		if ((rc = jamf_pro_inventory(&p->pro, kind_of(argv[1]), NULL, &inv, r)) == 0) {
+		if ((rc = jamf_pro_inventory(&p->pro, kind_of(argv[1]), NULL,
+		    JAMF_INVENTORY_SERIALS, &inv, r)) == 0) {
 			cJSON_AddNumberToObject(out, "devices", (double)inv.n);
 			cJSON_AddNumberToObject(out, "requests", (double)inv.requests);
 			cJSON_AddBoolToObject(out, "ascending", ids_ascend(&inv));

@@ -72,6 +72,18 @@ class Plan(JamfTestCase):
             want = sum(n for c, n in seen.items() if EXPECTED[c][0] == outcome)
             self.assertEqual(counts[outcome], want, outcome)
 
+    def test_plan_lists_each_device_with_its_serial_number(self):
+        r = self.plan()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        actions = json.loads(r.stdout)["tenants"][0]["policies"][0]["actions"]
+        self.assertEqual(len(actions), 1000)
+        for a in actions:
+            self.assertEqual(a["device"]["serial"],
+                             self.sim.device("computer", a["device"]["id"])["hardware"]["serialNumber"])
+        pages = self.sim.requests("/api/v4/computers-inventory")
+        self.assertTrue(pages)
+        self.assertTrue(all("section=HARDWARE" in q["query"] for q in pages))
+
     def test_plan_sends_no_write_request(self):
         r = self.plan()
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -96,6 +96,17 @@ class Sync(SyncTestCase):
                 self.assertEqual(body["config"]["versionType"], "SPECIFIC_VERSION")
                 self.assertNotIn("buildVersion", body["config"])
 
+    def test_sync_does_not_ask_for_the_hardware_section(self):
+        # a computer's serial number (HARDWARE, a fifth of each page) is shown by plan only
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        pages = self.sim.requests("/api/v4/computers-inventory")
+        self.assertTrue(pages)
+        for q in pages:
+            self.assertNotIn("section=HARDWARE", q["query"])
+            for section in ("GENERAL", "OPERATING_SYSTEM", "GROUP_MEMBERSHIPS"):
+                self.assertIn(f"section={section}", q["query"])
+
     def test_a_policy_s_own_plan_template_is_what_is_sent(self):
         (self.dir / "plan.json").write_text(
             (ROOT / "templates" / "plan.json").read_text().replace("{{max_deferrals}}", "7"))

@@ -6,6 +6,7 @@ The simulator runs on a frozen clock here: plans move only when the test advance
 
 import collections
 import json
+import re
 import unittest
 
 from bridgelib import bridge
@@ -195,6 +196,64 @@ class Watch(SyncTestCase):
         self.state_file().write_text(json.dumps(state))
         r, policy = self.sync_json(path)
         self.assertEqual(policy["watch"]["late"], len(state["plans"]))
+
+
+class ReadTogether(SyncTestCase):
+    """A run reads the list of Jamf's unfinished plans and the inventory at once: both first
+    pages, then the others, max_connections at a time; one failing leaves the other read."""
+
+    sim_options = {"fleet_computers": 4500, "frozen_clock": True}
+    inventory = "/api/v4/computers-inventory"
+
+    def setUp(self):
+        super().setUp()
+        self.path = self.policy_file(batch_size=1000)
+        r = self.sync(path=self.path)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.created = int(re.search(r"plans: (\d+) created", r.stdout).group(1))
+        self.assertGreater(self.created, 2000)  # more than a page
+        self.sim.reset()
+
+    def lists(self):
+        """The page numbers of the plans list and inventory GETs, in the order they came."""
+        out = []
+        for q in self.sim.requests():
+            if q["method"] != "GET" or q["path"] not in (PLANS, self.inventory):
+                continue
+            if q["path"] == PLANS and "state%3Dout%3D%28" not in q["query"]:
+                continue  # plans read by id
+            page = int(re.search(r"(?:^|&)page=(\d+)", q["query"]).group(1))
+            out.append(("plans" if q["path"] == PLANS else "inventory", page))
+        return out
+
+    def test_both_first_pages_go_out_before_any_other(self):
+        r = self.sync(path=self.path)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        got = self.lists()
+        # the plans, all unfinished, in 2 pages; 4500 computers in 3
+        self.assertEqual(sorted(got), [("inventory", 0), ("inventory", 1), ("inventory", 2),
+                                       ("plans", 0), ("plans", 1)])
+        self.assertEqual(sorted(got[:2]), [("inventory", 0), ("plans", 0)])
+        self.assertIn(f"read the state of {self.created} unfinished plans", r.stderr)
+
+    def test_a_failed_plans_list_leaves_the_inventory_read(self):
+        self.sim.faults([{"path": PLANS, "method": "GET", "count": 1, "status": 404}])
+        r = self.sync(path=self.path)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("following plans:", r.stderr)
+        self.assertIn("4500 computers in Jamf Pro (3 requests)", r.stderr)
+        self.assertEqual(sorted(p for k, p in self.lists() if k == "inventory"), [0, 1, 2])
+        self.assertRegex(r.stdout, r"plans: 0 created, \d+ already there, 0 refused")
+
+    def test_a_failed_inventory_leaves_the_plans_read(self):
+        self.sim.faults([{"path": self.inventory, "count": 1, "status": 404}])
+        r = self.sync(path=self.path)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(f"read the state of {self.created} unfinished plans", r.stderr)
+        self.assertRegex(r.stderr, r"policy macs: .*computers-inventory \(404")
+        self.assertEqual(sorted(p for k, p in self.lists() if k == "plans"), [0, 1])
+        self.assertEqual([k for k, p in self.lists()].count("inventory"), 1)
+        self.assertEqual(self.writes(), [("POST", "/api/oauth/token")])
 
 
 if __name__ == "__main__":
