@@ -28,8 +28,10 @@ printed as met or missed; they are not assertions (the exit status is 0 unless a
 failed).
 
 The simulator is Python: it must not be what is measured.  Before each run its inventory
-pages are warmed by one `bridge plan` (with its own state folder) and every plan is read
-once, as a real Jamf Pro would have them cached; these requests are not counted.  It runs
+pages are warmed by one `bridge sync` (with its own state folder, and a policy that matches
+no Mac, so that it creates nothing) and every plan is read once, as a real Jamf Pro would
+have them cached; these requests are not counted.  Its --latency includes its own work on
+each request (sim.py): Python serves one request at a time, a real server side by side.  It runs
 with a frozen clock that the benchmark moves, and the "sim CPU" column shows what it spent
 during each run: when that nears the wall time, the simulator, not bridge, set the pace.
 
@@ -180,7 +182,8 @@ def per_device(kind):
 # ---------------------------------------------------------------------------
 
 def policy_text(args, sim, mode):
-    """The policy file of the benchmark (also used, with another state folder, to warm up)."""
+    """The policy file of the benchmark (also, with another state folder and a policy that
+    matches no Mac, to warm up)."""
     platform = ""
     if mode == "blueprint":
         platform = (f"platform: {{url: \"{sim.url}\", ca_file: \"{sim.ca_file}\", "
@@ -335,7 +338,9 @@ def bench_size(args, size, workdir):
         config = folder / "bridge.yaml"
         config.write_text(policy_text(args, sim, args.mode))
         warm = folder / "warm.yaml"
-        warm.write_text(config.read_text().replace("state_dir: state", "state_dir: warm-state"))
+        # the sync of the runs, reading what they read, on a policy that matches no Mac
+        warm.write_text(config.read_text().replace("state_dir: state", "state_dir: warm-state")
+                        + "    models: {include: '^no Mac has this model$'}\n")
         progress(f"  {size:,} devices: simulator ready in {out['sim_start_s']:.1f} s")
         out["runs"] = {}
         out["warm_s"] = 0.0
@@ -363,12 +368,12 @@ def bench_size(args, size, workdir):
 
 
 def warm_up(args, sim, folder, warm):
-    """Have the simulator render what the next run reads: every inventory page (one bridge plan
-    with its own state folder) and every plan.  It keeps what it rendered while nothing
-    changes, as a real Jamf Pro would have it cached."""
-    warmed = run_bridge(args, folder, "warm", ["plan"], warm)
+    """Have the simulator render what the next run reads: every inventory page (one bridge sync
+    with its own state folder, creating nothing) and every plan.  It keeps what it rendered
+    while nothing changes, as a real Jamf Pro would have it cached."""
+    warmed = run_bridge(args, folder, "warm", ["sync", "--full"], warm)
     if warmed["exit"] != 0:
-        progress(f"  warm-up bridge plan exited {warmed['exit']}: {warmed['stderr'][-500:]}")
+        progress(f"  warm-up bridge sync exited {warmed['exit']}: {warmed['stderr'][-500:]}")
     warm_plans(sim)
 
 
