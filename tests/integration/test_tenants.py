@@ -114,6 +114,21 @@ class Tenants(unittest.TestCase):
         self.assertEqual(plan_keys(self.state("beta")["plans"]),
                          {(p["planUuid"], p["deviceId"]) for p in self.plans("beta")})
 
+    def test_a_state_file_that_cannot_be_read_stops_its_tenant_alone(self):
+        # its state loads while its Jamf Pro signs in: the state's failure is what is told
+        folder = self.dir / "state" / "beta"
+        folder.mkdir(parents=True)
+        newer = '{"format": 99, "plans": []}'
+        (folder / "state.json").write_text(newer)
+        r = self.sync()
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertRegex(r.stderr, r"bridge: error: beta: .*state\.json.*format 99, newer than")
+        self.assertNotIn("error: acme", r.stderr)
+        self.assertEqual(self.plans("beta"), [])
+        self.assertTrue(all(w == ("POST", TOKEN) for w in self.writes("beta")), self.writes("beta"))
+        self.assertEqual((folder / "state.json").read_text(), newer)
+        self.assertGreater(len(self.plans("acme")), 0)
+
     def test_tenants_run_at_the_same_time_and_report_in_file_order(self):
         # acme's sign-in takes 3 s: beta does its work meanwhile and finishes first
         self.sims["acme"].faults([{"path": TOKEN, "delay": 3}])
