@@ -1,7 +1,6 @@
 /* One tenant during a run (see tenant.h). */
 #include "tenant.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,64 +55,28 @@ tenant_run_release(struct tenant_run *tr)
 	log_set_tenant(NULL);
 }
 
-/* A tenant's state being loaded beside its sign-in (tenant_open). */
-struct state_job {
-	struct state *st;
-	const struct config_tenant *t;
-	bool readonly;
-	enum state_status rc;
-	char err[JAMF_ERROR_BYTES];
-};
-
-static void *
-load_state(void *arg)
-{
-	struct state_job *job = arg;
-
-	log_set_tenant(job->t->name);
-	/* plan, render and status read the state without the lock and change nothing on disk */
-	job->rc = job->readonly ? state_load_readonly(job->st, job->t->state_dir, job->err,
-	    sizeof(job->err)) : state_load(job->st, job->t->state_dir, job->err, sizeof(job->err));
-	return NULL;
-}
-
 int
 tenant_open(struct tenant_run *tr, const struct config *cfg, const struct config_tenant *t,
     struct http_client *http, const struct gdmf_feed *feed, bool readonly, time_t now,
     struct jamf_reply *r, char *err, size_t errlen)
 {
-	struct state_job job = {&tr->state, t, readonly, STATE_ERROR, ""};
-	pthread_t loader;
-	bool beside;
-	int signed_in = -1;
-
 	memset(tr, 0, sizeof(*tr));
 	tr->cfg = cfg;
 	tr->tenant = t;
 	log_set_tenant(t->name);
-	/*
-	 * The state (a large fleet's takes a fifth of a second) loads while Jamf Pro signs in;
-	 * without a thread, one after the other. A state that cannot be read fails first.
-	 */
-	if (!(beside = pthread_create(&loader, NULL, load_state, &job) == 0))
-		(void)load_state(&job);
-	if ((beside || job.rc == STATE_OK) &&
-	    jamf_session_init(&tr->pro, JAMF_API_PRO, cfg, t, http, err, errlen) == 0) {
-		if ((signed_in = jamf_authenticate(&tr->pro, r)) == -1)
-			snprintf(err, errlen, "%s", r->error);
-	}
-	if (beside)
-		pthread_join(loader, NULL);
-	if (job.rc != STATE_OK) {
-		snprintf(err, errlen, "%s", job.err);
-		jamf_reply_release(r);  /* not the reason this tenant stops */
+	/* plan, render and status read the state without the lock and change nothing on disk */
+	if ((readonly ? state_load_readonly(&tr->state, t->state_dir, err, errlen) :
+	    state_load(&tr->state, t->state_dir, err, errlen)) != STATE_OK)
 		return -1;
-	}
 	tr->have_state = true;
-	if (signed_in == -1)
-		return -1;
 	if (feed != NULL && first_seen(tr, feed, !readonly, now) == -1) {
 		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (jamf_session_init(&tr->pro, JAMF_API_PRO, cfg, t, http, err, errlen) == -1)
+		return -1;
+	if (jamf_authenticate(&tr->pro, r) == -1) {
+		snprintf(err, errlen, "%s", r->error);
 		return -1;
 	}
 	return 0;

@@ -42,7 +42,7 @@ struct tenant_run {
 /*
  * Open a tenant for a run: its state (read-only when readonly, which also notes nothing),
  * when it first saw each BSI of feed (feed may be NULL: none), and a signed-in Jamf Pro
- * session; the state loads (in a thread of its own) while Jamf Pro signs in. 0, or -1 with the reason in err and, when signing in failed, Jamf's answer in r.
+ * session. 0, or -1 with the reason in err and, when signing in failed, Jamf's answer in r.
  * From here to tenant_run_release() (which must follow, even after a failure), this
  * thread's log lines name the tenant (log_set_tenant).
  */

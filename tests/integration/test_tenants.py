@@ -115,7 +115,7 @@ class Tenants(unittest.TestCase):
                          {(p["planUuid"], p["deviceId"]) for p in self.plans("beta")})
 
     def test_a_state_file_that_cannot_be_read_stops_its_tenant_alone(self):
-        # its state loads while its Jamf Pro signs in: the state's failure is what is told
+        # a state written by a newer bridge: refused, left as it is, the other tenant runs
         folder = self.dir / "state" / "beta"
         folder.mkdir(parents=True)
         newer = '{"format": 99, "plans": []}'
