@@ -112,7 +112,8 @@ int jamf_request_many(struct jamf_session *s, const struct jamf_call *calls,
 /*
  * Called by jamf_request_each() with call i's final reply, in the order replies arrive; the
  * callee owns *r from then on (it may copy the struct and release it later). Returns false
- * to stop: nothing more is sent, and replies still coming are released unseen.
+ * to stop: nothing more is sent, and replies still coming are released unseen. In a batch
+ * of GETs, a 2xx reply's successor may already be on its way (http_done_fn, http.h).
  */
 typedef bool (*jamf_reply_fn)(void *ctx, size_t i, struct jamf_reply *r);
 

@@ -404,9 +404,11 @@ inventory_path(enum jamf_kind kind, const char *filter, unsigned want, long page
  * others, max_connections at a time; several lists are read together (read_lists), their
  * pages sharing those connections. Each page is read as soon as it is in, whatever its
  * place, straight from its text (json_scan.h: no tree of 2000 records), each result handed
- * to item(); then the text is freed. The next pages download meanwhile, and memory holds the
- * pages downloading, never a parsed page nor one waiting for its turn: a list that must come
- * out in Jamf's order is sorted once read (cmp_devices, plans_sort).
+ * to item(); then the text is freed. The next pages download meanwhile (each one's request
+ * goes out before the page it follows is read), and memory holds the pages downloading and
+ * those being handed over, at most 2 x max_connections, never a parsed page nor one waiting
+ * for its turn: a list that must come out in Jamf's order is sorted once read (cmp_devices,
+ * plans_sort).
  */
 struct pager {
 	/* the path of page into buf; 0, or -1 when it does not fit (a filter too long) */

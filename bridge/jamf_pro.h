@@ -199,10 +199,11 @@ struct jamf_list {
 #define JAMF_PRO_MAX_LISTS 4
 
 /*
- * Read lists[0..n) (n <= JAMF_PRO_MAX_LISTS) together: the first page of each, then every
- * other page of all of them, max_connections at a time whatever their list, so that no list
- * waits for another to end. A list that fails ends there; the others go on. 0 when every
- * list was read, else -1.
+ * Read lists[0..n) (n <= JAMF_PRO_MAX_LISTS) together: the first page of each, all at once,
+ * then (once every first page is in: they say how many pages follow) every other page of all
+ * of them, max_connections at a time whatever their list, so that no list waits for another
+ * to end. A list that fails ends there; the others go on. 0 when every list was read, else
+ * -1.
  */
 int jamf_pro_read_lists(struct jamf_session *s, struct jamf_list *lists, size_t n);
 

@@ -32,7 +32,8 @@ struct tenant_run {
 	struct jamf_inventory inv[2];  /* by enum jamf_kind */
 	bool have_inv[2];
 	char *inv_error[2];            /* why an inventory could not be read (told once asked) */
-	unsigned inventory_want;       /* JAMF_INVENTORY_*: 0 unless set after tenant_open() */
+	unsigned inventory_want;       /* JAMF_INVENTORY_*: 0 unless set after tenant_open(),
+	                                  before an inventory is read */
 	struct state state;
 	bool have_state;
 	char (*seen_dates)[16];        /* per feed entry: the day bridge first saw it */

@@ -181,15 +181,15 @@ def per_device(kind):
 # One size
 # ---------------------------------------------------------------------------
 
-def policy_text(args, sim, mode):
-    """The policy file of the benchmark (also, with another state folder and a policy that
-    matches no Mac, to warm up)."""
+def policy_text(args, sim, mode, warm=False):
+    """The policy file of the benchmark; with warm, the warm-up's: its own state folder, and
+    a policy that matches no Mac (it reads what the runs read and creates nothing)."""
     platform = ""
     if mode == "blueprint":
         platform = (f"platform: {{url: \"{sim.url}\", ca_file: \"{sim.ca_file}\", "
                     f"environment_id: {ENVIRONMENT_ID}, client_id: {PLATFORM_CLIENT_ID}, "
                     "client_secret: env:BENCH_PLATFORM_SECRET, deploy_wait: 0s}\n")
-    return ("state_dir: state\n"
+    return (f"state_dir: {'warm-state' if warm else 'state'}\n"
             "watch: {interval: 1h}\n"
             f"gdmf: {{url: \"{sim.url}/v2/pmv\", ca_file: \"{sim.ca_file}\"}}\n"
             f"jamf: {{url: \"{sim.url}\", ca_file: \"{sim.ca_file}\", client_id: {JAMF_CLIENT_ID}, "
@@ -201,7 +201,8 @@ def policy_text(args, sim, mode):
             f"    mode: {mode}\n"
             "    scope: {groups: [\"All Managed Clients\"]}\n"
             f"    batch_size: {args.batch_size}\n"
-            "    deadline: {days_after_posting: 3, time: \"18:00\"}\n")
+            "    deadline: {days_after_posting: 3, time: \"18:00\"}\n"
+            + ("    models: {include: '^no Mac has this model$'}\n" if warm else ""))
 
 
 def bridge_env():
@@ -338,9 +339,7 @@ def bench_size(args, size, workdir):
         config = folder / "bridge.yaml"
         config.write_text(policy_text(args, sim, args.mode))
         warm = folder / "warm.yaml"
-        # the sync of the runs, reading what they read, on a policy that matches no Mac
-        warm.write_text(config.read_text().replace("state_dir: state", "state_dir: warm-state")
-                        + "    models: {include: '^no Mac has this model$'}\n")
+        warm.write_text(policy_text(args, sim, args.mode, warm=True))
         progress(f"  {size:,} devices: simulator ready in {out['sim_start_s']:.1f} s")
         out["runs"] = {}
         out["warm_s"] = 0.0

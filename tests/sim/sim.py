@@ -59,9 +59,11 @@ ask, go out as they are.  Without it every answer goes out as it is.
 Control paths (everything under /_sim/) are never recorded, faulted or
 delayed.  Every other request, known route or not, is recorded, may be hit by
 a fault rule and is delayed by --latency: its answer goes out no sooner than that
-after it arrived (after a fault's delay), however quickly it was handled.  The
-handler's own work counts toward the latency rather than being added to it: the
-sim serves one request at a time (Python), a real server serves them side by side.
+after it was read (after a fault's delay), however quickly it was handled.  The
+handler's own work counts toward the latency rather than being added to it (the
+sim serves one request at a time, a real server serves them side by side); so a
+write takes effect before the latency, not after.  Reading the request, --gzip
+and writing the answer still come on top.
 
 Adding routes: write a handler ``def handler(req: Request) -> Response`` in
 its own section near the end of this file and register it with
