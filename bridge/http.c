@@ -583,6 +583,17 @@ struct each_loop {
 	int rc;
 };
 
+/* Job i is done: one fewer to go; hand it over (job_report), stopping the batch if asked. */
+static void
+each_report(struct each_loop *l, size_t i)
+{
+	l->left--;
+	if (!job_report(l->jobs, i, l->done, l->ctx, &l->rc)) {
+		l->stop = true;
+		l->rc = -1;
+	}
+}
+
 /*
  * Start what may start, in order, up to the parallel limit, and never more than 2 x parallel
  * past the oldest unfinished request: a caller handling answers in order then holds a few
@@ -613,8 +624,7 @@ start_ready(struct each_loop *l)
 			started++;
 			continue;
 		}
-		l->left--;
-		l->stop = !job_report(l->jobs, i, l->done, l->ctx, &l->rc);
+		each_report(l, i);
 	}
 	return started;
 }
@@ -704,15 +714,10 @@ http_do_each(struct http_client *c, const struct http_endpoint *ep,
 			job_finish_attempt(c, ep, job, msg->data.result);
 			if (!job->done)
 				continue;
-			if (nfinished < HTTP_MAX_PARALLEL) {
+			if (nfinished < HTTP_MAX_PARALLEL)
 				finished[nfinished++] = (size_t)(job - l.jobs);
-			} else {
-				l.left--;  /* never more than parallel run: never here */
-				if (!job_report(l.jobs, (size_t)(job - l.jobs), done, ctx, &l.rc)) {
-					l.stop = true;
-					l.rc = -1;
-				}
-			}
+			else
+				each_report(&l, (size_t)(job - l.jobs));  /* never: parallel at most */
 		}
 		/*
 		 * Reads answered 2xx: the next requests go out before the caller works on these
@@ -722,13 +727,8 @@ http_do_each(struct http_client *c, const struct http_endpoint *ep,
 		if (reads && nfinished > 0 && all_2xx(l.jobs, finished, nfinished) &&
 		    start_ready(&l) > 0)
 			(void)curl_multi_perform(c->multi, &running);
-		for (size_t k = 0; k < nfinished; k++) {
-			l.left--;
-			if (!job_report(l.jobs, finished[k], done, ctx, &l.rc)) {
-				l.stop = true;
-				l.rc = -1;
-			}
-		}
+		for (size_t k = 0; k < nfinished; k++)
+			each_report(&l, finished[k]);
 		if (l.left > 0 && l.active > 0) {
 			long timeout = 1000;
 
