@@ -518,10 +518,10 @@ page_take(void *ctx, size_t i, struct jamf_reply *reply)
 		list_failed(o, pg);
 	} else if (pg->rc == 0) {
 		if (page_read(o->s, o->calls[i].path, reply->body, reply->body_len,
-		    reply->content_type, pg, &total, pg->r) == 0)
-			pg->total = total;
-		else
+		    reply->content_type, pg, &total, pg->r) != 0)
 			list_failed(o, pg);
+		else if (pg->total < 0)
+			pg->total = total;  /* the first page's says how many follow */
 	}
 	jamf_reply_release(reply);
 	return o->failed < o->nlists;
@@ -530,7 +530,7 @@ page_take(void *ctx, size_t i, struct jamf_reply *reply)
 /*
  * GET paths[0..n) and read each page through the pager of its list (list_of[i] of
  * pgs[0..nlists); list_of NULL: all pgs[0]) as it arrives. Each list's outcome is in its
- * pager (rc, r, total: the totalCount of its last page read).
+ * pager (rc, r, and total: the totalCount of the first of its pages read).
  */
 static void
 get_pages(struct jamf_session *s, char *const *paths, const size_t *list_of, size_t n,
@@ -639,7 +639,6 @@ oom:
 static void
 read_lists(struct jamf_session *s, struct pager *const *pgs, size_t nlists)
 {
-	long totals[JAMF_PRO_MAX_LISTS] = {0};
 	size_t *list_of = NULL, n;
 	char **paths = NULL;
 
@@ -653,12 +652,7 @@ read_lists(struct jamf_session *s, struct pager *const *pgs, size_t nlists)
 		get_pages(s, paths, list_of, n, pgs, nlists);
 		paths_free(paths, n);
 		free(list_of);
-		/* page_read() refused a page 0 without its totalCount */
-		for (size_t l = 0; first && l < nlists; l++)
-			totals[l] = pgs[l]->total;
 	}
-	for (size_t l = 0; l < nlists; l++)
-		pgs[l]->total = totals[l];
 }
 
 /* Read every page of one list through pg; 0 or -1 (pg->r). */
@@ -678,11 +672,11 @@ inventory_page_path(const void *ctx, long page, char *buf, size_t size)
 	return inventory_path(ir->inv->kind, ir->filter, ir->want, page, buf, size);
 }
 
-/* Set up ir and pg to read the inventory of kind into out (jamf_pro_read_lists). */
+/* Set up ir and pg to read the inventory l asks for (jamf_pro_read_lists). */
 static void
 inventory_begin(struct inventory_read *ir, struct pager *pg, struct jamf_list *l)
 {
-	*ir = (struct inventory_read){.inv = l->inv, .want = l->want,
+	*ir = (struct inventory_read){.inv = l->inv, .filter = l->filter, .want = l->want,
 	    .keys = l->kind == JAMF_COMPUTER ? &computer_keys : &mobile_keys};
 	*pg = (struct pager){.path = inventory_page_path, .sized = inventory_sized,
 	    .item = inventory_item, .ctx = ir, .r = &l->r};
@@ -697,12 +691,12 @@ inventory_end(struct jamf_session *s, struct inventory_read *ir, const struct pa
 	struct jamf_inventory *out = ir->inv;
 
 	free(ir->groups);
-	out->requests = pg->requests;
 	if (pg->rc == -1) {
 		jamf_inventory_release(out);
 		out->requests = pg->requests;
 		return;
 	}
+	out->requests = pg->requests;
 	/* pages come in as they are ready: put the devices back in Jamf's order */
 	if (ir->unsorted)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_devices);
@@ -1474,7 +1468,6 @@ jamf_pro_read_lists(struct jamf_session *s, struct jamf_list *lists, size_t n)
 		pgs[i] = &pg[i];
 		if (lists[i].what == JAMF_LIST_INVENTORY) {
 			inventory_begin(&ir[i], &pg[i], &lists[i]);
-			ir[i].filter = lists[i].filter;
 		} else {
 			pr[i] = (struct plans_read){.filter = lists[i].filter, .each = lists[i].each,
 			    .ctx = lists[i].ctx};
