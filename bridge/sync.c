@@ -718,11 +718,7 @@ read_jamf(struct tenant_run *tr, const struct sync_options *o, bool platform_dow
 	tenant_inventory_take(tr, &lists[with_list], n - with_list);
 	if (!follow)
 		return;
-	if (with_list && lists[0].rc == -1)
-		r = lists[0].r;  /* the list failed: nothing is read by id */
-	else if (with_list)
-		jamf_reply_release(&lists[0].r);
-	if ((with_list && lists[0].rc == -1) || watch_follow_end(&f, &tr->pro, &r) == -1) {
+	if (watch_follow_end(&f, &tr->pro, with_list ? &lists[0] : NULL, &r) == -1) {
 		log_error("following plans: %s", r.error);
 		j->failed = true;
 	} else if (f.read > 0) {

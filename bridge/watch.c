@@ -242,11 +242,19 @@ watch_follow_begin(struct watch_follow *f, struct state *st, time_t now,
 }
 
 int
-watch_follow_end(struct watch_follow *f, struct jamf_session *pro, struct jamf_reply *r)
+watch_follow_end(struct watch_follow *f, struct jamf_session *pro, struct jamf_list *list,
+    struct jamf_reply *r)
 {
 	struct jamf_plan *plans = NULL;
 	size_t n = 0, got = 0;
 	int rc = -1;
+
+	if (list != NULL && list->rc == -1) {
+		*r = list->r;  /* the list failed: nothing is read by id */
+		return -1;
+	}
+	if (list != NULL)
+		jamf_reply_release(&list->r);
 
 	/* followed by id: all of them, or those the list did not show (finished since) */
 	for (size_t i = 0; i < f->n; i++)
@@ -284,12 +292,9 @@ watch_follow_plans(struct jamf_session *pro, struct state *st, time_t now, size_
 	int rc = -1;
 
 	if (watch_follow_begin(&f, st, now, &list, &with_list, r) == 0) {
-		if (with_list && jamf_pro_read_lists(pro, &list, 1) == -1)
-			*r = list.r;
-		else if (with_list)
-			jamf_reply_release(&list.r);
-		if (!with_list || list.rc == 0)
-			rc = watch_follow_end(&f, pro, r);
+		if (with_list)
+			(void)jamf_pro_read_lists(pro, &list, 1);
+		rc = watch_follow_end(&f, pro, with_list ? &list : NULL, r);
 	}
 	*read = f.read;
 	watch_follow_release(&f);

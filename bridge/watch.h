@@ -144,8 +144,9 @@ int watch_follow_plans(struct jamf_session *pro, struct state *st, time_t now, s
  * watch_follow_plans() in steps, for a caller that reads the list of Jamf's unfinished plans
  * together with other lists (sync reads it with the inventories, jamf_pro_read_lists):
  * begin picks the plans to follow and, when they are many, sets up *list and *with_list;
- * once that list was read (rc 0), end reads the others by id. f->read counts the plans
- * read. Each returns 0 or -1 (r); release f after begin, whatever happened.
+ * once that list was read, end takes its outcome (list; NULL without one: its reply is
+ * released, or moved into r when it failed) and reads the others by id. f->read counts the
+ * plans read. Each returns 0 or -1 (r); release f after begin, whatever happened.
  */
 struct watch_follow {
 	struct state *st;
@@ -159,7 +160,8 @@ struct watch_follow {
 
 int watch_follow_begin(struct watch_follow *f, struct state *st, time_t now,
     struct jamf_list *list, bool *with_list, struct jamf_reply *r);
-int watch_follow_end(struct watch_follow *f, struct jamf_session *pro, struct jamf_reply *r);
+int watch_follow_end(struct watch_follow *f, struct jamf_session *pro, struct jamf_list *list,
+    struct jamf_reply *r);
 void watch_follow_release(struct watch_follow *f);
 
 #endif
