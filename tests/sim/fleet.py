@@ -47,6 +47,7 @@ import uuid
 SUPPLEMENTAL_KEYS = ("PublicBackgroundSecurityImprovements", "PublicRapidSecurityResponses")
 RELEASE_KEYS = ("PublicAssetSets", "AssetSets")
 SIM_NAMESPACE = uuid.UUID("5b1f4c2e-8f0a-4d2b-9c61-0e7a3d9b2f10")  # for every uuid5 the sim makes
+_NAMESPACE_SHA1 = hashlib.sha1(SIM_NAMESPACE.bytes)  # copied for each uuid: the namespace hashed once
 
 COMPUTER = "COMPUTER"
 MOBILE = "MOBILE"
@@ -55,7 +56,9 @@ MOBILE = "MOBILE"
 def sim_uuid(*parts):
     """A deterministic UUID (string) for the given parts: str(uuid.uuid5(SIM_NAMESPACE, name)),
     made without the UUID object (a large fleet's first run makes 100,000 of them)."""
-    digest = bytearray(hashlib.sha1(SIM_NAMESPACE.bytes + "/".join(map(str, parts)).encode()).digest()[:16])
+    sha1 = _NAMESPACE_SHA1.copy()
+    sha1.update("/".join(map(str, parts)).encode())
+    digest = bytearray(sha1.digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
     text = digest.hex()
