@@ -230,8 +230,7 @@ check_toggle(struct jamf_session *pro, bool custom, struct enforce_summary *sum)
 	bool busy = false;
 	int rc = -1;
 
-	if (jamf_pro_toggle_get(pro, &t, &r) == -1 ||
-	    (jamf_reply_release(&r), jamf_pro_toggle_busy(pro, &busy, &r)) == -1)
+	if (jamf_pro_toggle_check(pro, &t, &busy, &r) == -1)
 		snprintf(sum->error, sizeof(sum->error), "%s", r.error);
 	else if (!t.toggle)
 		snprintf(sum->error, sizeof(sum->error), "the managed software update plans feature "
@@ -375,7 +374,7 @@ batch_begin(struct state *st, const struct config_policy *policy, const struct t
 {
 	const struct decide_action *a = b->acts[0];
 	struct state_plan *recs = calloc(b->n, sizeof(*recs));
-	char err[512] = "out of memory", bsi[GDMF_IDENTITY_BYTES];
+	char err[512] = "out of memory";
 	int rc = -1;
 
 	b->ids = calloc(b->n, sizeof(*b->ids));
@@ -397,9 +396,7 @@ batch_begin(struct state *st, const struct config_policy *policy, const struct t
 			(char *)(uintptr_t)a->target_version, (char *)(uintptr_t)enforce_sent_build(a),
 			(char *)(uintptr_t)a->deadline, now, NULL, 0, NULL};
 	}
-	gdmf_entry_identity(a->bsi, bsi);
-	if (state_begin_plans(st, recs, b->n, b->intents, err, sizeof(err)) != STATE_OK ||
-	    state_note_ring(st, policy->name, b->ring, bsi, now) == -1) {
+	if (state_begin_plans(st, recs, b->n, b->intents, err, sizeof(err)) != STATE_OK) {
 		snprintf(sum->error, sizeof(sum->error), "not creating plans: %s", err);
 		goto out;
 	}
@@ -469,36 +466,180 @@ batch_end(struct state *st, const struct config_policy *policy, struct plan_batc
 }
 
 /*
- * Send batches[0..n) at once (each journaled already), then record each outcome in order.
- * 0, or -1 to stop this policy.
+ * Plans are created in rounds: up to max_connections batches are journaled, then sent
+ * together. While one round travels, the outcomes of the one before are recorded and the
+ * next one is journaled, so that Jamf's round trips are not spent waiting for the disk or
+ * the other way round. The order of each create stays intent on disk, request, outcome: a
+ * round goes out only once its intents are written, and only when every request of the
+ * round before was answered; one that may not go out has its intents closed as not sent.
+ */
+struct plan_round {
+	struct plan_batch *b;          /* [width] */
+	struct jamf_plan_post *posts;  /* [width]: what Jamf answered */
+	size_t n;                      /* batches journaled */
+};
+
+/* One enforce_plans() under way, shared with what runs while a round travels. */
+struct plan_run {
+	struct state *st;
+	const struct config_policy *policy;
+	const char *const *ring_names;
+	const struct template *tpl;
+	const struct jamf_device *devices;
+	time_t now;
+	const struct decide_action **todo;
+	size_t ntodo, next;     /* todo[next..ntodo) are not journaled yet */
+	size_t batch, width;
+	struct enforce_summary *sum;
+	bool stop;              /* journal and send no more */
+	struct plan_round *answered, *coming;  /* for while_sending() */
+};
+
+static void
+round_release(struct plan_round *rd)
+{
+	for (size_t i = 0; i < rd->n; i++)
+		batch_release(&rd->b[i]);
+	rd->n = 0;
+}
+
+/* Journal the next round into rd: up to width batches of one target each. */
+static void
+round_begin(struct plan_run *run, struct plan_round *rd)
+{
+	while (run->next < run->ntodo && rd->n < run->width && !run->stop) {
+		const struct decide_action *const *todo = run->todo;
+		struct plan_batch *b = &rd->b[rd->n];
+		size_t start = run->next, end = start + 1;
+
+		while (end < run->ntodo && end - start < run->batch &&
+		    enforce_same_target(todo[start], todo[end]))
+			end++;
+		b->acts = &todo[start];
+		b->n = end - start;
+		b->ring = run->ring_names[todo[start]->ring];
+		if (batch_begin(run->st, run->policy, run->tpl, run->devices, run->now, b,
+		    run->sum) == -1) {
+			/* the batches journaled before it are still sent: their intents are written */
+			batch_release(b);
+			run->stop = true;
+			break;
+		}
+		rd->n++;
+		run->next = end;
+	}
+}
+
+/* Record what Jamf answered to rd's batches, in order; then rd is empty. */
+static void
+round_end(struct plan_run *run, struct plan_round *rd)
+{
+	/* the round's outcome lines go to the journal in one write */
+	state_outcomes_hold(run->st);
+	for (size_t i = 0; i < rd->n; i++) {
+		if (batch_end(run->st, run->policy, &rd->b[i], &rd->posts[i], run->sum) == -1)
+			run->stop = true;
+		jamf_plan_refs_free(rd->posts[i].refs, rd->posts[i].nrefs);
+		jamf_reply_release(&rd->posts[i].reply);
+	}
+	state_outcomes_write(run->st);
+	round_release(rd);
+}
+
+/* Close the intents of rd, journaled but never sent; then rd is empty. */
+static void
+round_unsent(struct plan_run *run, struct plan_round *rd)
+{
+	char err[512];
+
+	for (size_t i = 0; i < rd->n; i++)
+		for (size_t k = 0; k < rd->b[i].n; k++)
+			(void)state_intent_failed(run->st, rd->b[i].intents[k], "not sent: an earlier "
+			    "request of the run failed", err, sizeof(err));
+	round_release(rd);
+}
+
+/* What runs while a round travels: the round before's outcomes, then the next round. */
+static void
+while_sending(void *ctx)
+{
+	struct plan_run *run = ctx;
+
+	if (run->answered != NULL)
+		round_end(run, run->answered);
+	round_begin(run, run->coming);
+}
+
+/* Send rd's batches at once, while_sending() meanwhile; whether every one was answered. */
+static bool
+round_send(struct jamf_session *pro, struct plan_run *run, struct plan_round *rd)
+{
+	const struct config_policy *policy = run->policy;
+	bool answered = true;
+
+	for (size_t i = 0; i < rd->n; i++) {
+		const struct plan_batch *b = &rd->b[i];
+		char bsi[GDMF_IDENTITY_BYTES];
+
+		gdmf_entry_identity(b->acts[0]->bsi, bsi);
+		if (state_note_ring(run->st, policy->name, b->ring, bsi, run->now) == -1) {
+			snprintf(run->sum->error, sizeof(run->sum->error), "not creating plans: the "
+			    "ring %s could not be recorded", b->ring);
+			run->stop = true;
+			while_sending(run);
+			round_unsent(run, rd);
+			return false;
+		}
+		rd->posts[i] = (struct jamf_plan_post){jamf_pro_kind(policy->platform), b->ids, b->n,
+			&b->pc, NULL, 0, {0}};
+	}
+	(void)jamf_pro_plans_post(pro, rd->posts, rd->n, while_sending, run);
+	for (size_t i = 0; i < rd->n; i++)
+		answered &= rd->posts[i].reply.fail == JAMF_OK;
+	return answered;
+}
+
+/*
+ * Journal and send run's plans, round after round (struct plan_round). 0, or -1 when the
+ * policy stopped (run->sum->error says why).
  */
 static int
-send_batches(struct jamf_session *pro, struct state *st, const struct config_policy *policy,
-    struct plan_batch *batches, size_t n, struct enforce_summary *sum)
+send_rounds(struct jamf_session *pro, struct plan_run *run)
 {
-	struct jamf_plan_post *posts = calloc(n > 0 ? n : 1, sizeof(*posts));
-	int rc = 0;
+	struct plan_round rounds[3] = {{0}};
+	struct plan_round *answered = NULL, *sending = &rounds[0], *coming = &rounds[1];
+	struct plan_round *idle = &rounds[2];
 
-	if (posts == NULL) {
-		/* intents stay unfinished, nothing was sent: the next run finds no plan, retries */
-		snprintf(sum->error, sizeof(sum->error), "out of memory");
-		return -1;
+	for (size_t i = 0; i < 3; i++)
+		if ((rounds[i].b = calloc(run->width, sizeof(*rounds[i].b))) == NULL ||
+		    (rounds[i].posts = calloc(run->width, sizeof(*rounds[i].posts))) == NULL) {
+			snprintf(run->sum->error, sizeof(run->sum->error), "out of memory");
+			run->stop = true;
+			goto out;
+		}
+	round_begin(run, sending);
+	while (sending->n > 0) {
+		struct plan_round *freed = answered != NULL ? answered : idle;
+
+		run->answered = answered;
+		run->coming = coming;
+		if (!round_send(pro, run, sending)) {
+			run->stop = true;
+			round_unsent(run, coming);
+		}
+		/* the round before was recorded meanwhile: its room takes the one after next */
+		answered = sending;
+		sending = coming;
+		coming = freed;
 	}
-	for (size_t i = 0; i < n; i++)
-		posts[i] = (struct jamf_plan_post){jamf_pro_kind(policy->platform), batches[i].ids,
-			batches[i].n, &batches[i].pc, NULL, 0, {0}};
-	(void)jamf_pro_plans_post(pro, posts, n);
-	/* every answer is in: the round's outcome lines go to the journal in one write */
-	state_outcomes_hold(st);
-	for (size_t i = 0; i < n; i++) {
-		if (batch_end(st, policy, &batches[i], &posts[i], sum) == -1)
-			rc = -1;
-		jamf_plan_refs_free(posts[i].refs, posts[i].nrefs);
-		jamf_reply_release(&posts[i].reply);
+	if (answered != NULL)
+		round_end(run, answered);
+out:
+	for (size_t i = 0; i < 3; i++) {
+		free(rounds[i].b);
+		free(rounds[i].posts);
 	}
-	state_outcomes_write(st);
-	free(posts);
-	return rc;
+	return run->stop ? -1 : 0;
 }
 
 int
@@ -510,10 +651,9 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
 	const struct state_plan **by = NULL;
 	size_t n = 0, batch = policy->batch_size > 0 ? (size_t)policy->batch_size : 100;
 	size_t width = pro->max_connections > 0 ? (size_t)pro->max_connections : 1;
-	struct plan_batch *batches = NULL;
 	struct template tpl;
 	bool custom = false;
-	int rc = 0;
+	int rc;
 
 	memset(sum, 0, sizeof(*sum));
 	if (enforce_load_template(policy, TEMPLATE_PLAN, &tpl, sum->error,
@@ -546,39 +686,8 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
 		return -1;
 	}
 	enforce_sort_actions(todo, n);
-	/* max_connections batches journaled, then sent together; their outcomes, then the next */
-	if ((batches = calloc(width, sizeof(*batches))) == NULL) {
-		snprintf(sum->error, sizeof(sum->error), "out of memory");
-		rc = -1;
-	}
-	for (size_t start = 0; start < n && rc == 0;) {
-		size_t nb = 0;
-
-		while (start < n && nb < width && rc == 0) {
-			size_t end = start + 1;
-			struct plan_batch *b = &batches[nb];
-
-			while (end < n && end - start < batch &&
-			    enforce_same_target(todo[start], todo[end]))
-				end++;
-			b->acts = &todo[start];
-			b->n = end - start;
-			b->ring = ring_names[todo[start]->ring];
-			if (batch_begin(st, policy, &tpl, devices, now, b, sum) == -1) {
-				batch_release(b);
-				rc = -1;
-				break;
-			}
-			nb++;
-			start = end;
-		}
-		/* batches journaled before a failure are still sent: their intents are written */
-		if (send_batches(pro, st, policy, batches, nb, sum) == -1)
-			rc = -1;
-		for (size_t i = 0; i < nb; i++)
-			batch_release(&batches[i]);
-	}
-	free(batches);
+	rc = send_rounds(pro, &(struct plan_run){st, policy, ring_names, &tpl, devices, now, todo,
+		n, 0, batch, width, sum, false, NULL, NULL});
 	free(todo);
 	template_release(&tpl);
 	return rc == 0 && sum->refused == 0 ? 0 : -1;

@@ -46,7 +46,10 @@ int enforce_reconcile_plans(struct jamf_session *pro, struct state *st, time_t n
 /*
  * Create the plans the decision asks for (ENFORCE and BASE_UPDATE actions), in batches of
  * policy->batch_size, skipping devices that already have bridge's plan for the same target.
- * Checks the plans feature toggle and customVersionEnabled first. ring_names[i] names ring i.
+ * Batches go out max_connections at a time, each journaled before it is sent; while one
+ * round travels, the round before is recorded and the next one journaled (a round after a
+ * failed request is not sent: its intents are closed as not sent). Checks the plans feature
+ * toggle and customVersionEnabled first. ring_names[i] names ring i.
  * Returns 0 when everything asked for exists now, else -1 (sum says what happened).
  */
 int enforce_plans(struct jamf_session *pro, struct state *st, const struct config_policy *policy,

@@ -38,6 +38,8 @@ struct http_client {
 	size_t nidle;
 	char *default_ca;   /* libcurl's built-in CA bundle, for endpoints without ca_file */
 	unsigned int seed;  /* for jitter only */
+	http_meanwhile_fn meanwhile;  /* to run once the next requests are out */
+	void *meanwhile_ctx;
 };
 
 /* One attempt's bookkeeping, shared with the callbacks. */
@@ -594,6 +596,22 @@ each_report(struct each_loop *l, size_t i)
 	}
 }
 
+/* Whether every running transfer of l has sent its whole request body. */
+static bool
+all_sent(const struct each_loop *l)
+{
+	for (size_t i = l->oldest; i < l->n; i++) {
+		const struct http_job *job = &l->jobs[i];
+		curl_off_t sent = 0;
+
+		if (job->curl != NULL && job->req->body_len > 0 &&
+		    (curl_easy_getinfo(job->curl, CURLINFO_SIZE_UPLOAD_T, &sent) != CURLE_OK ||
+		    sent < (curl_off_t)job->req->body_len))
+			return false;
+	}
+	return true;
+}
+
 /*
  * Start what may start, in order, up to the parallel limit, and never more than 2 x parallel
  * past the oldest unfinished request: a caller handling answers in order then holds a few
@@ -702,6 +720,8 @@ http_do_each(struct http_client *c, const struct http_endpoint *ep,
 		}
 		if (curl_multi_perform(c->multi, &running) != CURLM_OK)
 			break;
+		if (c->meanwhile != NULL && all_sent(&l))
+			http_client_meanwhile_run(c);  /* the requests travel meanwhile */
 		while ((msg = curl_multi_info_read(c->multi, &pending)) != NULL) {
 			struct http_job *job;
 			char *priv = NULL;
@@ -756,6 +776,23 @@ http_do_each(struct http_client *c, const struct http_endpoint *ep,
 	}
 	free(l.jobs);
 	return l.rc;
+}
+
+void
+http_client_meanwhile(struct http_client *c, http_meanwhile_fn fn, void *ctx)
+{
+	c->meanwhile = fn;
+	c->meanwhile_ctx = ctx;
+}
+
+void
+http_client_meanwhile_run(struct http_client *c)
+{
+	http_meanwhile_fn fn = c->meanwhile;
+
+	c->meanwhile = NULL;  /* first: once only */
+	if (fn != NULL)
+		fn(c->meanwhile_ctx);
 }
 
 int

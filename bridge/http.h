@@ -96,6 +96,16 @@ int http_do_each(struct http_client *c, const struct http_endpoint *ep,
 
 void http_response_release(struct http_response *resp);
 
+/*
+ * Work for the caller to do while requests travel. fn(ctx) runs once, inside the next
+ * http_do_each() on c (or http_do(), http_do_many()), as soon as the requests running have
+ * been sent whole, instead of after their answers; it must not use c. http_client_meanwhile_run() runs
+ * it at once if it has not run yet (no request went out), so that it always runs once.
+ */
+typedef void (*http_meanwhile_fn)(void *ctx);
+void http_client_meanwhile(struct http_client *c, http_meanwhile_fn fn, void *ctx);
+void http_client_meanwhile_run(struct http_client *c);
+
 /* Fill ep from the policy file's http section and a ca_file, with a body cap. */
 struct config_http;
 void http_endpoint_init(struct http_endpoint *ep, const struct config_http *cfg,

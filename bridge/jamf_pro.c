@@ -17,6 +17,7 @@
 
 #define PLANS_PATH "/api/v1/managed-software-updates/plans"
 #define TOGGLE_PATH PLANS_PATH "/feature-toggle"
+#define TOGGLE_STATUS_PATH TOGGLE_PATH "/status"
 #define PATH_BYTES 2048
 #define ID_BYTES 64
 #define MAX_RESULTS 20000000L  /* in one list: 10,000 pages, far beyond any Jamf Pro */
@@ -910,11 +911,10 @@ jamf_pro_static_group_set(struct jamf_session *s, enum jamf_kind kind, long id,
 	return rc;
 }
 
-int
-jamf_pro_toggle_get(struct jamf_session *s, struct jamf_toggle *t, struct jamf_reply *r)
+/* The feature toggle from r, the answer to GET TOGGLE_PATH; 0 or -1 (r). */
+static int
+toggle_from(struct jamf_session *s, struct jamf_reply *r, struct jamf_toggle *t)
 {
-	if (jamf_get(s, TOGGLE_PATH, r) == -1)
-		return -1;
 	if (!cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(r->json, "toggle")))
 		return bad_reply(s, r, TOGGLE_PATH, "no \"toggle\"");
 	t->toggle = json_bool(r->json, "toggle", false);
@@ -925,23 +925,52 @@ jamf_pro_toggle_get(struct jamf_session *s, struct jamf_toggle *t, struct jamf_r
 	return 0;
 }
 
-int
-jamf_pro_toggle_busy(struct jamf_session *s, bool *busy, struct jamf_reply *r)
+/* Whether switching the toggle runs, from r, the answer to GET TOGGLE_STATUS_PATH; 0 or -1. */
+static int
+toggle_busy_from(struct jamf_session *s, struct jamf_reply *r, bool *busy)
 {
 	const cJSON *on, *off;
-	const char *path = TOGGLE_PATH "/status";
 
-	*busy = false;
-	if (jamf_get(s, path, r) == -1)
-		return -1;
 	/* {toggleOn: {state}, toggleOff: {state}}, state NOT_RUNNING, RUNNING or NEVER_RAN */
 	on = json_obj(r->json, "toggleOn");
 	off = json_obj(r->json, "toggleOff");
 	if (on == NULL || off == NULL)
-		return bad_reply(s, r, path, "no \"toggleOn\" and \"toggleOff\"");
+		return bad_reply(s, r, TOGGLE_STATUS_PATH, "no \"toggleOn\" and \"toggleOff\"");
 	*busy = (json_str(on, "state") != NULL && strcmp(json_str(on, "state"), "RUNNING") == 0) ||
 	    (json_str(off, "state") != NULL && strcmp(json_str(off, "state"), "RUNNING") == 0);
 	return 0;
+}
+
+int
+jamf_pro_toggle_get(struct jamf_session *s, struct jamf_toggle *t, struct jamf_reply *r)
+{
+	if (jamf_get(s, TOGGLE_PATH, r) == -1)
+		return -1;
+	return toggle_from(s, r, t);
+}
+
+int
+jamf_pro_toggle_check(struct jamf_session *s, struct jamf_toggle *t, bool *busy,
+    struct jamf_reply *r)
+{
+	const struct jamf_call calls[2] = {
+		{"GET", TOGGLE_PATH, NULL, NULL, 0, false},
+		{"GET", TOGGLE_STATUS_PATH, NULL, NULL, 0, false},
+	};
+	struct jamf_reply replies[2];
+	int rc = -1;
+
+	*busy = false;
+	(void)jamf_request_many(s, calls, replies, 2);
+	if (replies[0].fail != JAMF_OK || toggle_from(s, &replies[0], t) == -1)
+		*r = replies[0], replies[0] = (struct jamf_reply){0};
+	else if (replies[1].fail != JAMF_OK || toggle_busy_from(s, &replies[1], busy) == -1)
+		*r = replies[1], replies[1] = (struct jamf_reply){0};
+	else
+		rc = 0;
+	jamf_reply_release(&replies[0]);
+	jamf_reply_release(&replies[1]);
+	return rc;
 }
 
 /* The JSON of a plan's config. */
@@ -1065,7 +1094,8 @@ out:
 }
 
 int
-jamf_pro_plans_post(struct jamf_session *s, struct jamf_plan_post *posts, size_t n)
+jamf_pro_plans_post(struct jamf_session *s, struct jamf_plan_post *posts, size_t n,
+    http_meanwhile_fn meanwhile, void *ctx)
 {
 	struct jamf_call *calls = calloc(n > 0 ? n : 1, sizeof(*calls));
 	struct jamf_reply *replies = calloc(n > 0 ? n : 1, sizeof(*replies));
@@ -1086,7 +1116,9 @@ jamf_pro_plans_post(struct jamf_session *s, struct jamf_plan_post *posts, size_t
 	}
 	if (calls == NULL || replies == NULL)
 		goto out;
+	http_client_meanwhile(s->http, meanwhile, ctx);
 	(void)jamf_request_many(s, calls, replies, n);
+	http_client_meanwhile_run(s->http);  /* when no request could go out */
 	for (size_t i = 0; i < n; i++) {
 		posts[i].reply = replies[i];
 		if (posts[i].reply.fail != JAMF_OK ||
@@ -1116,6 +1148,8 @@ out:
 	}
 	free(calls);
 	free(replies);
+	if (meanwhile != NULL)
+		meanwhile(ctx);
 	return -1;
 }
 
@@ -1138,7 +1172,7 @@ jamf_pro_plans_create(struct jamf_session *s, enum jamf_kind kind,
 		posts[i] = (struct jamf_plan_post){kind, device_ids + i * batch_size,
 			n - i * batch_size < batch_size ? n - i * batch_size : batch_size, cfg,
 			NULL, 0, {0}};
-	(void)jamf_pro_plans_post(s, posts, nposts);
+	(void)jamf_pro_plans_post(s, posts, nposts, NULL, NULL);
 	for (i = 0; i < nposts; i++) {
 		struct jamf_plan_ref *grown = posts[i].nrefs == 0 ? *refs :
 		    realloc(*refs, (*nrefs + posts[i].nrefs) * sizeof(*grown));

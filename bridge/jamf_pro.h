@@ -133,9 +133,13 @@ int jamf_pro_static_group_set(struct jamf_session *s, enum jamf_kind kind, long 
     const char *name, const long *want, size_t nwant, const long *drop, size_t ndrop,
     struct jamf_reply *r);
 
-/* The plans feature toggle; and whether switching it is still in progress. 0 or -1. */
+/*
+ * The plans feature toggle; and with it, asked at the same time, whether switching it is
+ * still in progress. 0 or -1.
+ */
 int jamf_pro_toggle_get(struct jamf_session *s, struct jamf_toggle *t, struct jamf_reply *r);
-int jamf_pro_toggle_busy(struct jamf_session *s, bool *busy, struct jamf_reply *r);
+int jamf_pro_toggle_check(struct jamf_session *s, struct jamf_toggle *t, bool *busy,
+    struct jamf_reply *r);
 
 /* One request for plans: devices of one kind, one config (jamf_pro_plans_post). */
 struct jamf_plan_post {
@@ -150,9 +154,12 @@ struct jamf_plan_post {
 
 /*
  * Send posts[0..n) at once, max_connections at a time (429 handled by http's retries); each
- * gets its own refs and reply. 0 when all succeeded, else -1.
+ * gets its own refs and reply. meanwhile(ctx), unless NULL, runs once while they travel
+ * (http_client_meanwhile(): after they went out, or at the end if none could go), so that the
+ * caller's own work does not wait for Jamf. 0 when all succeeded, else -1.
  */
-int jamf_pro_plans_post(struct jamf_session *s, struct jamf_plan_post *posts, size_t n);
+int jamf_pro_plans_post(struct jamf_session *s, struct jamf_plan_post *posts, size_t n,
+    http_meanwhile_fn meanwhile, void *ctx);
 
 /*
  * Plans for devices, batch_size devices per request, the requests sent at once. Appends to

@@ -383,20 +383,24 @@ add_row(struct watch_row **rows, size_t *n, size_t *cap, const struct watch_row 
 	return 0;
 }
 
+/* A plan with its device id as a number, read once rather than at every comparison. */
+struct plan_key {
+	long device;
+	const struct state_plan *p;
+};
+
 /* Plans by device (as a number, then as text), then creation time. */
 static int
 cmp_plan(const void *a, const void *b)
 {
-	const struct state_plan *x = *(const struct state_plan *const *)a;
-	const struct state_plan *y = *(const struct state_plan *const *)b;
-	long dx = strtol(x->device_id, NULL, 10), dy = strtol(y->device_id, NULL, 10);
+	const struct plan_key *x = a, *y = b;
 	int c;
 
-	if (dx != dy)
-		return (dx > dy) - (dx < dy);
-	if ((c = strcmp(x->device_id, y->device_id)) != 0)
+	if (x->device != y->device)
+		return (x->device > y->device) - (x->device < y->device);
+	if ((c = strcmp(x->p->device_id, y->p->device_id)) != 0)
 		return c;
-	return (x->created_at > y->created_at) - (x->created_at < y->created_at);
+	return (x->p->created_at > y->p->created_at) - (x->p->created_at < y->p->created_at);
 }
 
 /* Classify row, and write its note when note is not NULL. */
@@ -425,7 +429,7 @@ watch_rows(const struct state *st, const char *policy, const struct jamf_device 
     size_t *n)
 {
 	struct by_id *index = calloc(ndevices ? ndevices : 1, sizeof(*index));
-	const struct state_plan **plans = NULL;
+	struct plan_key *plans = NULL;
 	size_t cap = 0, nplans = 0;
 
 	*rows = NULL;
@@ -440,18 +444,19 @@ watch_rows(const struct state *st, const char *policy, const struct jamf_device 
 		goto oom;
 	for (size_t i = 0; i < st->nplans; i++)
 		if (st->plans[i].id != NULL && strcmp(st->plans[i].policy, policy) == 0)
-			plans[nplans++] = &st->plans[i];
+			plans[nplans++] = (struct plan_key){strtol(st->plans[i].device_id, NULL, 10),
+				&st->plans[i]};
 	qsort(plans, nplans, sizeof(*plans), cmp_plan);
 	/* at most a row per plan: room for them at once, not up to twice that by doubling */
 	if (nplans > 0 && (*rows = malloc(nplans * sizeof(**rows))) == NULL)
 		goto oom;
 	cap = nplans;
 	for (size_t i = 0; i < nplans; i++) {
-		const struct state_plan *p = plans[i];
-		struct by_id key = {strtol(p->device_id, NULL, 10), 0}, *hit;
+		const struct state_plan *p = plans[i].p;
+		struct by_id key = {plans[i].device, 0}, *hit;
 		struct watch_row row;
 
-		if (i + 1 < nplans && strcmp(plans[i + 1]->device_id, p->device_id) == 0)
+		if (i + 1 < nplans && strcmp(plans[i + 1].p->device_id, p->device_id) == 0)
 			continue;
 		/* a device gone from inventory is no longer bridge's business */
 		if ((hit = bsearch(&key, index, ndevices, sizeof(*index), cmp_by_id)) == NULL)

@@ -284,9 +284,7 @@ step(struct probe *p, int argc, char **argv, struct jamf_reply *r)
 		struct jamf_toggle t;
 		bool busy = false;
 
-		if ((rc = jamf_pro_toggle_get(&p->pro, &t, r)) == 0) {
-			jamf_reply_release(r);
-			rc = jamf_pro_toggle_busy(&p->pro, &busy, r);
+		if ((rc = jamf_pro_toggle_check(&p->pro, &t, &busy, r)) == 0) {
 			cJSON_AddBoolToObject(out, "toggle", t.toggle);
 			cJSON_AddBoolToObject(out, "custom_version", t.custom_version);
 			cJSON_AddBoolToObject(out, "busy", busy);

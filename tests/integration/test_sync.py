@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 import unittest
+import urllib.parse
 
 from bridgelib import ROOT, assert_no_secrets, bridge
 from simlib import (ENVIRONMENT_ID, JAMF_CLIENT_ID, JAMF_CLIENT_SECRET, PLATFORM_CLIENT_ID,
@@ -224,6 +225,43 @@ class ConcurrentPlans(SyncTestCase):
         self.assertRegex(r.stdout, rf"plans: {len(created)} created, 0 already there, "
                                    rf"{len(refused)} refused")
         self.assertEqual(set(self.plans_by_device()), created)
+        # the round journaled meanwhile was never sent, and is not taken for one that was:
+        # the next run looks nothing up, and creates the rest
+        self.sim.clear_faults()
+        self.sim.reset()
+        r = self.sync(path=self.policy(3))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn("reconcile", r.stderr)
+        self.assertEqual([q["query"] for q in self.sim.requests(PLANS)
+                          if "device.deviceId" in urllib.parse.unquote(q["query"])], [])
+        self.assertEqual(self.plans_by_device(), self.expected_plans())
+
+    def test_the_next_round_is_journaled_while_one_travels(self):
+        self.sim.faults([{"path": PLANS, "method": "POST", "delay": 1.5, "count": 3}])
+        journal = self.dir / "state" / "journal.jsonl"
+        proc = subprocess.Popen([os.environ["BRIDGE_BIN"], "sync", "-c", str(self.policy(3))],
+                                env={**os.environ, **ENV}, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 20
+            while len(self.posts()) < 3:
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.02)
+            time.sleep(0.5)  # the first round is still waiting for its answers
+            lines = [json.loads(line) for line in journal.read_text().splitlines()]
+            begun = [line["plan"]["device_id"] for line in lines if line["op"] == "begin"]
+            self.assertEqual(len(self.posts()), 3)
+            self.assertEqual([line for line in lines if line["op"] != "begin"], [])
+        finally:
+            out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0, out + err)
+        posts = self.posts()
+        rounds = [{d["deviceId"] for q in posts[k:k + 3] for d in json.loads(q["body"])["devices"]}
+                  for k in (0, 3)]
+        # the second round's intents were on disk before the first round was answered
+        self.assertEqual(set(begun), rounds[0] | rounds[1])
+        self.assertEqual(len(begun), len(rounds[0]) + len(rounds[1]))
+        self.assertEqual(self.plans_by_device(), self.expected_plans())
 
     def test_a_lost_answer_among_others_is_reconciled_without_duplicates(self):
         # Jamf creates the second request's plans, but its answer never arrives
