@@ -575,7 +575,7 @@ static bool
 round_send(struct jamf_session *pro, struct plan_run *run, struct plan_round *rd)
 {
 	const struct config_policy *policy = run->policy;
-	bool answered = true;
+	bool all_answered = true;
 
 	for (size_t i = 0; i < rd->n; i++) {
 		const struct plan_batch *b = &rd->b[i];
@@ -595,8 +595,8 @@ round_send(struct jamf_session *pro, struct plan_run *run, struct plan_round *rd
 	}
 	(void)jamf_pro_plans_post(pro, rd->posts, rd->n, while_sending, run);
 	for (size_t i = 0; i < rd->n; i++)
-		answered &= rd->posts[i].reply.fail == JAMF_OK;
-	return answered;
+		all_answered &= rd->posts[i].reply.fail == JAMF_OK;
+	return all_answered;
 }
 
 /*

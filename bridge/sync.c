@@ -846,6 +846,8 @@ run_tenant(const struct config *cfg, const struct gdmf_feed *feed, const struct 
 			print_policy_text(j->out, t, &pr, !o->dry_run);
 		if (!o->dry_run && !enforce_policy(&tr, &pr, o->now, jp, j->out))
 			j->failed = true;
+		/* the decision is spent: its memory goes before the watch rows take theirs */
+		decide_result_release(&pr.result);
 		if (!o->dry_run && !report_watch(&tr, &pr, o->now, jp, j->out, &j->problems,
 		    &j->metrics))
 			j->failed = true;
