@@ -958,19 +958,21 @@ jamf_pro_toggle_check(struct jamf_session *s, struct jamf_toggle *t, bool *busy,
 		{"GET", TOGGLE_STATUS_PATH, NULL, NULL, 0, false},
 	};
 	struct jamf_reply replies[2];
-	int rc = -1;
+	int failed = -1;  /* the call whose reply says why */
 
 	*busy = false;
 	(void)jamf_request_many(s, calls, replies, 2);
 	if (replies[0].fail != JAMF_OK || toggle_from(s, &replies[0], t) == -1)
-		*r = replies[0], replies[0] = (struct jamf_reply){0};
+		failed = 0;
 	else if (replies[1].fail != JAMF_OK || toggle_busy_from(s, &replies[1], busy) == -1)
-		*r = replies[1], replies[1] = (struct jamf_reply){0};
-	else
-		rc = 0;
+		failed = 1;
+	if (failed != -1) {
+		*r = replies[failed];  /* the caller releases it */
+		memset(&replies[failed], 0, sizeof(replies[failed]));
+	}
 	jamf_reply_release(&replies[0]);
 	jamf_reply_release(&replies[1]);
-	return rc;
+	return failed == -1 ? 0 : -1;
 }
 
 /* The JSON of a plan's config. */
