@@ -99,8 +99,9 @@ void http_response_release(struct http_response *resp);
 /*
  * Work for the caller to do while requests travel. fn(ctx) runs once, inside the next
  * http_do_each() on c (or http_do(), http_do_many()), as soon as the requests running have
- * been sent whole, instead of after their answers; it must not use c. http_client_meanwhile_run() runs
- * it at once if it has not run yet (no request went out), so that it always runs once.
+ * been sent whole, instead of after their answers; it must not use c.
+ * http_client_meanwhile_run() runs it at once if it has not run yet (no request went out),
+ * so that it always runs once.
  */
 typedef void (*http_meanwhile_fn)(void *ctx);
 void http_client_meanwhile(struct http_client *c, http_meanwhile_fn fn, void *ctx);

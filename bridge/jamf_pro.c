@@ -427,7 +427,6 @@ struct pager {
 	long total;       /* out: totalCount of the first page */
 };
 
-
 /*
  * Read one list page, {"totalCount": n, "results": [...]}, from its text: each result to
  * pg->item(), totalCount into *total, then pg->page_done(). 0, or -1 (r) when the page is
@@ -1463,13 +1462,20 @@ plans_page_done(void *ctx, struct jamf_reply *r)
 	return rc;
 }
 
+/* The pager of a plans list read into pr, its failure told in r. */
+static struct pager
+plans_pager(struct plans_read *pr, struct jamf_reply *r)
+{
+	return (struct pager){.path = plans_page_path, .item = plans_item,
+	    .page_done = plans_page_done, .ctx = pr, .r = r};
+}
+
 int
 jamf_pro_plans_list(struct jamf_session *s, const char *filter, struct jamf_plan **out,
     size_t *n, struct jamf_reply *r)
 {
 	struct plans_read pr = {.filter = filter};
-	struct pager pg = {.path = plans_page_path, .item = plans_item,
-	    .page_done = plans_page_done, .ctx = &pr, .r = r};
+	struct pager pg = plans_pager(&pr, r);
 
 	*out = NULL;
 	*n = 0;
@@ -1507,8 +1513,7 @@ jamf_pro_read_lists(struct jamf_session *s, struct jamf_list *lists, size_t n)
 		} else {
 			pr[i] = (struct plans_read){.filter = lists[i].filter, .each = lists[i].each,
 			    .ctx = lists[i].ctx};
-			pg[i] = (struct pager){.path = plans_page_path, .item = plans_item,
-			    .page_done = plans_page_done, .ctx = &pr[i], .r = &lists[i].r};
+			pg[i] = plans_pager(&pr[i], &lists[i].r);
 		}
 	}
 	read_lists(s, pgs, n);
@@ -1563,8 +1568,7 @@ jamf_pro_plans_by_ids(struct jamf_session *s, const char *const *ids, size_t n,
 {
 	size_t nchunks = (n + JAMF_PLANS_PER_REQUEST - 1) / JAMF_PLANS_PER_REQUEST, k;
 	struct plans_read pr = {0};
-	struct pager pg = {.path = plans_page_path, .item = plans_item,
-	    .page_done = plans_page_done, .ctx = &pr, .r = r};
+	struct pager pg = plans_pager(&pr, r);
 	struct pager *pgp = &pg;
 	char **paths = calloc(nchunks > 0 ? nchunks : 1, sizeof(*paths));
 	int rc = -1;
