@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "gdmf.h"
+#include "http.h"
 #include "log.h"
 
 /*
@@ -55,28 +56,59 @@ tenant_run_release(struct tenant_run *tr)
 	log_set_tenant(NULL);
 }
 
+/* Loading a tenant's state while its token request travels (load_state()). */
+struct state_job {
+	struct tenant_run *tr;
+	bool readonly;
+	char *err;
+	size_t errlen;
+	int rc;
+};
+
+static void
+load_state(void *ctx)
+{
+	struct state_job *job = ctx;
+	struct state *st = &job->tr->state;
+	const char *dir = job->tr->tenant->state_dir;
+
+	/* plan, render and status read the state without the lock and change nothing on disk */
+	job->rc = (job->readonly ? state_load_readonly(st, dir, job->err, job->errlen) :
+	    state_load(st, dir, job->err, job->errlen)) == STATE_OK ? 0 : -1;
+	job->tr->have_state = job->rc == 0;
+}
+
 int
 tenant_open(struct tenant_run *tr, const struct config *cfg, const struct config_tenant *t,
     struct http_client *http, const struct gdmf_feed *feed, bool readonly, time_t now,
     struct jamf_reply *r, char *err, size_t errlen)
 {
+	struct state_job job = {.tr = tr, .readonly = readonly, .err = err, .errlen = errlen};
+	int signed_in;
+
 	memset(tr, 0, sizeof(*tr));
 	tr->cfg = cfg;
 	tr->tenant = t;
 	log_set_tenant(t->name);
-	/* plan, render and status read the state without the lock and change nothing on disk */
-	if ((readonly ? state_load_readonly(&tr->state, t->state_dir, err, errlen) :
-	    state_load(&tr->state, t->state_dir, err, errlen)) != STATE_OK)
-		return -1;
-	tr->have_state = true;
-	if (feed != NULL && first_seen(tr, feed, !readonly, now) == -1) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	if (jamf_session_init(&tr->pro, JAMF_API_PRO, cfg, t, http, err, errlen) == -1)
 		return -1;
-	if (jamf_authenticate(&tr->pro, r) == -1) {
+	/*
+	 * The state file (24 MB at 100,000 plans) is read while the token request travels;
+	 * a state that cannot be used is told first, as it was read first.
+	 */
+	http_client_meanwhile(http, load_state, &job);
+	signed_in = jamf_authenticate(&tr->pro, r);
+	http_client_meanwhile_run(http);
+	if (job.rc == -1) {
+		jamf_reply_release(r);
+		return -1;
+	}
+	if (signed_in == -1) {
 		snprintf(err, errlen, "%s", r->error);
+		return -1;
+	}
+	if (feed != NULL && first_seen(tr, feed, !readonly, now) == -1) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	return 0;
