@@ -391,6 +391,17 @@ json_scan_skip(struct json_scan *js)
 }
 
 bool
+json_scan_bool(struct json_scan *js, bool *out)
+{
+	if (json_scan_peek(js) != JSON_SCAN_BOOL) {
+		(void)json_scan_skip(js);
+		return false;
+	}
+	*out = *js->p == 't';
+	return read_literal(js, *out ? "true" : "false");
+}
+
+bool
 json_scan_string(struct json_scan *js, char *buf, size_t size)
 {
 	bool fits;

@@ -2,7 +2,8 @@
  * Reading a JSON text in one pass, without building a tree: the caller walks the objects and
  * arrays it cares about and takes the members it wants; everything else is checked and skipped.
  * It serves Jamf's list pages, where a cJSON tree of 2000 devices costs some 100,000
- * allocations to build and free again; everything else reads cJSON trees (json.h).
+ * allocations to build and free again, and the record lines of state.json (state.c);
+ * everything else reads cJSON trees (json.h).
  *
  * The grammar is RFC 8259's, checked as the text is read: no control characters in strings,
  * no lone surrogates in \u escapes, strict numbers, nothing after the value, nesting at most
@@ -75,6 +76,9 @@ bool json_scan_id(struct json_scan *js, char *buf, size_t size);
 
 /* The next value into *out when it is an integral number within +-9e15: true; else skip it. */
 bool json_scan_long(struct json_scan *js, long *out);
+
+/* The next value into *out when it is true or false: true; any other value is skipped. */
+bool json_scan_bool(struct json_scan *js, bool *out);
 
 /* Skip the next value, checking it; false on error. */
 bool json_scan_skip(struct json_scan *js);

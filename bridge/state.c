@@ -78,6 +78,7 @@
 #include "hash.h"
 #include "isotime.h"
 #include "json.h"
+#include "json_scan.h"
 #include "log.h"
 
 #define STATE_FILE "state.json"
@@ -324,6 +325,45 @@ record_same(const struct record_type *t, const void *a, const void *b)
 	return true;
 }
 
+/* One member's value, as the record readers hand it to field_take(). */
+struct field_value {
+	enum { VALUE_ABSENT, VALUE_STRING, VALUE_BOOL, VALUE_OTHER } type;  /* absent: or null */
+	const char *s;   /* VALUE_STRING */
+	bool b;          /* VALUE_BOOL */
+};
+
+/*
+ * Set field f of rec from v, strings interned in st. 0; -1 when v is missing but required, of
+ * the wrong type or too long; -2 when out of memory.
+ */
+static int
+field_take(struct state *st, const struct field *f, bool with_id, const struct field_value *v,
+    void *rec)
+{
+	const char *s = v->type == VALUE_STRING ? v->s : NULL;
+
+	if (v->type == VALUE_ABSENT)
+		return f->type == FIELD_STRING || f->type == FIELD_TIME || f->type == FIELD_BOOL ||
+		    (f->type == FIELD_ID && with_id) ? -1 : 0;
+	switch (f->type) {
+	case FIELD_ID:
+	case FIELD_STRING:
+	case FIELD_STRING_OPT:
+		if (f->type == FIELD_ID ? !id_ok(s) : !string_fits(s))
+			return -1;
+		return intern(st, s, MEMBER(rec, f, char *)) ? 0 : -2;
+	case FIELD_TIME:
+	case FIELD_TIME_OPT:
+		return s != NULL && iso_time_parse(s, MEMBER(rec, f, time_t)) == 0 ? 0 : -1;
+	case FIELD_BOOL:
+		if (v->type != VALUE_BOOL)
+			return -1;
+		*MEMBER(rec, f, bool) = v->b;
+		return 0;
+	}
+	return -1;
+}
+
 /*
  * The member name of obj, the first so named, as cJSON_GetObjectItemCaseSensitive() finds it,
  * but looked for at *next first: bridge writes the members in the order of the table, so each
@@ -356,37 +396,99 @@ record_read(struct state *st, const struct record_type *t, const cJSON *obj, voi
 
 	for (const struct field *f = t->fields; f->name != NULL; f++) {
 		const cJSON *v = member(obj, f->name, &next);
-		bool absent = v == NULL || cJSON_IsNull(v);
-		bool required = f->type == FIELD_STRING || f->type == FIELD_TIME ||
-		    f->type == FIELD_BOOL || (f->type == FIELD_ID && with_id);
-		/* what json_str() gives, as far as the checks below can tell */
-		const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
+		struct field_value fv = {VALUE_OTHER, NULL, false};
+		int rc;
 
-		*bad = f->name;
-		if (absent) {
-			if (required)
-				return -1;
+		if (v == NULL || cJSON_IsNull(v))
+			fv.type = VALUE_ABSENT;
+		else if (cJSON_IsString(v))
+			fv = (struct field_value){VALUE_STRING, v->valuestring, false};
+		else if (cJSON_IsBool(v))
+			fv = (struct field_value){VALUE_BOOL, NULL, cJSON_IsTrue(v)};
+		if ((rc = field_take(st, f, with_id, &fv, rec)) != 0) {
+			*bad = f->name;
+			return rc;
+		}
+	}
+	*bad = NULL;
+	return 0;
+}
+
+/* The index of the field named key in t, looked for at guess first; -1 when none is. */
+static int
+field_index(const struct record_type *t, const char *key, int guess)
+{
+	if (t->fields[guess].name != NULL && strcmp(t->fields[guess].name, key) == 0)
+		return guess;
+	for (int i = 0; t->fields[i].name != NULL; i++)
+		if (strcmp(t->fields[i].name, key) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * record_read() for a record as one JSON text (len bytes, a line of state.json), read in one
+ * pass without a tree: the same fields, values and checks (the first member of a name
+ * counts); -3 when the text is not one JSON object.
+ */
+static int
+record_scan(struct state *st, const struct record_type *t, const char *text, size_t len,
+    void *rec, const char **bad)
+{
+	char key[32], value[STATE_MAX_FIELD_BYTES + 2];
+	unsigned seen = 0, failed = 0;
+	struct json_scan js;
+	int next = 0, oom = 0;
+
+	json_scan_init(&js, text, len);
+	if (!json_scan_object(&js))
+		return -3;
+	while (json_scan_member(&js, key, sizeof(key))) {
+		int i = field_index(t, key, next);
+		struct field_value fv = {VALUE_OTHER, value, false};
+		int rc;
+
+		if (i == -1 || (seen & 1u << i)) {
+			(void)json_scan_skip(&js);
 			continue;
 		}
-		switch (f->type) {
-		case FIELD_ID:
-		case FIELD_STRING:
-		case FIELD_STRING_OPT:
-			if (f->type == FIELD_ID ? !id_ok(s) : !string_fits(s))
-				return -1;
-			if (!intern(st, s, MEMBER(rec, f, char *)))
-				return -2;
+		seen |= 1u << i;
+		next = i + 1;
+		switch (json_scan_peek(&js)) {
+		case JSON_SCAN_NULL:
+			fv.type = VALUE_ABSENT;
+			(void)json_scan_skip(&js);
 			break;
-		case FIELD_TIME:
-		case FIELD_TIME_OPT:
-			if (s == NULL || iso_time_parse(s, MEMBER(rec, f, time_t)) == -1)
-				return -1;
+		case JSON_SCAN_STRING:
+			/* one that does not fit is too long: of the wrong type, then */
+			if (json_scan_string(&js, value, sizeof(value)))
+				fv.type = VALUE_STRING;
 			break;
-		case FIELD_BOOL:
-			if (!cJSON_IsBool(v))
-				return -1;
-			*MEMBER(rec, f, bool) = cJSON_IsTrue(v);
+		case JSON_SCAN_BOOL:
+			if (json_scan_bool(&js, &fv.b))
+				fv.type = VALUE_BOOL;
 			break;
+		default:
+			(void)json_scan_skip(&js);
+			break;
+		}
+		if ((rc = field_take(st, &t->fields[i], true, &fv, rec)) == -2)
+			oom = 1;
+		else if (rc == -1)
+			failed |= 1u << i;
+	}
+	if (json_scan_end(&js) == -1)
+		return -3;
+	if (oom)
+		return -2;
+	/* the first field in the table's order that is wrong, as record_read() tells it */
+	for (int i = 0; t->fields[i].name != NULL; i++) {
+		static const struct field_value absent = {VALUE_ABSENT, NULL, false};
+
+		if ((failed & 1u << i) ||
+		    (!(seen & 1u << i) && field_take(st, &t->fields[i], true, &absent, rec) == -1)) {
+			*bad = t->fields[i].name;
+			return -1;
 		}
 	}
 	*bad = NULL;
@@ -1073,18 +1175,24 @@ read_result(int rc, const char *array, size_t i, const char *bad, char *err, siz
 	return LOAD_CORRUPT;
 }
 
-/* Add obj, element i of the array of records of kind k, to st; LOAD_OK, or why not in err. */
+/*
+ * Add a record, element i of the array of records of kind k, to st: the JSON object obj, or
+ * when obj is NULL the JSON text (len bytes) of one. LOAD_OK, or why not in err
+ * (LOAD_OTHER_LAYOUT when the text is not one JSON object).
+ */
 static enum load_result
-add_record(struct state *st, enum record_kind k, const cJSON *obj, size_t i, char *err,
-    size_t errlen)
+add_record(struct state *st, enum record_kind k, const cJSON *obj, const char *text,
+    size_t len, size_t i, char *err, size_t errlen)
 {
 	const struct record_type *t = &record_types[k];
 	const char *bad = "the record";
 	void *rec = record_append(st, k);
 	int rc = -2;
 
-	if (rec != NULL)
+	if (rec != NULL && obj != NULL)
 		rc = cJSON_IsObject(obj) ? record_read(st, t, obj, rec, true, &bad) : -1;
+	else if (rec != NULL && (rc = record_scan(st, t, text, len, rec, &bad)) == -3)
+		return LOAD_OTHER_LAYOUT;
 	return read_result(rc, t->array, i, bad, err, errlen);
 }
 
@@ -1172,7 +1280,7 @@ parse_state(struct state *st, const char *text, size_t len, long *folded, char *
 			goto out;
 		i = 0;
 		cJSON_ArrayForEach(item, arr)
-			if ((res = add_record(st, (enum record_kind)k, item, i++, err, errlen)) !=
+			if ((res = add_record(st, (enum record_kind)k, item, NULL, 0, i++, err, errlen)) !=
 			    LOAD_OK)
 				goto out;
 	}
@@ -1364,17 +1472,21 @@ read_array_lines(struct state *st, struct line_reader *r, int k, char *err, size
 			return LOAD_OTHER_LAYOUT;
 		comma = line[len - 1] == ',';
 		len -= comma;
-		/* in the document, a record is two levels deeper than alone: as deep as cJSON
-		   goes, it would not read there */
-		if ((obj = cJSON_ParseWithLengthOpts(line, len, &end, false)) == NULL ||
-		    end != line + len ||
-		    nesting(obj, CJSON_NESTING_LIMIT) > CJSON_NESTING_LIMIT - 2) {
+		if (k < RECORD_NKINDS) {
+			/* read in one pass: 100,000s of lines (nesting: JSON_SCAN_MAX_DEPTH) */
+			res = add_record(st, (enum record_kind)k, NULL, line, len, i, err, errlen);
+		} else {
+			/* in the document, an intent is two levels deeper than alone: as deep
+			   as cJSON goes, it would not read there */
+			if ((obj = cJSON_ParseWithLengthOpts(line, len, &end, false)) == NULL ||
+			    end != line + len ||
+			    nesting(obj, CJSON_NESTING_LIMIT) > CJSON_NESTING_LIMIT - 2) {
+				cJSON_Delete(obj);
+				return LOAD_OTHER_LAYOUT;
+			}
+			res = add_intent(st, obj, i, err, errlen);
 			cJSON_Delete(obj);
-			return LOAD_OTHER_LAYOUT;
 		}
-		res = k < RECORD_NKINDS ? add_record(st, (enum record_kind)k, obj, i, err, errlen) :
-		    add_intent(st, obj, i, err, errlen);
-		cJSON_Delete(obj);
 		if (res != LOAD_OK)
 			return res;
 		want = comma ? WANT_RECORD : WANT_CLOSE;

@@ -833,6 +833,13 @@ test_other_layouts_load(void **unused)
 		    "\"extra\":[1],\"journal_folded\":", 1, 1, true},
 		{"members in another order in the first line", "{\"format\":1,",
 		    "{\"bridge\":\"0.0.9\",\"format\":1,", 1, 1, true},
+		/* a record line is read without a tree, with what cJSON would find */
+		{"a record's members in another order", "{\"id\":\"plan-1\",\"device_id\":\"1\",",
+		    "{\"device_id\":\"1\",\"id\":\"plan-1\",", 1, 1, true},
+		{"a record's member twice", "\"device_id\":\"2\",",
+		    "\"device_id\":\"2\",\"device_id\":\"9\",", 1, 1, true},
+		{"an unknown member in a record", "\"device_id\":\"3\",",
+		    "\"device_id\":\"3\",\"notes\":{\"a\":[1,2.5e3,null,true]},", 1, 1, true},
 	};
 	char *text;
 	size_t len;
