@@ -736,52 +736,168 @@ jamf_group_release(struct jamf_group *g)
 	memset(g, 0, sizeof(*g));
 }
 
+/* A groups list being read (JAMF_LIST_GROUPS): its filter, names and the groups so far. */
+struct groups_read {
+	char filter[JAMF_GROUPS_FILTER_BYTES];  /* encoded; "" when the names do not fit in it */
+	const char *const *names;
+	size_t nnames;
+	struct jamf_groups *out;
+	size_t cap;
+};
+
+/*
+ * Set up gr to read the groups of kind named names[0..n) into out (emptied): RSQL treats * as
+ * a wildcard, so Jamf is asked for the names and each is then compared exactly.
+ */
+static void
+groups_begin(struct groups_read *gr, enum jamf_kind kind, const char *const *names, size_t n,
+    struct jamf_groups *out)
+{
+	char value[JAMF_GROUPS_FILTER_BYTES];
+	size_t len;
+
+	*gr = (struct groups_read){.names = names, .nnames = n, .out = out};
+	memset(out, 0, sizeof(*out));
+	/* one name: groupName=="a"; several: groupName=in=("a","b") */
+	len = (size_t)snprintf(gr->filter, sizeof(gr->filter), "groupName%s",
+	    n == 1 ? "%3D%3D" : "%3Din%3D%28");
+	for (size_t i = 0; i < n; i++) {
+		if (jamf_rsql_value(names[i], value, sizeof(value)) == -1 ||
+		    len + strlen(value) + 3 >= sizeof(gr->filter)) {
+			gr->filter[0] = '\0';
+			return;
+		}
+		len += (size_t)snprintf(gr->filter + len, sizeof(gr->filter) - len, "%s%s",
+		    i > 0 ? "%2C" : "", value);
+	}
+	if ((size_t)snprintf(gr->filter + len, sizeof(gr->filter) - len, "%s%%3BgroupType%%3D%%3D%s",
+	    n == 1 ? "" : "%29", kind == JAMF_COMPUTER ? "COMPUTER" : "MOBILE") >=
+	    sizeof(gr->filter) - len)
+		gr->filter[0] = '\0';
+}
+
+static int
+groups_page_path(const void *ctx, long page, char *buf, size_t size)
+{
+	const struct groups_read *gr = ctx;
+	int len;
+
+	if (gr->filter[0] == '\0')
+		return -1;  /* told as a filter too long */
+	len = snprintf(buf, size, "/api/v2/groups?page=%ld&page-size=%d&filter=%s", page,
+	    JAMF_PRO_PAGE_SIZE, gr->filter);
+	return len < 0 || (size_t)len >= size ? -1 : 0;
+}
+
+/* One group of a page (the next value of js), kept when it bears one of the names asked. */
+static int
+groups_item(void *ctx, struct json_scan *js)
+{
+	struct groups_read *gr = ctx;
+	char key[32], name[JAMF_GROUPS_FILTER_BYTES], id[ID_BYTES], platform[ID_BYTES];
+	bool has_name = false, has_id = false, has_platform = false, smart = false;
+	struct jamf_group *g;
+	bool asked = false;
+
+	if (!json_scan_object(js))
+		return 0;
+	while (json_scan_member(js, key, sizeof(key))) {
+		if (strcmp(key, "groupName") == 0 && !has_name)
+			has_name = json_scan_string(js, name, sizeof(name));
+		else if (strcmp(key, "groupJamfProId") == 0 && !has_id)
+			has_id = json_scan_id(js, id, sizeof(id));
+		else if (strcmp(key, "groupPlatformId") == 0 && !has_platform)
+			has_platform = json_scan_string(js, platform, sizeof(platform));
+		else if (strcmp(key, "smart") == 0)
+			(void)json_scan_bool(js, &smart);
+		else
+			(void)json_scan_skip(js);
+	}
+	for (size_t i = 0; has_name && has_id && i < gr->nnames && !asked; i++)
+		asked = strcmp(gr->names[i], name) == 0;
+	if (!asked)
+		return 0;
+	if (gr->out->n == gr->cap) {
+		size_t cap = gr->cap ? 2 * gr->cap : 8;
+		struct jamf_group *grown = realloc(gr->out->v, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return -1;
+		gr->out->v = grown;
+		gr->cap = cap;
+	}
+	g = &gr->out->v[gr->out->n];
+	*g = (struct jamf_group){.id = strtol(id, NULL, 10), .smart = smart,
+	    .name = strdup(name), .platform_id = has_platform ? strdup(platform) : NULL};
+	if (g->name == NULL || (has_platform && g->platform_id == NULL)) {
+		jamf_group_release(g);
+		return -1;
+	}
+	gr->out->n++;
+	return 0;
+}
+
+/* The pager of a groups list read into gr, its failure told in r. */
+static struct pager
+groups_pager(struct groups_read *gr, struct jamf_reply *r)
+{
+	return (struct pager){.path = groups_page_path, .item = groups_item, .ctx = gr, .r = r};
+}
+
+void
+jamf_groups_release(struct jamf_groups *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		jamf_group_release(&g->v[i]);
+	free(g->v);
+	memset(g, 0, sizeof(*g));
+}
+
+int
+jamf_groups_pick(const struct jamf_session *s, const struct jamf_groups *g,
+    enum jamf_kind kind, const char *name, struct jamf_group *out, struct jamf_reply *r)
+{
+	const struct jamf_group *found = NULL;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < g->n; i++) {
+		if (strcmp(g->v[i].name, name) != 0)
+			continue;
+		if (found != NULL)
+			return jamf_reply_fail(r, JAMF_FAIL_REJECTED, "%s has more than one %s group "
+			    "named \"%s\": rename one", s->name, jamf_kind_name(kind), name);
+		found = &g->v[i];
+	}
+	if (found == NULL)
+		return 1;
+	*out = (struct jamf_group){.id = found->id, .smart = found->smart,
+	    .name = strdup(found->name),
+	    .platform_id = found->platform_id ? strdup(found->platform_id) : NULL};
+	if (out->name == NULL || (found->platform_id != NULL && out->platform_id == NULL)) {
+		jamf_group_release(out);
+		return jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "%s: out of memory", s->name);
+	}
+	return 0;
+}
+
 int
 jamf_pro_group_find(struct jamf_session *s, enum jamf_kind kind, const char *name,
     struct jamf_group *out, struct jamf_reply *r)
 {
-	char value[1024], path[PATH_BYTES];
-	const cJSON *results, *g;
-	int found = 0;
+	struct jamf_groups found;
+	struct groups_read gr;
+	struct pager pg;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (jamf_rsql_value(name, value, sizeof(value)) == -1) {
-		r->fail = JAMF_FAIL_REJECTED;
-		snprintf(r->error, sizeof(r->error), "the group name \"%.80s...\" is too long", name);
-		return -1;
-	}
-	/* RSQL treats * as a wildcard: ask for the name, then compare exactly */
-	snprintf(path, sizeof(path), "/api/v2/groups?page=0&page-size=200&filter=groupName%%3D%%3D"
-	    "%s%%3BgroupType%%3D%%3D%s", value, kind == JAMF_COMPUTER ? "COMPUTER" : "MOBILE");
-	if (jamf_get(s, path, r) == -1)
-		return -1;
-	if ((results = json_arr(r->json, "results")) == NULL)
-		return bad_reply(s, r, path, "no \"results\" list");
-	cJSON_ArrayForEach(g, results) {
-		char idbuf[ID_BYTES];
-		const char *gname = json_str(g, "groupName");
-		const char *id = json_id(g, "groupJamfProId", idbuf, sizeof(idbuf));
-		bool oom = false;
-
-		if (gname == NULL || strcmp(gname, name) != 0 || id == NULL)
-			continue;
-		if (found++) {
-			jamf_group_release(out);
-			r->fail = JAMF_FAIL_REJECTED;
-			snprintf(r->error, sizeof(r->error), "%s has more than one %s group named "
-			    "\"%s\": rename one", s->name, jamf_kind_name(kind), name);
-			return -1;
-		}
-		out->id = strtol(id, NULL, 10);
-		out->smart = json_bool(g, "smart", false);
-		out->name = json_dup(gname, &oom);
-		out->platform_id = json_dup(json_str(g, "groupPlatformId"), &oom);
-		if (oom) {
-			jamf_group_release(out);
-			return bad_reply(s, r, path, "out of memory");
-		}
-	}
-	return found ? 0 : 1;
+	groups_begin(&gr, kind, &name, 1, &found);
+	if (gr.filter[0] == '\0')
+		return jamf_reply_fail(r, JAMF_FAIL_REJECTED, "the group name \"%.80s...\" is too "
+		    "long", name);
+	pg = groups_pager(&gr, r);
+	rc = read_pages(s, &pg) == -1 ? -1 : jamf_groups_pick(s, &found, kind, name, out, r);
+	jamf_groups_release(&found);
+	return rc;
 }
 
 int
@@ -1494,6 +1610,7 @@ jamf_pro_read_lists(struct jamf_session *s, struct jamf_list *lists, size_t n)
 {
 	struct inventory_read ir[JAMF_PRO_MAX_LISTS];
 	struct plans_read pr[JAMF_PRO_MAX_LISTS];
+	struct groups_read gr[JAMF_PRO_MAX_LISTS];
 	struct pager pg[JAMF_PRO_MAX_LISTS], *pgs[JAMF_PRO_MAX_LISTS] = {NULL};
 	int rc = 0;
 
@@ -1510,6 +1627,10 @@ jamf_pro_read_lists(struct jamf_session *s, struct jamf_list *lists, size_t n)
 		pgs[i] = &pg[i];
 		if (lists[i].what == JAMF_LIST_INVENTORY) {
 			inventory_begin(&ir[i], &pg[i], &lists[i]);
+		} else if (lists[i].what == JAMF_LIST_GROUPS) {
+			groups_begin(&gr[i], lists[i].kind, lists[i].names, lists[i].nnames,
+			    lists[i].groups);
+			pg[i] = groups_pager(&gr[i], &lists[i].r);
 		} else {
 			pr[i] = (struct plans_read){.filter = lists[i].filter, .each = lists[i].each,
 			    .ctx = lists[i].ctx};
@@ -1520,7 +1641,9 @@ jamf_pro_read_lists(struct jamf_session *s, struct jamf_list *lists, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (lists[i].what == JAMF_LIST_INVENTORY)
 			inventory_end(s, &ir[i], &pg[i]);
-		else
+		else if (lists[i].what == JAMF_LIST_GROUPS && pg[i].rc != 0)
+			jamf_groups_release(lists[i].groups);
+		else if (lists[i].what == JAMF_LIST_PLANS)
 			jamf_plans_free(pr[i].v, pr[i].n);
 		if ((lists[i].rc = pg[i].rc) != 0)
 			rc = -1;

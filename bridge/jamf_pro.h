@@ -117,6 +117,21 @@ int jamf_pro_group_find(struct jamf_session *s, enum jamf_kind kind, const char 
     struct jamf_group *out, struct jamf_reply *r);
 void jamf_group_release(struct jamf_group *g);
 
+/* The groups of a kind bearing some names, read by jamf_pro_read_lists() (JAMF_LIST_GROUPS). */
+#define JAMF_GROUPS_FILTER_BYTES 3072  /* room for those names in the filter, encoded */
+struct jamf_groups {
+	struct jamf_group *v;
+	size_t n;
+};
+
+/*
+ * The group of g (read for names that held name) named exactly name, as jamf_pro_group_find()
+ * tells it: 0 with a copy in *out, 1 when there is none, -1 (r) when there are several.
+ */
+int jamf_groups_pick(const struct jamf_session *s, const struct jamf_groups *g,
+    enum jamf_kind kind, const char *name, struct jamf_group *out, struct jamf_reply *r);
+void jamf_groups_release(struct jamf_groups *g);
+
 /* Members (device ids) of a smart group; 0 or -1. Free *ids. */
 int jamf_pro_smart_members(struct jamf_session *s, enum jamf_kind kind, long group_id,
     long **ids, size_t *n, struct jamf_reply *r);
@@ -189,6 +204,8 @@ enum jamf_list_what {
 	JAMF_LIST_INVENTORY,       /* as jamf_pro_inventory(): kind, want, inv */
 	JAMF_LIST_PLANS,           /* the plans matching filter (encoded RSQL) handed to each()
 	                              a page at a time: memory holds a page, not the list */
+	JAMF_LIST_GROUPS,          /* the groups of kind named names[0..nnames) into *groups
+	                              (jamf_groups_pick()); a list of names too long fails */
 };
 
 struct jamf_list {
@@ -199,11 +216,14 @@ struct jamf_list {
 	const char *filter;
 	jamf_plans_fn each;
 	void *ctx;
+	const char *const *names;
+	size_t nnames;
+	struct jamf_groups *groups;
 	int rc;                    /* out: 0, or -1 with r (release it either way) */
 	struct jamf_reply r;
 };
 
-#define JAMF_PRO_MAX_LISTS 4
+#define JAMF_PRO_MAX_LISTS 6  /* plans, and inventory and groups of both kinds */
 
 /*
  * Read lists[0..n) (n <= JAMF_PRO_MAX_LISTS) together: the first page of each, all at once,

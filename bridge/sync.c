@@ -47,7 +47,7 @@ struct policy_run {
 
 /* Resolve group names to ids; 0, or -1 with err naming the group that is missing. */
 static int
-resolve_groups(struct jamf_session *s, enum jamf_kind kind, const struct config_strlist *names,
+resolve_groups(struct tenant_run *tr, enum jamf_kind kind, const struct config_strlist *names,
     long **ids, size_t *n, char *err, size_t errlen)
 {
 	*ids = NULL;
@@ -61,7 +61,7 @@ resolve_groups(struct jamf_session *s, enum jamf_kind kind, const struct config_
 	for (size_t i = 0; i < names->n; i++) {
 		struct jamf_group g;
 		struct jamf_reply r = {0};
-		int rc = jamf_pro_group_find(s, kind, names->v[i], &g, &r);
+		int rc = tenant_group_find(tr, kind, names->v[i], &g, &r);
 
 		if (rc == 0)
 			(*ids)[(*n)++] = g.id;
@@ -155,8 +155,8 @@ policy_prepare(struct tenant_run *tr, const struct config_policy *p, const struc
 	memset(pr, 0, sizeof(*pr));
 	pr->policy = p;
 	pr->kind = jamf_pro_kind(p->platform);
-	if (resolve_groups(&tr->pro, pr->kind, &p->scope.groups, &pr->scope, &pr->nscope, err,
-	    errlen) == -1 || resolve_groups(&tr->pro, pr->kind, &p->scope.exclude_groups,
+	if (resolve_groups(tr, pr->kind, &p->scope.groups, &pr->scope, &pr->nscope, err,
+	    errlen) == -1 || resolve_groups(tr, pr->kind, &p->scope.exclude_groups,
 	    &pr->exclude, &pr->nexclude, err, errlen) == -1)
 		return -1;
 	if (p->nrings > 0) {
@@ -171,7 +171,7 @@ policy_prepare(struct tenant_run *tr, const struct config_policy *p, const struc
 	for (size_t i = 0; i < p->nrings; i++) {
 		struct decide_ring *r = &pr->rings[i];
 
-		if (resolve_groups(&tr->pro, pr->kind, &p->rings[i].groups, &pr->ring_groups[i],
+		if (resolve_groups(tr, pr->kind, &p->rings[i].groups, &pr->ring_groups[i],
 		    &r->ngroups, err, errlen) == -1)
 			return -1;
 		r->name = p->rings[i].name;
@@ -687,6 +687,24 @@ policy_runs(const struct config_policy *p, const struct sync_options *o, bool pl
  * of each kind of device the policies work on. A failure fails the run; an inventory's is
  * told by each policy that needs it.
  */
+/* Note the groups p names, to be looked up with the inventories; 0 or -1 (out of memory). */
+static int
+want_groups(struct tenant_run *tr, const struct config_policy *p)
+{
+	enum jamf_kind kind = jamf_pro_kind(p->platform);
+	const struct config_strlist *lists[] = {&p->scope.groups, &p->scope.exclude_groups};
+
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			if (tenant_group_want(tr, kind, lists[l]->v[i]) == -1)
+				return -1;
+	for (size_t r = 0; r < p->nrings; r++)
+		for (size_t i = 0; i < p->rings[r].groups.n; i++)
+			if (tenant_group_want(tr, kind, p->rings[r].groups.v[i]) == -1)
+				return -1;
+	return 0;
+}
+
 static void
 read_jamf(struct tenant_run *tr, const struct sync_options *o, bool platform_down,
     struct tenant_job *j)
@@ -698,7 +716,7 @@ read_jamf(struct tenant_run *tr, const struct sync_options *o, bool platform_dow
 	bool follow = !o->dry_run && tenant_has_mode(t, CONFIG_MODE_PLAN, NULL);
 	bool with_list = false;
 	unsigned kinds = 0;
-	size_t n;
+	size_t n, ninv;
 
 	if (follow && watch_follow_begin(&f, &tr->state, o->now, &lists[0], &with_list,
 	    &r) == -1) {
@@ -709,13 +727,20 @@ read_jamf(struct tenant_run *tr, const struct sync_options *o, bool platform_dow
 		jamf_reply_release(&r);
 	}
 	for (size_t i = 0; i < t->npolicies; i++)
-		if (policy_runs(&t->policies[i], o, platform_down))
+		if (policy_runs(&t->policies[i], o, platform_down)) {
 			kinds |= 1u << jamf_pro_kind(t->policies[i].platform);
+			if (want_groups(tr, &t->policies[i]) == -1) {
+				log_error("out of memory");
+				j->failed = true;
+			}
+		}
 	n = with_list;
-	n += tenant_inventory_lists(tr, kinds, &lists[n]);
+	n += ninv = tenant_inventory_lists(tr, kinds, &lists[n]);
+	n += tenant_group_lists(tr, &lists[n]);
 	if (n > 0)
 		(void)jamf_pro_read_lists(&tr->pro, lists, n);
-	tenant_inventory_take(tr, &lists[with_list], n - with_list);
+	tenant_inventory_take(tr, &lists[with_list], ninv);
+	tenant_group_take(tr, &lists[with_list + ninv], n - with_list - ninv);
 	if (!follow)
 		return;
 	if (watch_follow_end(&f, &tr->pro, with_list ? &lists[0] : NULL, &r) == -1) {

@@ -45,6 +45,9 @@ tenant_run_release(struct tenant_run *tr)
 		if (tr->have_inv[k])
 			jamf_inventory_release(&tr->inv[k]);
 		free(tr->inv_error[k]);
+		if (tr->have_groups[k])
+			jamf_groups_release(&tr->groups[k]);
+		free(tr->group_names[k]);
 	}
 	jamf_session_close(&tr->pro);
 	if (tr->have_platform)
@@ -142,6 +145,80 @@ tenant_inventory_take(struct tenant_run *tr, struct jamf_list *lists, size_t n)
 		}
 		jamf_reply_release(&lists[i].r);
 	}
+}
+
+/* Whether name is among the names of kind noted by tenant_group_want(). */
+static bool
+group_wanted(const struct tenant_run *tr, enum jamf_kind kind, const char *name)
+{
+	for (size_t i = 0; i < tr->ngroup_names[kind]; i++)
+		if (strcmp(tr->group_names[kind][i], name) == 0)
+			return true;
+	return false;
+}
+
+int
+tenant_group_want(struct tenant_run *tr, enum jamf_kind kind, const char *name)
+{
+	char value[JAMF_GROUPS_FILTER_BYTES];
+	const char **grown;
+	size_t len;
+
+	if (group_wanted(tr, kind, name))
+		return 0;
+	/* a name that does not fit any more is looked up on its own */
+	if (jamf_rsql_value(name, value, sizeof(value)) == -1 ||
+	    (len = strlen(value) + 3) > JAMF_GROUPS_FILTER_BYTES - 64 - tr->group_filter[kind])
+		return 0;
+	tr->group_filter[kind] += len;
+	if ((grown = realloc(tr->group_names[kind], (tr->ngroup_names[kind] + 1) *
+	    sizeof(*grown))) == NULL)
+		return -1;
+	grown[tr->ngroup_names[kind]++] = name;
+	tr->group_names[kind] = grown;
+	return 0;
+}
+
+size_t
+tenant_group_lists(struct tenant_run *tr, struct jamf_list *lists)
+{
+	size_t n = 0;
+
+	for (int k = JAMF_COMPUTER; k <= JAMF_MOBILE; k++)
+		if (tr->ngroup_names[k] > 0 && !tr->have_groups[k])
+			lists[n++] = (struct jamf_list){.what = JAMF_LIST_GROUPS,
+			    .kind = (enum jamf_kind)k, .names = tr->group_names[k],
+			    .nnames = tr->ngroup_names[k], .groups = &tr->groups[k]};
+	return n;
+}
+
+void
+tenant_group_take(struct tenant_run *tr, struct jamf_list *lists, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		enum jamf_kind k = lists[i].kind;
+
+		/* a failure is told to each policy that names one of the groups */
+		tr->have_groups[k] = true;
+		if (lists[i].rc != 0)
+			(void)jamf_reply_fail(&tr->group_error[k], lists[i].r.fail, "%s",
+			    lists[i].r.error);
+		jamf_reply_release(&lists[i].r);
+	}
+}
+
+int
+tenant_group_find(struct tenant_run *tr, enum jamf_kind kind, const char *name,
+    struct jamf_group *out, struct jamf_reply *r)
+{
+	memset(out, 0, sizeof(*out));
+	if (tr->have_groups[kind] && group_wanted(tr, kind, name)) {
+		if (tr->group_error[kind].fail != JAMF_OK)
+			return jamf_reply_fail(r, tr->group_error[kind].fail, "%s",
+			    tr->group_error[kind].error);
+		return jamf_groups_pick(&tr->pro, &tr->groups[kind], kind, name, out, r);
+	}
+	return jamf_pro_group_find(&tr->pro, kind, name, out, r);
 }
 
 const struct jamf_inventory *

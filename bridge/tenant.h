@@ -34,6 +34,12 @@ struct tenant_run {
 	char *inv_error[2];            /* why an inventory could not be read (told once asked) */
 	unsigned inventory_want;       /* JAMF_INVENTORY_*: 0 unless set after tenant_open(),
 	                                  before an inventory is read */
+	struct jamf_groups groups[2];  /* by kind: the groups named in group_names, when read */
+	bool have_groups[2];
+	const char **group_names[2];   /* by kind: the names to read with the inventories */
+	size_t ngroup_names[2];
+	size_t group_filter[2];        /* by kind: the bytes their filter takes */
+	struct jamf_reply group_error[2];  /* by kind: why they could not be read (fail, error) */
 	struct state state;
 	bool have_state;
 	char (*seen_dates)[16];        /* per feed entry: the day bridge first saw it */
@@ -77,6 +83,20 @@ const struct jamf_inventory *tenant_inventory(struct tenant_run *tr, enum jamf_k
  */
 size_t tenant_inventory_lists(struct tenant_run *tr, unsigned kinds, struct jamf_list *lists);
 void tenant_inventory_take(struct tenant_run *tr, struct jamf_list *lists, size_t n);
+
+/*
+ * Groups looked up by name together with the inventories: tenant_group_want() notes a name
+ * (kept as given: it must live as long as tr) while their filter has room; 0 or -1 (out of
+ * memory). tenant_group_lists() sets up lists[] for the names noted, one per kind (at most
+ * 2), and tenant_group_take() keeps what they read, or why that failed. tenant_group_find()
+ * then answers as jamf_pro_group_find() does: from that read (or its failure) when it
+ * covered name, else with a request of its own.
+ */
+int tenant_group_want(struct tenant_run *tr, enum jamf_kind kind, const char *name);
+size_t tenant_group_lists(struct tenant_run *tr, struct jamf_list *lists);
+void tenant_group_take(struct tenant_run *tr, struct jamf_list *lists, size_t n);
+int tenant_group_find(struct tenant_run *tr, enum jamf_kind kind, const char *name,
+    struct jamf_group *out, struct jamf_reply *r);
 
 void tenant_run_release(struct tenant_run *tr);
 

@@ -404,6 +404,44 @@ class Rings(SyncTestCase):
                          r"waits \(ring pilot is \d+% compliant \(\d+ of \d+\), needs 90%\)")
 
 
+class GroupLookups(SyncTestCase):
+    """The groups every policy names are looked up in one request, sent with the inventory."""
+
+    sim_options = {"fleet_computers": 300}
+
+    def test_every_policy_s_groups_are_looked_up_at_once_with_the_inventory(self):
+        path = self.policy_file(extra=RINGS + (
+            "  - name: ghost\n"
+            "    platform: macOS\n"
+            "    mode: plan\n"
+            "    scope: {groups: [\"All Managed Clients\"], exclude_groups: [\"No Such Group\"]}\n"
+            "    deadline: {days_after_posting: 3, time: \"18:00\"}\n"))
+        self.sim.faults([{"path": "/api/v4/computers-inventory", "delay": 1.5, "count": 1}])
+        r = self.sync(path=path)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn('policy ghost: the computer group "No Such Group" does not exist in Jamf Pro',
+                      r.stderr)
+        # the other policy is not held back by it
+        self.assertTrue(self.plans_by_device())
+        lookups = self.sim.requests("/api/v2/groups")
+        self.assertEqual(len(lookups), 1, [q["query"] for q in lookups])
+        query = urllib.parse.parse_qs(lookups[0]["query"])
+        self.assertEqual(query["filter"], ['groupName=in=("All Managed Clients","Ring 1 - Pilot",'
+                                           '"No Such Group");groupType==COMPUTER'])
+        # asked while the inventory's page was on its way, not after it
+        inventory = self.sim.requests("/api/v4/computers-inventory")
+        self.assertLess(lookups[0]["time"], inventory[0]["time"] + 1.0)
+
+    def test_a_failed_lookup_fails_the_policies_that_name_the_groups_without_asking_again(self):
+        self.sim.faults([{"path": "/api/v2/groups", "status": 503, "count": 10}])
+        r = self.sync(path=self.policy_file(extra=RINGS))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertRegex(r.stderr, r"policy macs: Jamf Pro failed GET /api/v2/groups \(503")
+        # one request and its one retry (http.retries: 1), not one more per group
+        self.assertEqual(len(self.sim.requests("/api/v2/groups")), 2)
+        self.assertEqual(self.writes(), [("POST", "/api/oauth/token")])
+
+
 class BlueprintBase(SyncTestCase):
     """A blueprint-mode policy file and a view of what bridge made in Jamf."""
 
