@@ -117,41 +117,184 @@ planned(const struct state_plan *const *by, size_t n, const char *device, const 
 	return NULL;
 }
 
-/* Resolve one unfinished plan intent by looking for its plan in Jamf; 0 or -1. */
+/* An unfinished plan intent being looked up in Jamf, and the plan found for it. */
+struct open_intent {
+	long id;
+	const struct state_plan *plan;  /* what it asked for (the intent's, interned: stable) */
+	char *found;                    /* the smallest matching planUuid so far, or NULL */
+};
+
+/* The unfinished plan intents of a run, sorted by device (reconcile_intents()). */
+struct intent_lookup {
+	struct open_intent *v;
+	size_t n;
+};
+
 static int
-resolve_plan_intent(struct jamf_session *pro, struct state *st, const struct state_intent *in,
-    char *err, size_t errlen)
+cmp_open_device(const void *a, const void *b)
 {
-	char dev[256], ver[128], filter[FILTER_BYTES];
-	struct jamf_plan *plans = NULL;
-	struct jamf_reply r = {0};
-	const char *found = NULL;
-	size_t n = 0;
+	const struct open_intent *x = a, *y = b;
+	int c = strcmp(x->plan->device_id, y->plan->device_id);
+
+	return c != 0 ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+/* The first of l's intents (sorted) for device, or l->n. */
+static size_t
+first_of_device(const struct intent_lookup *l, const char *device)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(l->v[mid].plan->device_id, device) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * jamf_plans_fn: a page of the plans of some intents' devices; each plan that is what an
+ * intent asked for (version, build, deadline) is its plan, the smallest planUuid of several,
+ * as a list in Jamf's order would give first.
+ */
+static int
+match_intents(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_reply *r)
+{
+	struct intent_lookup *l = ctx;
+
+	for (size_t k = 0; k < n; k++) {
+		const struct jamf_plan *p = &plans[k];
+
+		if (p->device_id == NULL || p->version == NULL)
+			continue;
+		for (size_t i = first_of_device(l, p->device_id);
+		    i < l->n && strcmp(l->v[i].plan->device_id, p->device_id) == 0; i++) {
+			struct open_intent *in = &l->v[i];
+			char *id;
+
+			if (strcmp(p->version, in->plan->version) != 0 ||
+			    !enforce_same_opt(p->build, in->plan->build) ||
+			    !enforce_same_opt(p->force_install, in->plan->deadline) ||
+			    (in->found != NULL && strcmp(p->id, in->found) >= 0))
+				continue;
+			if ((id = strdup(p->id)) == NULL)
+				return jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "out of memory");
+			free(in->found);
+			in->found = id;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The filter device.deviceId=in=(…) of the devices of l->v[*from..), as many as fit in
+ * FILTER_BYTES, into buf; *from moves past them. 0, or -1 when a device id does not fit.
+ */
+static int
+devices_filter(const struct intent_lookup *l, size_t *from, char *buf, size_t size)
+{
+	static const char head[] = "device.deviceId%3Din%3D%28", tail[] = "%29";
+	size_t len = sizeof(head) - 1, i = *from;
+	char value[FILTER_BYTES];
+
+	memcpy(buf, head, len);
+	for (; i < l->n; i++) {
+		size_t vlen;
+
+		if (i > *from && strcmp(l->v[i].plan->device_id, l->v[i - 1].plan->device_id) == 0)
+			continue;  /* one device, several intents */
+		if (jamf_rsql_value(l->v[i].plan->device_id, value, sizeof(value)) == -1)
+			return -1;
+		vlen = strlen(value) + (i > *from ? 3 : 0);
+		if (len + vlen + sizeof(tail) > size) {
+			if (i == *from)
+				return -1;
+			break;
+		}
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", i > *from ? "%2C" : "",
+		    value);
+	}
+	memcpy(buf + len, tail, sizeof(tail));
+	*from = i;
+	return 0;
+}
+
+/*
+ * Look up every unfinished plan intent in Jamf by the plans of its device, many devices a
+ * request and JAMF_PRO_MAX_LISTS requests at a time, then resolve each: the plan it asked
+ * for exists, or was never created. 0 or -1.
+ */
+static int
+reconcile_intents(struct jamf_session *pro, struct state *st, char *err, size_t errlen)
+{
+	struct intent_lookup l = {0};
+	char (*filters)[FILTER_BYTES] = NULL;
+	size_t at = 0, exist = 0;
 	int rc = -1;
 
-	if (jamf_rsql_value(in->plan.device_id, dev, sizeof(dev)) == -1 ||
-	    jamf_rsql_value(in->plan.version, ver, sizeof(ver)) == -1) {
-		snprintf(err, errlen, "intent %ld: device or version too long", in->id);
-		return -1;
-	}
-	snprintf(filter, sizeof(filter), "device.deviceId%%3D%%3D%s%%3BspecificVersion%%3D%%3D%s",
-	    dev, ver);
-	if (jamf_pro_plans_list(pro, filter, &plans, &n, &r) == -1) {
-		snprintf(err, errlen, "looking up the plan of intent %ld: %s", in->id, r.error);
+	err[0] = '\0';
+	if ((l.v = calloc(st->nintents > 0 ? st->nintents : 1, sizeof(*l.v))) == NULL ||
+	    (filters = calloc(JAMF_PRO_MAX_LISTS, sizeof(*filters))) == NULL) {
+		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < n && found == NULL; i++)
-		if (enforce_same_opt(plans[i].build, in->plan.build) &&
-		    enforce_same_opt(plans[i].force_install, in->plan.deadline))
-			found = plans[i].id;
-	log_info("reconcile: the plan for device %s (%s%s%s, by %s) %s%s", in->plan.device_id,
-	    in->plan.version, in->plan.build ? " " : "", in->plan.build ? in->plan.build : "",
-	    in->plan.deadline, found ? "exists: " : "was never created", found ? found : "");
-	if (state_intent_resolve(st, in->id, found, err, errlen) == STATE_OK)
+	for (size_t i = 0; i < st->nintents; i++)
+		if (st->intents[i].kind == STATE_KIND_PLAN &&
+		    state_intent_unfinished(st, &st->intents[i]))
+			l.v[l.n++] = (struct open_intent){st->intents[i].id, &st->intents[i].plan, NULL};
+	if (l.n == 0) {
 		rc = 0;
+		goto out;
+	}
+	qsort(l.v, l.n, sizeof(*l.v), cmp_open_device);
+	while (at < l.n) {
+		struct jamf_list lists[JAMF_PRO_MAX_LISTS];
+		size_t nlists = 0;
+
+		for (; nlists < JAMF_PRO_MAX_LISTS && at < l.n; nlists++) {
+			if (devices_filter(&l, &at, filters[nlists], FILTER_BYTES) == -1) {
+				snprintf(err, errlen, "intent %ld: its device id is too long", l.v[at].id);
+				goto out;
+			}
+			lists[nlists] = (struct jamf_list){.what = JAMF_LIST_PLANS,
+			    .filter = filters[nlists], .each = match_intents, .ctx = &l};
+		}
+		(void)jamf_pro_read_lists(pro, lists, nlists);
+		for (size_t k = 0; k < nlists; k++) {
+			if (lists[k].rc == -1 && err[0] == '\0')
+				snprintf(err, errlen, "looking up the plans of interrupted creates: %s",
+				    lists[k].r.error);
+			jamf_reply_release(&lists[k].r);
+		}
+		if (err[0] != '\0')
+			goto out;
+	}
+	/* the pointers into st->intents are not used past here: resolving may move them */
+	for (size_t i = 0; i < l.n; i++) {
+		const struct state_plan *p = l.v[i].plan;
+
+		log_debug("reconcile: the plan for device %s (%s%s%s, by %s) %s%s", p->device_id,
+		    p->version, p->build ? " " : "", p->build ? p->build : "", p->deadline,
+		    l.v[i].found ? "exists: " : "was never created",
+		    l.v[i].found ? l.v[i].found : "");
+		exist += l.v[i].found != NULL;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		if (state_intent_resolve(st, l.v[i].id, l.v[i].found, err, errlen) != STATE_OK)
+			goto out;
+	log_info("reconcile: %zu interrupted plan create%s looked up: %zu plan%s exist%s, %zu "
+	    "never created", l.n, l.n == 1 ? "" : "s", exist, exist == 1 ? "" : "s",
+	    exist == 1 ? "s" : "", l.n - exist);
+	rc = 0;
 out:
-	jamf_plans_free(plans, n);
-	jamf_reply_release(&r);
+	for (size_t i = 0; i < l.n; i++)
+		free(l.v[i].found);
+	free(l.v);
+	free(filters);
 	return rc;
 }
 
@@ -205,14 +348,8 @@ int
 enforce_reconcile_plans(struct jamf_session *pro, struct state *st, time_t now, char *err,
     size_t errlen)
 {
-	for (size_t i = 0; i < st->nintents; i++) {
-		const struct state_intent *in = &st->intents[i];
-
-		if (in->kind != STATE_KIND_PLAN || !state_intent_unfinished(st, in))
-			continue;
-		if (resolve_plan_intent(pro, st, in, err, errlen) == -1)
-			return -1;
-	}
+	if (reconcile_intents(pro, st, err, errlen) == -1)
+		return -1;
 	if (st->needs_reconcile) {
 		if (adopt_plans(pro, st, now, err, errlen) == -1)
 			return -1;

@@ -37,8 +37,10 @@ struct enforce_summary {
 
 /*
  * Reconcile before creating: resolve every unfinished plan intent by looking its plan up in
- * Jamf, and when the state cannot be trusted (first run, corrupt file), adopt every plan Jamf
- * has that is not finished, so that nothing is created twice. 0, or -1 with err.
+ * Jamf (the plans of many devices a request, device.deviceId=in=(…), JAMF_PRO_MAX_LISTS
+ * requests at a time), and when the state cannot be trusted (first run, corrupt file), adopt
+ * every plan Jamf has that is not finished, so that nothing is created twice. 0, or -1 with
+ * err.
  */
 int enforce_reconcile_plans(struct jamf_session *pro, struct state *st, time_t now, char *err,
     size_t errlen);

@@ -4,6 +4,7 @@ finished by the next run without a duplicate."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -347,6 +348,27 @@ class KilledRuns(SyncTestCase):
                     r = self.sync(path=self.policy_file(20))
                     self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
                     self.assertEqual(self.writes(), [("POST", "/api/oauth/token")])
+
+    def test_interrupted_creates_are_looked_up_many_devices_a_request(self):
+        r = self.sync(path=self.policy_file(20, scope="Empty Group"))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.killed_run(2, after=True)
+        self.sim.reset()
+        r = self.sync(path=self.policy_file(20))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.plans_by_device(), self.expected_plans())
+        told = re.search(r"reconcile: (\d+) interrupted plan creates looked up: (\d+) plans? "
+                         r"exists?, (\d+) never created", r.stderr)
+        self.assertIsNotNone(told, r.stderr)
+        looked_up, found = int(told.group(1)), int(told.group(2))
+        self.assertGreaterEqual(looked_up, 40)  # at least the two batches sent
+        self.assertGreaterEqual(found, 20)      # the batch Jamf created before the kill
+        filters = [urllib.parse.parse_qs(q["query"]).get("filter", [""])[0]
+                   for q in self.sim.requests(PLANS) if q["method"] == "GET"]
+        lookups = [f for f in filters if f.startswith("device.deviceId")]
+        # every device in one request, not a request per device
+        self.assertEqual(len(lookups), 1, lookups)
+        self.assertTrue(lookups[0].startswith("device.deviceId=in=("), lookups[0])
 
 
 if __name__ == "__main__":
