@@ -298,21 +298,11 @@ out:
 	return rc;
 }
 
-/* Adopt every unfinished plan Jamf has, so none is created twice; 0 or -1. */
-static int
-adopt_plans(struct jamf_session *pro, struct state *st, time_t now, char *err, size_t errlen)
+int
+enforce_adopt_plans(struct state *st, const struct jamf_plan *plans, size_t n, time_t now,
+    size_t *adopted, struct jamf_reply *r)
 {
-	struct jamf_plan *plans = NULL;
-	struct jamf_reply r = {0};
-	size_t n = 0, adopted = 0;
-	int rc = 0;
-
-	if (jamf_pro_plans_list(pro, NULL, &plans, &n, &r) == -1) {
-		snprintf(err, errlen, "reading the plans Jamf Pro has: %s", r.error);
-		jamf_reply_release(&r);
-		return -1;
-	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const struct jamf_plan *p = &plans[i];
 		struct state_plan rec = {0};
 
@@ -330,32 +320,17 @@ adopt_plans(struct jamf_session *pro, struct state *st, time_t now, char *err, s
 		rec.created_at = now;
 		rec.last_state = p->state;
 		rec.last_state_at = now;
-		if (state_put_plan(st, &rec) == -1) {
-			snprintf(err, errlen, "out of memory");
-			rc = -1;
-		}
-		adopted++;
+		if (state_put_plan(st, &rec) == -1)
+			return jamf_reply_fail(r, JAMF_FAIL_TRANSPORT, "out of memory");
+		(*adopted)++;
 	}
-	if (rc == 0)
-		log_info("reconcile: %zu unfinished plan%s in Jamf Pro taken into the state", adopted,
-		    adopted == 1 ? "" : "s");
-	jamf_plans_free(plans, n);
-	jamf_reply_release(&r);
-	return rc;
+	return 0;
 }
 
 int
-enforce_reconcile_plans(struct jamf_session *pro, struct state *st, time_t now, char *err,
-    size_t errlen)
+enforce_reconcile_plans(struct jamf_session *pro, struct state *st, char *err, size_t errlen)
 {
-	if (reconcile_intents(pro, st, err, errlen) == -1)
-		return -1;
-	if (st->needs_reconcile) {
-		if (adopt_plans(pro, st, now, err, errlen) == -1)
-			return -1;
-		state_reconciled(st);
-	}
-	return 0;
+	return reconcile_intents(pro, st, err, errlen);
 }
 
 /* The plans feature must be on (and allow custom versions when a build is sent). */

@@ -17,6 +17,8 @@ struct config_policy;
 struct decide_result;
 struct jamf_device;
 struct jamf_session;
+struct jamf_plan;
+struct jamf_reply;
 struct config;
 struct state;
 struct decide_action;
@@ -38,12 +40,20 @@ struct enforce_summary {
 /*
  * Reconcile before creating: resolve every unfinished plan intent by looking its plan up in
  * Jamf (the plans of many devices a request, device.deviceId=in=(…), JAMF_PRO_MAX_LISTS
- * requests at a time), and when the state cannot be trusted (first run, corrupt file), adopt
- * every plan Jamf has that is not finished, so that nothing is created twice. 0, or -1 with
- * err.
+ * requests at a time), so that nothing is created twice. 0, or -1 with err. When the state
+ * cannot be trusted (first run, corrupt file), the plans Jamf has are adopted too, from the
+ * list of unfinished plans sync reads with the inventory (enforce_adopt_plans(), watch.h).
  */
-int enforce_reconcile_plans(struct jamf_session *pro, struct state *st, time_t now, char *err,
+int enforce_reconcile_plans(struct jamf_session *pro, struct state *st, char *err,
     size_t errlen);
+
+/*
+ * Take the plans of a page of Jamf's (plans[0..n)) that are not finished and that st does not
+ * hold into st, as bridge's own without a policy, so that none is created again; *adopted
+ * counts them. 0, or -1 (r) when out of memory.
+ */
+int enforce_adopt_plans(struct state *st, const struct jamf_plan *plans, size_t n, time_t now,
+    size_t *adopted, struct jamf_reply *r);
 
 /*
  * Create the plans the decision asks for (ENFORCE and BASE_UPDATE actions), in batches of

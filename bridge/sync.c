@@ -458,21 +458,26 @@ report_withdrawn(const struct tenant_run *tr, const struct gdmf_feed *feed, cons
 
 
 /*
- * Before creating anything, settle what earlier runs left open: plans are looked up (and
- * when the state is new or was lost, every unfinished plan in Jamf is adopted); groups,
- * blueprints and deployments are looked up by name. 0 or -1 with err.
+ * Before creating anything, settle what earlier runs left open: plans are looked up, and
+ * groups, blueprints and deployments by name. 0 or -1 with err. When the state is new or was
+ * lost, every unfinished plan in Jamf is adopted too, from the list read_jamf() reads with
+ * the inventory; until it was, nothing is created.
  */
 static int
-reconcile(struct tenant_run *tr, time_t now, char *err, size_t errlen)
+reconcile(struct tenant_run *tr, char *err, size_t errlen)
 {
-	if (tenant_has_mode(tr->tenant, CONFIG_MODE_PLAN, NULL) &&
-	    enforce_reconcile_plans(&tr->pro, &tr->state, now, err, errlen) == -1)
+	bool plans = tenant_has_mode(tr->tenant, CONFIG_MODE_PLAN, NULL);
+
+	if (plans && enforce_reconcile_plans(&tr->pro, &tr->state, err, errlen) == -1)
 		return -1;
 	if (tr->have_platform && enforce_reconcile_blueprints(&tr->pro, &tr->platform,
 	    &tr->state, err, errlen) == -1)
 		return -1;
-	/* blueprints and their groups are always looked up by name before they are made */
-	if (tr->state.needs_reconcile && state_unfinished(&tr->state) == 0)
+	/*
+	 * blueprints and their groups are always looked up by name before they are made; the
+	 * plans Jamf has are adopted from the list read with the inventory (read_jamf())
+	 */
+	if (!plans && tr->state.needs_reconcile && state_unfinished(&tr->state) == 0)
 		state_reconciled(&tr->state);
 	return 0;
 }
@@ -718,8 +723,8 @@ read_jamf(struct tenant_run *tr, const struct sync_options *o, bool platform_dow
 	unsigned kinds = 0;
 	size_t n, ninv;
 
-	if (follow && watch_follow_begin(&f, &tr->state, o->now, &lists[0], &with_list,
-	    &r) == -1) {
+	if (follow && watch_follow_begin(&f, &tr->state, o->now, tr->state.needs_reconcile,
+	    &lists[0], &with_list, &r) == -1) {
 		log_error("following plans: %s", r.error);
 		j->failed = true;
 		follow = false;
@@ -828,13 +833,19 @@ run_tenant(const struct config *cfg, const struct gdmf_feed *feed, const struct 
 	}
 	/* before creating anything: settle what earlier runs left open */
 	if (!o->dry_run && (state_unfinished(&tr.state) > 0 || tr.state.needs_reconcile) &&
-	    reconcile(&tr, o->now, err, sizeof(err)) == -1) {
+	    reconcile(&tr, err, sizeof(err)) == -1) {
 		log_error("reconciling with Jamf Pro: %s; nothing is created until it succeeds",
 		    err);
 		j->failed = true;
 		goto save;
 	}
 	read_jamf(&tr, o, platform_down, j);
+	if (!o->dry_run && tr.state.needs_reconcile) {
+		log_error("reconciling with Jamf Pro: the plans it has could not be read; nothing "
+		    "is created until that succeeds");
+		j->failed = true;
+		goto save;
+	}
 	{
 		char today[16];
 		struct tm tm;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "enforce.h"
 #include "isotime.h"
 #include "jamf.h"
 #include "jamf_pro.h"
@@ -197,6 +198,8 @@ note_unfinished(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_
 {
 	struct watch_follow *f = ctx;
 
+	if (f->adopt && enforce_adopt_plans(f->st, plans, n, f->now, &f->adopted, r) == -1)
+		return -1;
 	if (record_plans(f->st, plans, n, f->now, &f->read, r) == -1)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
@@ -209,12 +212,13 @@ note_unfinished(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_
 }
 
 int
-watch_follow_begin(struct watch_follow *f, struct state *st, time_t now,
+watch_follow_begin(struct watch_follow *f, struct state *st, time_t now, bool adopt,
     struct jamf_list *list, bool *with_list, struct jamf_reply *r)
 {
 	memset(f, 0, sizeof(*f));
 	f->st = st;
 	f->now = now;
+	f->adopt = adopt;
 	*with_list = false;
 	if ((f->ids = calloc(st->nplans > 0 ? st->nplans : 1, sizeof(*f->ids))) == NULL)
 		return jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "reading plans: out of memory");
@@ -228,7 +232,7 @@ watch_follow_begin(struct watch_follow *f, struct state *st, time_t now,
 		}
 		f->ids[f->n++] = st->plans[i].id;
 	}
-	if (f->n <= FOLLOW_BY_ID)
+	if (f->n <= FOLLOW_BY_ID && !adopt)
 		return 0;
 	/* many: the list of Jamf's unfinished plans, then by id those not on it (finished) */
 	qsort(f->ids, f->n, sizeof(*f->ids), cmp_str);
@@ -255,6 +259,11 @@ watch_follow_end(struct watch_follow *f, struct jamf_session *pro, struct jamf_l
 	}
 	if (list != NULL)
 		jamf_reply_release(&list->r);
+	if (f->adopt) {
+		log_info("reconcile: %zu unfinished plan%s in Jamf Pro taken into the state",
+		    f->adopted, f->adopted == 1 ? "" : "s");
+		state_reconciled(f->st);
+	}
 
 	/* followed by id: all of them, or those the list did not show (finished since) */
 	for (size_t i = 0; i < f->n; i++)
@@ -291,7 +300,7 @@ watch_follow_plans(struct jamf_session *pro, struct state *st, time_t now, size_
 	bool with_list;
 	int rc = -1;
 
-	if (watch_follow_begin(&f, st, now, &list, &with_list, r) == 0) {
+	if (watch_follow_begin(&f, st, now, false, &list, &with_list, r) == 0) {
 		if (with_list)
 			(void)jamf_pro_read_lists(pro, &list, 1);
 		rc = watch_follow_end(&f, pro, with_list ? &list : NULL, r);

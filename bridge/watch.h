@@ -146,7 +146,10 @@ int watch_follow_plans(struct jamf_session *pro, struct state *st, time_t now, s
  * begin picks the plans to follow and, when they are many, sets up *list and *with_list;
  * once that list was read, end takes its outcome (list; NULL without one: its reply is
  * released, or moved into r when it failed) and reads the others by id. f->read counts the
- * plans read. Each returns 0 or -1 (r); release f after begin, whatever happened.
+ * plans read. Each returns 0 or -1 (r); release f after begin, whatever happened. With adopt
+ * (sync, while the state cannot be trusted: st->needs_reconcile), the list is always read and
+ * its plans the state lacks are adopted (enforce_adopt_plans()); once it was read whole, end
+ * marks the state reconciled.
  */
 struct watch_follow {
 	struct state *st;
@@ -155,10 +158,12 @@ struct watch_follow {
 	bool *listed;        /* with the list: ids it showed (not finished) */
 	size_t n;
 	size_t read;         /* out: plans whose state was read */
+	bool adopt;          /* the list's plans the state lacks are taken in (reconcile) */
+	size_t adopted;      /* out: how many */
 	char filter[256];
 };
 
-int watch_follow_begin(struct watch_follow *f, struct state *st, time_t now,
+int watch_follow_begin(struct watch_follow *f, struct state *st, time_t now, bool adopt,
     struct jamf_list *list, bool *with_list, struct jamf_reply *r);
 int watch_follow_end(struct watch_follow *f, struct jamf_session *pro, struct jamf_list *list,
     struct jamf_reply *r);

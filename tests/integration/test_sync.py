@@ -464,6 +464,56 @@ class GroupLookups(SyncTestCase):
         self.assertEqual(self.writes(), [("POST", "/api/oauth/token")])
 
 
+class Adoption(SyncTestCase):
+    """Without a state file, the plans Jamf has are adopted before anything is created, from
+    the list of unfinished plans read with the inventory."""
+
+    sim_options = {"fleet_computers": 300}
+
+    def lost_state(self):
+        """A run that created plans, then its state folder gone."""
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        for f in (self.dir / "state").glob("*"):
+            f.unlink()
+        self.sim.reset()
+
+    def test_a_lost_state_adopts_jamf_s_plans_read_with_the_inventory(self):
+        self.lost_state()
+        want = self.plans_by_device()
+        self.sim.faults([{"path": "/api/v4/computers-inventory", "delay": 1.5, "count": 1}])
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stderr, rf"reconcile: {sum(map(len, want.values()))} unfinished plans "
+                         r"in Jamf Pro taken into the state")
+        self.assertEqual(self.writes(), [("POST", "/api/oauth/token")])
+        self.assertEqual(self.plans_by_device(), want)
+        lists = [q for q in self.sim.requests(PLANS) if q["method"] == "GET"]
+        self.assertEqual(len(lists), 1, [q["query"] for q in lists])
+        self.assertEqual(urllib.parse.parse_qs(lists[0]["query"])["filter"],
+                         ["state=out=(PlanCompleted,PlanFailed,PlanException,PlanCanceled)"])
+        # asked while the inventory's page was on its way, not before it
+        inventory = self.sim.requests("/api/v4/computers-inventory")
+        self.assertLess(lists[0]["time"], inventory[0]["time"] + 1.0)
+
+    def test_nothing_is_created_until_jamf_s_plans_were_read(self):
+        self.lost_state()
+        self.sim.faults([{"path": PLANS, "method": "GET", "status": 503, "count": 10}])
+        r = self.sync()
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertRegex(r.stderr, r"following plans: Jamf Pro failed GET "
+                         r"/api/v1/managed-software-updates/plans \(503")
+        self.assertIn("reconciling with Jamf Pro: the plans it has could not be read; nothing "
+                      "is created until that succeeds", r.stderr)
+        self.assertEqual(self.writes(), [("POST", "/api/oauth/token")])
+        # and once Jamf answers, the next run adopts them and creates nothing twice
+        self.sim.clear_faults()
+        self.sim.reset()
+        r = self.sync()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.writes(), [("POST", "/api/oauth/token")])
+
+
 class BlueprintBase(SyncTestCase):
     """A blueprint-mode policy file and a view of what bridge made in Jamf."""
 
