@@ -759,9 +759,9 @@ read_jamf(struct tenant_run *tr, const struct sync_options *o, bool platform_dow
 }
 
 /*
- * One tenant: idle, or state, sign in, reconcile, read Jamf, then every policy; with its
- * own HTTP client, as transfers stay in the thread that made the client. Sets j->failed /
- * j->auth_failed.
+ * One tenant: idle, or state and sign-in (together), reconcile, read Jamf (adopting its plans
+ * when the state was lost), then every policy; with its own HTTP client, as transfers stay
+ * in the thread that made the client. Sets j->failed / j->auth_failed.
  */
 static void
 run_tenant(const struct config *cfg, const struct gdmf_feed *feed, const struct sync_options *o,
