@@ -124,7 +124,7 @@ struct open_intent {
 	char *found;                    /* the smallest matching planUuid so far, or NULL */
 };
 
-/* The unfinished plan intents of a run, sorted by device (reconcile_intents()). */
+/* The unfinished plan intents of a run, sorted by device (enforce_reconcile_plans()). */
 struct intent_lookup {
 	struct open_intent *v;
 	size_t n;
@@ -223,13 +223,8 @@ devices_filter(const struct intent_lookup *l, size_t *from, char *buf, size_t si
 	return 0;
 }
 
-/*
- * Look up every unfinished plan intent in Jamf by the plans of its device, many devices a
- * request and JAMF_PRO_MAX_LISTS requests at a time, then resolve each: the plan it asked
- * for exists, or was never created. 0 or -1.
- */
-static int
-reconcile_intents(struct jamf_session *pro, struct state *st, char *err, size_t errlen)
+int
+enforce_reconcile_plans(struct jamf_session *pro, struct state *st, char *err, size_t errlen)
 {
 	struct intent_lookup l = {0};
 	char (*filters)[FILTER_BYTES] = NULL;
@@ -325,12 +320,6 @@ enforce_adopt_plans(struct state *st, const struct jamf_plan *plans, size_t n, t
 		(*adopted)++;
 	}
 	return 0;
-}
-
-int
-enforce_reconcile_plans(struct jamf_session *pro, struct state *st, char *err, size_t errlen)
-{
-	return reconcile_intents(pro, st, err, errlen);
 }
 
 /* The plans feature must be on (and allow custom versions when a build is sent). */

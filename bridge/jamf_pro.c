@@ -21,6 +21,8 @@
 #define PATH_BYTES 2048
 #define ID_BYTES 64
 #define MAX_RESULTS 20000000L  /* in one list: 10,000 pages, far beyond any Jamf Pro */
+/* a groups list's filter: its names, then groupName=in=(…);groupType==MOBILE around them */
+#define GROUPS_FILTER_BYTES (JAMF_GROUPS_NAMES_BYTES + 64)
 
 const char *
 jamf_kind_name(enum jamf_kind kind)
@@ -738,7 +740,7 @@ jamf_group_release(struct jamf_group *g)
 
 /* A groups list being read (JAMF_LIST_GROUPS): its filter, names and the groups so far. */
 struct groups_read {
-	char filter[JAMF_GROUPS_FILTER_BYTES];  /* encoded; "" when the names do not fit in it */
+	char filter[GROUPS_FILTER_BYTES];  /* encoded; "" when the names do not fit in it */
 	const char *const *names;
 	size_t nnames;
 	struct jamf_groups *out;
@@ -753,7 +755,7 @@ static void
 groups_begin(struct groups_read *gr, enum jamf_kind kind, const char *const *names, size_t n,
     struct jamf_groups *out)
 {
-	char value[JAMF_GROUPS_FILTER_BYTES];
+	char value[GROUPS_FILTER_BYTES];
 	size_t len;
 
 	*gr = (struct groups_read){.names = names, .nnames = n, .out = out};
@@ -794,7 +796,7 @@ static int
 groups_item(void *ctx, struct json_scan *js)
 {
 	struct groups_read *gr = ctx;
-	char key[32], name[JAMF_GROUPS_FILTER_BYTES], id[ID_BYTES], platform[ID_BYTES];
+	char key[32], name[GROUPS_FILTER_BYTES], id[ID_BYTES], platform[ID_BYTES];
 	bool has_name = false, has_id = false, has_platform = false, smart = false;
 	struct jamf_group *g;
 	bool asked = false;

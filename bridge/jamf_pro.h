@@ -118,7 +118,9 @@ int jamf_pro_group_find(struct jamf_session *s, enum jamf_kind kind, const char 
 void jamf_group_release(struct jamf_group *g);
 
 /* The groups of a kind bearing some names, read by jamf_pro_read_lists() (JAMF_LIST_GROUPS). */
-#define JAMF_GROUPS_FILTER_BYTES 3072  /* room for those names in the filter, encoded */
+/* room in one groups list's filter for the names, each encoded (jamf_rsql_value()) and with
+   a 3-byte comma */
+#define JAMF_GROUPS_NAMES_BYTES 3008
 struct jamf_groups {
 	struct jamf_group *v;
 	size_t n;

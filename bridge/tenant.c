@@ -160,7 +160,7 @@ group_wanted(const struct tenant_run *tr, enum jamf_kind kind, const char *name)
 int
 tenant_group_want(struct tenant_run *tr, enum jamf_kind kind, const char *name)
 {
-	char value[JAMF_GROUPS_FILTER_BYTES];
+	char value[JAMF_GROUPS_NAMES_BYTES];
 	const char **grown;
 	size_t len;
 
@@ -168,7 +168,7 @@ tenant_group_want(struct tenant_run *tr, enum jamf_kind kind, const char *name)
 		return 0;
 	/* a name that does not fit any more is looked up on its own */
 	if (jamf_rsql_value(name, value, sizeof(value)) == -1 ||
-	    (len = strlen(value) + 3) > JAMF_GROUPS_FILTER_BYTES - 64 - tr->group_filter[kind])
+	    (len = strlen(value) + 3) > JAMF_GROUPS_NAMES_BYTES - tr->group_filter[kind])
 		return 0;
 	tr->group_filter[kind] += len;
 	if ((grown = realloc(tr->group_names[kind], (tr->ngroup_names[kind] + 1) *
