@@ -1,6 +1,7 @@
 /* The decision step (see decide.h): pure, no I/O, no clock reads. */
 #include "decide.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,37 +228,52 @@ first_seen_of(const struct decide_input *in, const struct gdmf_entry *e)
 	return in->first_seen[e - in->feed->entries];
 }
 
-/* Decide for one device into a, with its reason and deadline (or none) into the buffers. */
+/*
+ * Place device d by its groups: into a->ring (true), or an outcome and reason when it is out
+ * of the policy's scope, excluded or in none of its rings (false).
+ */
+static bool
+place_device(const struct decide_policy *p, const struct jamf_device *d,
+    struct decide_action *a, const char **reason)
+{
+	long ring;
+
+	if (!in_any(d, p->scope, p->nscope)) {
+		a->outcome = DECIDE_NOT_IN_SCOPE;
+		*reason = "in none of the policy's groups";
+		return false;
+	}
+	if (in_any(d, p->exclude, p->nexclude)) {
+		a->outcome = DECIDE_EXCLUDED;
+		*reason = "in an excluded group";
+		return false;
+	}
+	if ((ring = ring_of(p, d)) < 0) {
+		a->outcome = DECIDE_NOT_IN_SCOPE;
+		*reason = "in none of the policy's rings";
+		return false;
+	}
+	a->ring = (size_t)ring;
+	return true;
+}
+
+/*
+ * Decide for device d, placed in ring a->ring, into a (outcome, BSI, target), with its reason
+ * and deadline (or none) into the buffers. What it says depends on the ring and d's OS
+ * strings and model only (kind_of()).
+ */
 static void
-decide_device(const struct decide_input *in, const char *today, size_t index,
+decide_device(const struct decide_input *in, const char *today, const struct jamf_device *d,
     struct decide_action *a, char reason[DECIDE_REASON_BYTES],
     char deadline[DECIDE_DEADLINE_BYTES])
 {
 	const struct decide_policy *p = in->policy;
 	const struct config_policy *pol = p->policy;
-	const struct jamf_device *d = &in->devices[index];
+	size_t ring = a->ring;
 	struct standing st;
 	char name[96];
-	long ring, delay = 0;
+	long delay = 0;
 
-	memset(a, 0, sizeof(*a));
-	a->device = index;
-	if (!in_any(d, p->scope, p->nscope)) {
-		a->outcome = DECIDE_NOT_IN_SCOPE;
-		snprintf(reason, DECIDE_REASON_BYTES, "in none of the policy's groups");
-		return;
-	}
-	if (in_any(d, p->exclude, p->nexclude)) {
-		a->outcome = DECIDE_EXCLUDED;
-		snprintf(reason, DECIDE_REASON_BYTES, "in an excluded group");
-		return;
-	}
-	if ((ring = ring_of(p, d)) < 0) {
-		a->outcome = DECIDE_NOT_IN_SCOPE;
-		snprintf(reason, DECIDE_REASON_BYTES, "in none of the policy's rings");
-		return;
-	}
-	a->ring = (size_t)ring;
 	if (d->model_id != NULL &&
 	    ((pol->models.include != NULL && !match_test(pol->models.include, d->model_id)) ||
 	    (pol->models.exclude != NULL && match_test(pol->models.exclude, d->model_id)))) {
@@ -320,7 +336,7 @@ decide_device(const struct decide_input *in, const char *today, size_t index,
 		return;
 	}
 	/* ENFORCE or BASE_UPDATE: the deadline (the ring's gate comes after, in rollout()) */
-	for (long i = 0; i <= ring && (size_t)i < p->nrings; i++)
+	for (size_t i = 0; i <= ring && i < p->nrings; i++)
 		delay += p->rings[i].delay_days;
 	if (decide_deadline(a->bsi->posted, first_seen_of(in, a->bsi),
 	    pol->deadline.days_after_posting + delay, pol->deadline.minute_of_day,
@@ -488,9 +504,86 @@ rollout(const struct decide_input *in, struct decide_result *out)
 	return 0;
 }
 
+/*
+ * Devices alike are decided once. Past its groups, what decide_device() says of a device
+ * depends on its ring and its OS strings and model only. The inventory keeps each distinct
+ * string once (its string table), so alike devices share these pointers, and the 100,000
+ * Macs of a fleet come in a few hundred kinds. A device whose strings are copies of
+ * another's is decided again, as it would be without this.
+ */
+struct kind {
+	const struct jamf_device *d;  /* the first device of the kind; NULL: a free slot */
+	struct decide_action a;       /* what was decided for it */
+};
+
+struct kinds {
+	struct kind *slots;
+	size_t cap, n;                /* cap: a power of two, or 0 */
+};
+
+static bool
+same_kind(const struct jamf_device *x, size_t ring, const struct kind *k)
+{
+	const struct jamf_device *y = k->d;
+
+	return ring == k->a.ring && x->version == y->version && x->build == y->build &&
+	    x->supplemental_build == y->supplemental_build && x->extra == y->extra &&
+	    x->model_id == y->model_id;
+}
+
+static size_t
+kind_hash(const struct jamf_device *d, size_t ring)
+{
+	const void *const parts[] = {d->version, d->build, d->supplemental_build, d->extra,
+		d->model_id};
+	uint64_t h = ring;
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		h = (h ^ (uint64_t)(uintptr_t)parts[i]) * 0x9e3779b97f4a7c15u;
+	return (size_t)(h ^ h >> 32);
+}
+
+/* What was decided for a device of d's kind in ring, or NULL. */
+static const struct decide_action *
+kinds_find(const struct kinds *ks, const struct jamf_device *d, size_t ring)
+{
+	if (ks->cap == 0)
+		return NULL;
+	for (size_t at = kind_hash(d, ring) & (ks->cap - 1); ks->slots[at].d != NULL;
+	    at = (at + 1) & (ks->cap - 1))
+		if (same_kind(d, ring, &ks->slots[at]))
+			return &ks->slots[at].a;
+	return NULL;
+}
+
+/* Keep a, decided for d, for the devices of its kind; when out of memory, nothing is kept. */
+static void
+kinds_add(struct kinds *ks, const struct jamf_device *d, const struct decide_action *a)
+{
+	size_t at;
+
+	if (ks->n * 2 >= ks->cap) {  /* at most half full: short probes */
+		struct kinds grown = {NULL, ks->cap > 0 ? ks->cap * 2 : 256, 0};
+
+		if ((grown.slots = calloc(grown.cap, sizeof(*grown.slots))) == NULL)
+			return;
+		for (size_t i = 0; i < ks->cap; i++)
+			if (ks->slots[i].d != NULL)
+				kinds_add(&grown, ks->slots[i].d, &ks->slots[i].a);
+		free(ks->slots);
+		*ks = grown;
+	}
+	for (at = kind_hash(d, a->ring) & (ks->cap - 1); ks->slots[at].d != NULL;
+	    at = (at + 1) & (ks->cap - 1))
+		;
+	ks->slots[at] = (struct kind){d, *a};
+	ks->n++;
+}
+
 int
 decide_policy(const struct decide_input *in, struct decide_result *out)
 {
+	struct kinds kinds = {0};
 	char today[16];
 	struct tm tm;
 
@@ -504,18 +597,34 @@ decide_policy(const struct decide_input *in, struct decide_result *out)
 		return -1;
 	out->n = in->ndevices;
 	for (size_t i = 0; i < in->ndevices; i++) {
+		const struct jamf_device *d = &in->devices[i];
 		struct decide_action *a = &out->v[i];
-		char reason[DECIDE_REASON_BYTES] = "", deadline[DECIDE_DEADLINE_BYTES] = "";
+		const struct decide_action *same;
+		const char *why;
 
-		decide_device(in, today, i, a, reason, deadline);
-		a->reason = strtab_intern(&out->strings, reason);
-		a->deadline = strtab_intern(&out->strings, deadline);
+		if (!place_device(in->policy, d, a, &why)) {
+			a->reason = strtab_intern(&out->strings, why);
+			a->deadline = strtab_intern(&out->strings, "");
+		} else if ((same = kinds_find(&kinds, d, a->ring)) != NULL) {
+			*a = *same;
+		} else {
+			char reason[DECIDE_REASON_BYTES] = "", deadline[DECIDE_DEADLINE_BYTES] = "";
+
+			decide_device(in, today, d, a, reason, deadline);
+			a->reason = strtab_intern(&out->strings, reason);
+			a->deadline = strtab_intern(&out->strings, deadline);
+			if (a->reason != NULL && a->deadline != NULL)
+				kinds_add(&kinds, d, a);
+		}
+		a->device = i;
 		if (a->reason == NULL || a->deadline == NULL) {
+			free(kinds.slots);
 			decide_result_release(out);
 			return -1;
 		}
 		out->counts[a->outcome]++;
 	}
+	free(kinds.slots);
 	if (rollout(in, out) == -1) {
 		decide_result_release(out);
 		return -1;

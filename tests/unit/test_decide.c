@@ -499,6 +499,90 @@ test_rings_chain(void **state)
 		free(started[i]);
 }
 
+/*
+ * A large fleet: devices alike (ring, OS strings, model) are decided alike, whether they share
+ * the inventory's strings or hold copies, and no device gets another kind's decision.
+ */
+static void
+test_alike_devices(void **state)
+{
+	enum { NDEV = 1200, NMODELS = 400 };
+	struct world *w = world_new("pmv-2026-03-17.json");
+	struct jamf_device *devs = calloc(NDEV, sizeof(*devs));
+	long (*groups)[2] = calloc(NDEV, sizeof(*groups));
+	char *models[NMODELS], *copies[NDEV][3];
+	time_t *started[2];
+	struct decide_input in;
+	char want[64];
+
+	(void)state;
+	assert_non_null(devs);
+	assert_non_null(groups);
+	for (int i = 0; i < 2; i++)
+		assert_non_null(started[i] = calloc(w->feed.n, sizeof(time_t)));
+	w->rings[0] = (struct decide_ring){"pilot", w->pilot, 1, 0, -1, started[0]};
+	w->rings[1] = (struct decide_ring){"everyone", NULL, 0, 2, -1, started[1]};
+	w->dp.rings = w->rings;
+	w->dp.nrings = 2;
+	for (int m = 0; m < NMODELS; m++) {
+		snprintf(want, sizeof(want), "Mac%d,1", m);
+		assert_non_null(models[m] = strdup(want));
+	}
+	for (size_t i = 0; i < NDEV; i++) {
+		bool copy = i % 3 == 0;  /* a third hold copies of the strings */
+
+		memset(copies[i], 0, sizeof(copies[i]));
+		if (copy) {
+			assert_non_null(copies[i][0] = strdup("26.3.1"));
+			assert_non_null(copies[i][1] = strdup("25D2128"));
+		}
+		/* the first 800 are models no BSI lists, the others one 26.3.1 (a) lists */
+		if (i >= 800 && copy)
+			assert_non_null(copies[i][2] = strdup("J413AP"));
+		devs[i].version = copy ? copies[i][0] : "26.3.1";
+		devs[i].build = copy ? copies[i][1] : "25D2128";
+		devs[i].model_id = i < 800 ? models[i % NMODELS] : copy ? copies[i][2] : "J413AP";
+		groups[i][0] = SCOPE;
+		groups[i][1] = i % 2 == 0 ? PILOT : 0;
+		devs[i].groups = groups[i];
+		devs[i].ngroups = 2;
+	}
+	started[0][entry_of(w, "25D771280a")] = at("2026-03-17T12:00");
+	started[1][entry_of(w, "25D771280a")] = at("2026-03-18T12:00");
+	in = (struct decide_input){&w->dp, &w->feed, NULL, devs, NDEV, at("2026-03-18T12:00")};
+	assert_int_equal(decide_policy(&in, &w->result), 0);
+	assert_int_equal(w->result.n, NDEV);
+	for (size_t i = 0; i < NDEV; i++) {
+		const struct decide_action *a = &w->result.v[i];
+
+		assert_int_equal(a->device, i);
+		assert_int_equal(a->ring, i % 2 == 0 ? 0 : 1);
+		if (i < 800) {
+			expect(a, DECIDE_NO_BSI, NULL, NULL);
+			snprintf(want, sizeof(want), "Mac%zu,1 on 25D2128: model not listed", i % NMODELS);
+			expect_reason(a, want);
+			assert_string_equal(a->deadline, "");
+		} else {
+			expect(a, DECIDE_ENFORCE, "26.3.1", "25D771280a");
+			/* the second ring's two days of delay */
+			assert_string_equal(a->deadline, i % 2 == 0 ? "2026-03-20T18:00:00" :
+			    "2026-03-22T18:00:00");
+		}
+	}
+	assert_int_equal(w->result.counts[DECIDE_NO_BSI], 800);
+	assert_int_equal(w->result.counts[DECIDE_ENFORCE], NDEV - 800);
+	for (size_t i = 0; i < NDEV; i++)
+		for (int k = 0; k < 3; k++)
+			free(copies[i][k]);
+	for (int m = 0; m < NMODELS; m++)
+		free(models[m]);
+	for (int i = 0; i < 2; i++)
+		free(started[i]);
+	free(devs);
+	free(groups);
+	world_free(w);
+}
+
 int
 main(void)
 {
@@ -511,6 +595,7 @@ main(void)
 		cmocka_unit_test(test_rings),
 		cmocka_unit_test(test_rings_chain),
 		cmocka_unit_test(test_first_ring_delay),
+		cmocka_unit_test(test_alike_devices),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
