@@ -162,18 +162,29 @@ unfinished(const struct state_plan *p)
 	return p->id != NULL && ph != PLAN_COMPLETED && ph != PLAN_FAILED && ph != PLAN_CANCELED;
 }
 
-/* Record what Jamf says of plans[0..n) that bridge follows; 0 or -1 (r, out of memory). */
+/* watch_follow marks: a plan followed, and one the list of unfinished plans showed. */
+enum { FOLLOWED = 1, LISTED = 2 };
+
+/*
+ * Record what Jamf says of plans[0..n) that bridge follows; 0 or -1 (r, out of memory).
+ * With f's marks, those it follows are marked LISTED.
+ */
 static int
 record_plans(struct state *st, const struct jamf_plan *plans, size_t n, time_t now,
-    size_t *read, struct jamf_reply *r)
+    struct watch_follow *f, size_t *read, struct jamf_reply *r)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct jamf_plan *p = &plans[i];
 		const char *reason = p->nreasons > 0 ? p->reasons[0] : NULL;
+		const struct state_plan *sp = state_find_plan(st, p->id);
+		size_t at;
 
+		if (sp == NULL)
+			continue;
+		if (f != NULL && (at = (size_t)(sp - st->plans)) < f->nmarks && f->marks[at])
+			f->marks[at] |= LISTED;
 		/* an empty or oversized value from Jamf says nothing: left as last seen */
-		if (p->state == NULL || p->state[0] == '\0' || strlen(p->state) > 256 ||
-		    state_find_plan(st, p->id) == NULL)
+		if (p->state == NULL || p->state[0] == '\0' || strlen(p->state) > 256)
 			continue;
 		if (reason != NULL && (reason[0] == '\0' || strlen(reason) > 256))
 			reason = NULL;
@@ -186,13 +197,7 @@ record_plans(struct state *st, const struct jamf_plan *plans, size_t n, time_t n
 	return 0;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* jamf_pro_read_lists(): record a page of unfinished plans and tick the followed ones. */
+/* jamf_pro_read_lists(): record a page of unfinished plans and mark the followed ones. */
 static int
 note_unfinished(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_reply *r)
 {
@@ -200,15 +205,7 @@ note_unfinished(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_
 
 	if (f->adopt && enforce_adopt_plans(f->st, plans, n, f->now, &f->adopted, r) == -1)
 		return -1;
-	if (record_plans(f->st, plans, n, f->now, &f->read, r) == -1)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		const char **hit = bsearch(&plans[i].id, f->ids, f->n, sizeof(*f->ids), cmp_str);
-
-		if (hit != NULL)
-			f->listed[hit - f->ids] = true;
-	}
-	return 0;
+	return record_plans(f->st, plans, n, f->now, f, &f->read, r);
 }
 
 int
@@ -220,8 +217,9 @@ watch_follow_begin(struct watch_follow *f, struct state *st, time_t now, bool ad
 	f->now = now;
 	f->adopt = adopt;
 	*with_list = false;
-	if ((f->ids = calloc(st->nplans > 0 ? st->nplans : 1, sizeof(*f->ids))) == NULL)
+	if ((f->marks = calloc(st->nplans > 0 ? st->nplans : 1, 1)) == NULL)
 		return jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "reading plans: out of memory");
+	f->nmarks = st->nplans;
 	for (size_t i = 0; i < st->nplans; i++) {
 		if (!unfinished(&st->plans[i]))
 			continue;
@@ -230,14 +228,12 @@ watch_follow_begin(struct watch_follow *f, struct state *st, time_t now, bool ad
 			    st->plans[i].id);
 			continue;
 		}
-		f->ids[f->n++] = st->plans[i].id;
+		f->marks[i] = FOLLOWED;
+		f->n++;
 	}
 	if (f->n <= FOLLOW_BY_ID && !adopt)
 		return 0;
 	/* many: the list of Jamf's unfinished plans, then by id those not on it (finished) */
-	qsort(f->ids, f->n, sizeof(*f->ids), cmp_str);
-	if ((f->listed = calloc(f->n, sizeof(bool))) == NULL)
-		return jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "reading plans: out of memory");
 	(void)jamf_url_encode(UNFINISHED_FILTER, f->filter, sizeof(f->filter));  /* fits */
 	*list = (struct jamf_list){.what = JAMF_LIST_PLANS, .filter = f->filter,
 	    .each = note_unfinished, .ctx = f};
@@ -250,6 +246,7 @@ watch_follow_end(struct watch_follow *f, struct jamf_session *pro, struct jamf_l
     struct jamf_reply *r)
 {
 	struct jamf_plan *plans = NULL;
+	const char **ids;
 	size_t n = 0, got = 0;
 	int rc = -1;
 
@@ -266,13 +263,17 @@ watch_follow_end(struct watch_follow *f, struct jamf_session *pro, struct jamf_l
 	}
 
 	/* followed by id: all of them, or those the list did not show (finished since) */
-	for (size_t i = 0; i < f->n; i++)
-		if (f->listed == NULL || !f->listed[i])
-			f->ids[n++] = f->ids[i];
-	if (n == 0)
+	if ((ids = calloc(f->n > 0 ? f->n : 1, sizeof(*ids))) == NULL)
+		return jamf_reply_fail(r, JAMF_FAIL_BAD_REPLY, "reading plans: out of memory");
+	for (size_t i = 0; i < f->nmarks; i++)
+		if (f->marks[i] == FOLLOWED)
+			ids[n++] = f->st->plans[i].id;
+	if (n == 0) {
+		free(ids);
 		return 0;
-	if (jamf_pro_plans_by_ids(pro, f->ids, n, &plans, &got, r) == -1 ||
-	    record_plans(f->st, plans, got, f->now, &f->read, r) == -1)
+	}
+	if (jamf_pro_plans_by_ids(pro, ids, n, &plans, &got, r) == -1 ||
+	    record_plans(f->st, plans, got, f->now, NULL, &f->read, r) == -1)
 		goto out;
 	if (got < n)
 		log_warn("%zu of %zu plans bridge created are not in Jamf any more (the "
@@ -280,14 +281,14 @@ watch_follow_end(struct watch_follow *f, struct jamf_session *pro, struct jamf_l
 	rc = 0;
 out:
 	jamf_plans_free(plans, got);
+	free(ids);
 	return rc;
 }
 
 void
 watch_follow_release(struct watch_follow *f)
 {
-	free(f->ids);
-	free(f->listed);
+	free(f->marks);
 	memset(f, 0, sizeof(*f));
 }
 

@@ -154,9 +154,9 @@ int watch_follow_plans(struct jamf_session *pro, struct state *st, time_t now, s
 struct watch_follow {
 	struct state *st;
 	time_t now;
-	const char **ids;    /* the plans followed (sorted when read through the list) */
-	bool *listed;        /* with the list: ids it showed (not finished) */
-	size_t n;
+	unsigned char *marks;/* by place in st->plans when begun: FOLLOWED, LISTED (watch.c) */
+	size_t nmarks;       /* st->nplans when begun (plans adopted since come after) */
+	size_t n;            /* the plans followed */
 	size_t read;         /* out: plans whose state was read */
 	bool adopt;          /* the list's plans the state lacks are taken in (reconcile) */
 	size_t adopted;      /* out: how many */
