@@ -1914,6 +1914,119 @@ writer_json(struct state_writer *w, cJSON *obj, bool open, const char *after)
 	return errno = EOVERFLOW, -1;
 }
 
+/* s as a JSON string into out, escaped as cJSON prints one; its length, or 0: not in room. */
+static size_t
+text_string(char *out, size_t room, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	static const char named[] = "\"\\\b\f\n\r\t", as[] = "\"\\bfnrt";
+	size_t o = 0;
+
+	if (room < 2)
+		return 0;
+	out[o++] = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		const char *hit;
+
+		if (room - o < 7)  /* the longest escape, and the closing quote */
+			return 0;
+		if (*p >= 0x20 && *p != '"' && *p != '\\') {
+			out[o++] = (char)*p;
+		} else if ((hit = strchr(named, *p)) != NULL) {
+			out[o++] = '\\';
+			out[o++] = as[hit - named];
+		} else {
+			memcpy(out + o, "\\u00", 4);
+			out[o + 4] = hex[*p >> 4];
+			out[o + 5] = hex[*p & 15];
+			o += 6;
+		}
+	}
+	out[o++] = '"';
+	return o;
+}
+
+/*
+ * rec (of type t) as one line of JSON, as record_json() would print, then after, into out;
+ * its length, or 0 when that does not fit in room. Written straight: the 75,000 plans of a
+ * large fleet are 24 MB of these.
+ */
+static size_t
+record_text(const struct record_type *t, const void *rec, const char *after, char *out,
+    size_t room)
+{
+	size_t o = 0, n;
+
+#define TEXT_PUT(text, len) do {					\
+		if (room - o < (len))					\
+			return 0;					\
+		memcpy(out + o, (text), (len));				\
+		o += (len);						\
+	} while (0)
+	TEXT_PUT("{", 1);
+	for (const struct field *f = t->fields; f->name != NULL; f++) {
+		const char *s = NULL;
+		char tbuf[ISO_TIME_BYTES];
+		time_t tv;
+
+		if (f != t->fields)
+			TEXT_PUT(",", 1);
+		TEXT_PUT("\"", 1);
+		TEXT_PUT(f->name, strlen(f->name));  /* the tables' names: nothing to escape */
+		TEXT_PUT("\":", 2);
+		switch (f->type) {
+		case FIELD_ID:
+		case FIELD_STRING:
+		case FIELD_STRING_OPT:
+			s = *CMEMBER(rec, f, char *);
+			break;
+		case FIELD_TIME:
+		case FIELD_TIME_OPT:
+			tv = *CMEMBER(rec, f, time_t);
+			iso_time_format(tv, tbuf);
+			s = f->type == FIELD_TIME_OPT && tv == 0 ? NULL : tbuf;
+			break;
+		case FIELD_BOOL:
+			if (*CMEMBER(rec, f, bool))
+				TEXT_PUT("true", 4);
+			else
+				TEXT_PUT("false", 5);
+			continue;
+		}
+		if (s == NULL)
+			TEXT_PUT("null", 4);
+		else if ((n = text_string(out + o, room - o, s)) == 0)
+			return 0;
+		else
+			o += n;
+	}
+	TEXT_PUT("}", 1);
+	TEXT_PUT(after, strlen(after));
+#undef TEXT_PUT
+	return o;
+}
+
+/* Append rec (of type t) on one line, then after; 0, or -1 with errno. */
+static int
+writer_record(struct state_writer *w, const struct record_type *t, const void *rec,
+    const char *after)
+{
+	for (int tries = 0; tries < 2; tries++) {
+		size_t n = record_text(t, rec, after, w->buf + w->len, WRITE_BUF_BYTES - w->len);
+
+		if (n > 0) {
+			w->len += n;
+			return 0;
+		}
+		if (w->len == 0)
+			break;
+		if (writer_flush(w) == -1)
+			return -1;
+	}
+	/* record_invalid() keeps every record far below a line of WRITE_BUF_BYTES */
+	return errno = EOVERFLOW, -1;
+}
+
 /* Append array name of n records of kind t (v) to w; the last one closes the document. */
 static int
 write_records(struct state_writer *w, const char *name, const struct record_type *t,
@@ -1924,15 +2037,9 @@ write_records(struct state_writer *w, const char *name, const struct record_type
 	snprintf(open, sizeof(open), "\"%s\":[\n", name);
 	if (writer_put(w, open) == -1)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		cJSON *rec = record_json(t, v + i * t->size);
-		int rc = rec != NULL ? writer_json(w, rec, false, i + 1 < n ? ",\n" : "\n") :
-		    (errno = ENOMEM, -1);
-
-		cJSON_Delete(rec);
-		if (rc == -1)
+	for (size_t i = 0; i < n; i++)
+		if (writer_record(w, t, v + i * t->size, i + 1 < n ? ",\n" : "\n") == -1)
 			return -1;
-	}
 	return writer_put(w, last ? "]}\n" : "],\n");
 }
 
