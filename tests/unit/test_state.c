@@ -269,8 +269,11 @@ test_round_trip(void **unused)
 		.deployed = true, .created_at = T0 + 60, .last_state = (char[]){"SUCCEEDED"},
 	};
 	struct state_blueprint b2 = b;
-	struct state_group g = {.id = (char[]){"17"}, .name = (char[]){"bridge: \"quoted\"\n"},
+	/* every character JSON escapes, and UTF-8 kept as it is */
+	struct state_group g = {.id = (char[]){"17"},
+	    .name = (char[]){"bridge: \"quoted\"\n\\ \b\f\r\t\x01\x1f\x7f caf\xc3\xa9"},
 	    .created_at = T0 + 50};
+	char *text;
 	struct state_plan open_plan = plan_for((char[]){"44"});
 	const struct state_plan *p;
 	const struct state_blueprint *bp;
@@ -345,7 +348,11 @@ test_round_trip(void **unused)
 	assert_false(bp->deployed);
 
 	assert_int_equal(st.ngroups, 1);
-	assert_string_equal(state_find_group(&st, "17")->name, "bridge: \"quoted\"\n");
+	assert_string_equal(state_find_group(&st, "17")->name, g.name);
+	assert_non_null(text = slurp("state.json", NULL));
+	assert_non_null(strstr(text, "\"name\":\"bridge: \\\"quoted\\\"\\n\\\\ \\b\\f\\r\\t"
+	    "\\u0001\\u001f\x7f caf\xc3\xa9\""));
+	free(text);
 	assert_int_equal(state_find_group(&st, "17")->created_at, T0 + 50);
 
 	/* first seen and ring starts keep the first time */
