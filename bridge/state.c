@@ -252,6 +252,23 @@ intern(struct state *st, const char *s, char **out)
 }
 
 /*
+ * A copy of field f's string s into *out, kept in st's table: interned, or only added for an
+ * id, which no other record shares (a hash of 75,000 plan ids would only cost time).
+ */
+static bool
+keep(struct state *st, const struct field *f, const char *s, char **out)
+{
+	const char *copy;
+
+	if (f->type != FIELD_ID)
+		return intern(st, s, out);
+	if ((copy = strtab_add(&st->strings, s)) == NULL && s != NULL)
+		return false;
+	*out = (char *)(uintptr_t)copy;
+	return true;
+}
+
+/*
  * The first field of rec that could not be written and read back (a required string missing,
  * a string too long, a time out of range), or NULL when rec is fine.
  */
@@ -285,26 +302,39 @@ record_invalid(const struct record_type *t, const void *rec, bool with_id)
 	return NULL;
 }
 
-/* src into dst, its strings interned in st; 0, or -1 when out of memory. */
+/*
+ * src into dst, its strings kept in st (keep()); with was, a record of st with the same id,
+ * its id is taken rather than copied again. 0, or -1 when out of memory.
+ */
 static int
-record_copy(struct state *st, const struct record_type *t, void *dst, const void *src)
+record_copy(struct state *st, const struct record_type *t, void *dst, const void *src,
+    const void *was)
 {
 	memcpy(dst, src, t->size);
 	for (const struct field *f = t->fields; f->name != NULL; f++)
-		if ((f->type == FIELD_ID || f->type == FIELD_STRING ||
+		if (f->type == FIELD_ID && was != NULL)
+			*MEMBER(dst, f, char *) = *CMEMBER(was, f, char *);
+		else if ((f->type == FIELD_ID || f->type == FIELD_STRING ||
 		    f->type == FIELD_STRING_OPT) &&
-		    !intern(st, *CMEMBER(src, f, char *), MEMBER(dst, f, char *)))
+		    !keep(st, f, *CMEMBER(src, f, char *), MEMBER(dst, f, char *)))
 			return -1;
 	return 0;
 }
 
-/* Whether records a and b (strings interned in the same table) are the same. */
+/* Whether records a and b (strings kept in the same table, keep()) are the same. */
 static bool
 record_same(const struct record_type *t, const void *a, const void *b)
 {
 	for (const struct field *f = t->fields; f->name != NULL; f++) {
+		const char *x, *y;
+
 		switch (f->type) {
 		case FIELD_ID:
+			x = *CMEMBER(a, f, char *);
+			y = *CMEMBER(b, f, char *);
+			if (x != y && (x == NULL || y == NULL || strcmp(x, y) != 0))
+				return false;
+			break;
 		case FIELD_STRING:
 		case FIELD_STRING_OPT:
 			/* interned: the same text is the same pointer */
@@ -351,7 +381,7 @@ field_take(struct state *st, const struct field *f, bool with_id, const struct f
 	case FIELD_STRING_OPT:
 		if (f->type == FIELD_ID ? !id_ok(s) : !string_fits(s))
 			return -1;
-		return intern(st, s, MEMBER(rec, f, char *)) ? 0 : -2;
+		return keep(st, f, s, MEMBER(rec, f, char *)) ? 0 : -2;
 	case FIELD_TIME:
 	case FIELD_TIME_OPT:
 		return s != NULL && iso_time_parse(s, MEMBER(rec, f, time_t)) == 0 ? 0 : -1;
@@ -859,11 +889,12 @@ record_put(struct state *st, enum record_kind k, const void *rec)
 		    t->name, bad);
 		return -1;
 	}
-	if (record_copy(st, t, &copy, rec) == -1)
-		goto oom;
 	for (int i = 0; i < MAX_KEYS; i++)
-		keys[i] = i < t->nkeys ? record_key(t, &copy, i) : NULL;
+		keys[i] = i < t->nkeys ? record_key(t, rec, i) : NULL;
 	slot = record_find_keys(st, k, keys);
+	/* a record with an id has it as its key: the one found has the same */
+	if (record_copy(st, t, &copy, rec, slot) == -1)
+		goto oom;
 	if (slot != NULL && record_same(t, slot, &copy))
 		return 0;  /* nothing to save */
 	if (slot == NULL && (slot = record_append(st, k)) == NULL)
@@ -1047,7 +1078,7 @@ intent_fold(struct state *st, struct state_intent *in, const char *created_id)
 		/* the record's id is the first field of its table */
 		char **id = MEMBER(&rec, &t->fields[0], char *);
 
-		if (!intern(st, created_id, id))
+		if (!keep(st, &t->fields[0], created_id, id))
 			return -1;
 	}
 	rc = record_put(st, k, &rec);
@@ -2390,7 +2421,7 @@ begin(struct state *st, enum state_kind kind, const void *recs, size_t size, siz
 		in->kind = kind;
 		in->status = STATE_INTENT_OPEN;
 		in->begun_at = now;
-		if (record_copy(st, t, intent_record(in), (const char *)recs + i * size) == -1)
+		if (record_copy(st, t, intent_record(in), (const char *)recs + i * size, NULL) == -1)
 			goto oom;
 		obj = intent_json(in);
 		if (obj == NULL || cJSON_AddNumberToObject(obj, "seq", (double)in->id) == NULL ||

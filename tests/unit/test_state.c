@@ -1798,6 +1798,18 @@ test_put_replaces(void **unused)
 	assert_string_equal(state_find_blueprint(&st, "bp")->build, "23D1b");
 	assert_string_equal(state_find_blueprint(&st, "bp")->name, "n");
 	assert_false(state_find_blueprint(&st, "bp")->deployed);
+	/* put again and again, with its id in another buffer: nothing more is kept */
+	{
+		size_t kept = st.strings.bytes;
+
+		copy.id = (char[]){"bp"};
+		for (int i = 0; i < 100; i++) {
+			copy.deployed = i % 2 == 0;  /* changed, every other time */
+			assert_int_equal(state_put_blueprint(&st, &copy), 0);
+		}
+		assert_int_equal(st.strings.bytes, kept);
+		assert_int_equal(st.nblueprints, 1);
+	}
 
 	assert_int_equal(state_put_plan(&st, &(struct state_plan){0}), -1);
 	state_release(&st);
