@@ -1880,6 +1880,8 @@ struct state_writer {
 	int fd;
 	char *buf;   /* WRITE_BUF_BYTES */
 	size_t len;  /* bytes in buf */
+	time_t time; /* the last time written, as text in time_text (records share times) */
+	char time_text[ISO_TIME_BYTES];
 };
 
 /* Write out what w holds; 0, or -1 with errno. */
@@ -1983,8 +1985,8 @@ text_string(char *out, size_t room, const char *s)
  * large fleet are 24 MB of these.
  */
 static size_t
-record_text(const struct record_type *t, const void *rec, const char *after, char *out,
-    size_t room)
+record_text(struct state_writer *w, const struct record_type *t, const void *rec,
+    const char *after, char *out, size_t room)
 {
 	size_t o = 0, n;
 
@@ -1997,7 +1999,6 @@ record_text(const struct record_type *t, const void *rec, const char *after, cha
 	TEXT_PUT("{", 1);
 	for (const struct field *f = t->fields; f->name != NULL; f++) {
 		const char *s = NULL;
-		char tbuf[ISO_TIME_BYTES];
 		time_t tv;
 
 		if (f != t->fields)
@@ -2014,8 +2015,11 @@ record_text(const struct record_type *t, const void *rec, const char *after, cha
 		case FIELD_TIME:
 		case FIELD_TIME_OPT:
 			tv = *CMEMBER(rec, f, time_t);
-			iso_time_format(tv, tbuf);
-			s = f->type == FIELD_TIME_OPT && tv == 0 ? NULL : tbuf;
+			if (tv != w->time || w->time_text[0] == '\0') {
+				iso_time_format(tv, w->time_text);
+				w->time = tv;
+			}
+			s = f->type == FIELD_TIME_OPT && tv == 0 ? NULL : w->time_text;
 			break;
 		case FIELD_BOOL:
 			if (*CMEMBER(rec, f, bool))
@@ -2043,7 +2047,8 @@ writer_record(struct state_writer *w, const struct record_type *t, const void *r
     const char *after)
 {
 	for (int tries = 0; tries < 2; tries++) {
-		size_t n = record_text(t, rec, after, w->buf + w->len, WRITE_BUF_BYTES - w->len);
+		size_t n = record_text(w, t, rec, after, w->buf + w->len,
+		    WRITE_BUF_BYTES - w->len);
 
 		if (n > 0) {
 			w->len += n;
