@@ -1917,25 +1917,19 @@ writer_put(struct state_writer *w, const char *s)
 }
 
 /*
- * Append obj printed on one line (cJSON prints it straight into w's buffer), then after; with
- * open, the object's closing brace becomes a comma, leaving it open. 0, or -1 with errno.
+ * Append a line that print() writes into the room it is given (its length, or 0 when it does
+ * not fit): into what is left of w's buffer, or after a flush into all of it. 0, or -1 with
+ * errno.
  */
 static int
-writer_json(struct state_writer *w, cJSON *obj, bool open, const char *after)
+writer_line(struct state_writer *w, size_t (*print)(void *ctx, char *out, size_t room),
+    void *ctx)
 {
-	size_t tail = strlen(after) + 1;
-
 	for (int tries = 0; tries < 2; tries++) {
-		size_t room = WRITE_BUF_BYTES - w->len;
-		char *at = w->buf + w->len;
+		size_t n = print(ctx, w->buf + w->len, WRITE_BUF_BYTES - w->len);
 
-		if (room > tail && cJSON_PrintPreallocated(obj, at, (int)(room - tail), false)) {
-			size_t n = strlen(at);
-
-			if (open)
-				at[n - 1] = ',';
-			memcpy(at + n, after, tail - 1);
-			w->len += n + tail - 1;
+		if (n > 0) {
+			w->len += n;
 			return 0;
 		}
 		if (w->len == 0)
@@ -1945,6 +1939,38 @@ writer_json(struct state_writer *w, cJSON *obj, bool open, const char *after)
 	}
 	/* record_invalid() keeps every record far below a line of WRITE_BUF_BYTES */
 	return errno = EOVERFLOW, -1;
+}
+
+/* A cJSON object to print on one line (json_line()). */
+struct json_line {
+	cJSON *obj;
+	bool open;          /* its closing brace becomes a comma, leaving it open */
+	const char *after;
+};
+
+static size_t
+json_line(void *ctx, char *out, size_t room)
+{
+	const struct json_line *l = ctx;
+	size_t tail = strlen(l->after) + 1, n;
+
+	if (room <= tail || !cJSON_PrintPreallocated(l->obj, out, (int)(room - tail), false))
+		return 0;
+	n = strlen(out);
+	if (l->open)
+		out[n - 1] = ',';
+	memcpy(out + n, l->after, tail - 1);
+	return n + tail - 1;
+}
+
+/*
+ * Append obj printed on one line (cJSON prints it straight into w's buffer), then after; with
+ * open, the object's closing brace becomes a comma, leaving it open. 0, or -1 with errno.
+ */
+static int
+writer_json(struct state_writer *w, cJSON *obj, bool open, const char *after)
+{
+	return writer_line(w, json_line, &(struct json_line){obj, open, after});
 }
 
 /* s as a JSON string into out, escaped as cJSON prints one; its length, or 0: not in room. */
@@ -2041,26 +2067,28 @@ record_text(struct state_writer *w, const struct record_type *t, const void *rec
 	return o;
 }
 
+/* A record to write on one line (record_line()). */
+struct record_line {
+	struct state_writer *w;
+	const struct record_type *t;
+	const void *rec;
+	const char *after;
+};
+
+static size_t
+record_line(void *ctx, char *out, size_t room)
+{
+	const struct record_line *l = ctx;
+
+	return record_text(l->w, l->t, l->rec, l->after, out, room);
+}
+
 /* Append rec (of type t) on one line, then after; 0, or -1 with errno. */
 static int
 writer_record(struct state_writer *w, const struct record_type *t, const void *rec,
     const char *after)
 {
-	for (int tries = 0; tries < 2; tries++) {
-		size_t n = record_text(w, t, rec, after, w->buf + w->len,
-		    WRITE_BUF_BYTES - w->len);
-
-		if (n > 0) {
-			w->len += n;
-			return 0;
-		}
-		if (w->len == 0)
-			break;
-		if (writer_flush(w) == -1)
-			return -1;
-	}
-	/* record_invalid() keeps every record far below a line of WRITE_BUF_BYTES */
-	return errno = EOVERFLOW, -1;
+	return writer_line(w, record_line, &(struct record_line){w, t, rec, after});
 }
 
 /* Append array name of n records of kind t (v) to w; the last one closes the document. */
