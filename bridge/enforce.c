@@ -206,35 +206,23 @@ match_intents(void *ctx, const struct jamf_plan *plans, size_t n, struct jamf_re
 }
 
 /*
- * The filter device.deviceId=in=(…) of the devices of l->v[*from..), as many as fit in
- * FILTER_BYTES, into buf; *from moves past them. 0, or -1 when a device id does not fit.
+ * The filter device.deviceId=in=(…) of devices[*from..n), as many as fit in FILTER_BYTES,
+ * into buf; *from moves past them. 0, or -1 when a device id does not fit.
  */
 static int
-devices_filter(const struct intent_lookup *l, size_t *from, char *buf, size_t size)
+devices_filter(const char *const *devices, size_t n, size_t *from, char *buf)
 {
 	static const char head[] = "device.deviceId%3Din%3D%28", tail[] = "%29";
-	size_t len = sizeof(head) - 1, i = *from;
-	char value[FILTER_BYTES];
+	size_t len = sizeof(head) - 1, k;
 
 	memcpy(buf, head, len);
-	for (; i < l->n; i++) {
-		size_t vlen;
-
-		if (i > *from && strcmp(l->v[i].plan->device_id, l->v[i - 1].plan->device_id) == 0)
-			continue;  /* one device, several intents */
-		if (jamf_rsql_value(l->v[i].plan->device_id, value, sizeof(value)) == -1)
-			return -1;
-		vlen = strlen(value) + (i > *from ? 3 : 0);
-		if (len + vlen + sizeof(tail) > size) {
-			if (i == *from)
-				return -1;
-			break;
-		}
-		len += (size_t)snprintf(buf + len, size - len, "%s%s", i > *from ? "%2C" : "",
-		    value);
-	}
+	k = jamf_rsql_values(devices + *from, n - *from, buf + len,
+	    FILTER_BYTES - len - (sizeof(tail) - 1));
+	if (k == 0)
+		return -1;
+	len += strlen(buf + len);
 	memcpy(buf + len, tail, sizeof(tail));
-	*from = i;
+	*from += k;
 	return 0;
 }
 
@@ -243,11 +231,13 @@ enforce_reconcile_plans(struct jamf_session *pro, struct state *st, char *err, s
 {
 	struct intent_lookup l = {0};
 	char (*filters)[FILTER_BYTES] = NULL;
-	size_t at = 0, exist = 0;
+	const char **devices = NULL;
+	size_t at = 0, ndevices = 0, exist = 0;
 	int rc = -1;
 
 	err[0] = '\0';
 	if ((l.v = calloc(st->nintents > 0 ? st->nintents : 1, sizeof(*l.v))) == NULL ||
+	    (devices = calloc(st->nintents > 0 ? st->nintents : 1, sizeof(*devices))) == NULL ||
 	    (filters = calloc(JAMF_PRO_MAX_LISTS, sizeof(*filters))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
@@ -261,13 +251,18 @@ enforce_reconcile_plans(struct jamf_session *pro, struct state *st, char *err, s
 		goto out;
 	}
 	qsort(l.v, l.n, sizeof(*l.v), cmp_open_device);
-	while (at < l.n) {
+	/* each device once, though it may have several intents */
+	for (size_t i = 0; i < l.n; i++)
+		if (i == 0 || strcmp(l.v[i].plan->device_id, devices[ndevices - 1]) != 0)
+			devices[ndevices++] = l.v[i].plan->device_id;
+	while (at < ndevices) {
 		struct jamf_list lists[JAMF_PRO_MAX_LISTS];
 		size_t nlists = 0;
 
-		for (; nlists < JAMF_PRO_MAX_LISTS && at < l.n; nlists++) {
-			if (devices_filter(&l, &at, filters[nlists], FILTER_BYTES) == -1) {
-				snprintf(err, errlen, "intent %ld: its device id is too long", l.v[at].id);
+		for (; nlists < JAMF_PRO_MAX_LISTS && at < ndevices; nlists++) {
+			if (devices_filter(devices, ndevices, &at, filters[nlists]) == -1) {
+				snprintf(err, errlen, "intent %ld: its device id is too long",
+				    l.v[first_of_device(&l, devices[at])].id);
 				goto out;
 			}
 			lists[nlists] = (struct jamf_list){.what = JAMF_LIST_PLANS,
@@ -304,6 +299,7 @@ out:
 	for (size_t i = 0; i < l.n; i++)
 		free(l.v[i].found);
 	free(l.v);
+	free(devices);
 	free(filters);
 	return rc;
 }

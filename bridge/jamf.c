@@ -122,6 +122,26 @@ jamf_rsql_value(const char *v, char *out, size_t size)
 	return rc;
 }
 
+size_t
+jamf_rsql_values(const char *const *values, size_t n, char *out, size_t size)
+{
+	size_t len = 0, k;
+
+	if (size == 0)
+		return 0;
+	for (k = 0; k < n; k++) {
+		size_t comma = k > 0 ? 3 : 0;
+
+		if (len + comma >= size ||
+		    jamf_rsql_value(values[k], out + len + comma, size - len - comma) == -1)
+			break;
+		memcpy(out + len, "%2C", comma);
+		len += comma + strlen(out + len + comma);
+	}
+	out[len] = '\0';  /* without what a value that did not fit left */
+	return k;
+}
+
 /*
  * The privileges Jamf Pro wants for each endpoint bridge calls, from the x-required-privileges
  * of Jamf's published schema (11.30.1). "{}" matches one path segment.

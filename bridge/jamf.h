@@ -143,6 +143,12 @@ int jamf_reply_fail(struct jamf_reply *r, enum jamf_fail fail, const char *fmt, 
  */
 int jamf_rsql_value(const char *v, char *out, size_t size);
 
+/*
+ * As many of values[0..n) as fit in size, each as jamf_rsql_value() writes it, joined by an
+ * encoded comma: the list inside an RSQL in=(…). How many fit (0 when not even the first).
+ */
+size_t jamf_rsql_values(const char *const *values, size_t n, char *out, size_t size);
+
 /* URL-encode v (RFC 3986 unreserved characters kept); 0, or -1 when too long. */
 int jamf_url_encode(const char *v, char *out, size_t size);
 

@@ -755,7 +755,6 @@ static void
 groups_begin(struct groups_read *gr, enum jamf_kind kind, const char *const *names, size_t n,
     struct jamf_groups *out)
 {
-	char value[GROUPS_FILTER_BYTES];
 	size_t len;
 
 	*gr = (struct groups_read){.names = names, .nnames = n, .out = out};
@@ -763,15 +762,11 @@ groups_begin(struct groups_read *gr, enum jamf_kind kind, const char *const *nam
 	/* one name: groupName=="a"; several: groupName=in=("a","b") */
 	len = (size_t)snprintf(gr->filter, sizeof(gr->filter), "groupName%s",
 	    n == 1 ? "%3D%3D" : "%3Din%3D%28");
-	for (size_t i = 0; i < n; i++) {
-		if (jamf_rsql_value(names[i], value, sizeof(value)) == -1 ||
-		    len + strlen(value) + 3 >= sizeof(gr->filter)) {
-			gr->filter[0] = '\0';
-			return;
-		}
-		len += (size_t)snprintf(gr->filter + len, sizeof(gr->filter) - len, "%s%s",
-		    i > 0 ? "%2C" : "", value);
+	if (jamf_rsql_values(names, n, gr->filter + len, sizeof(gr->filter) - len) < n) {
+		gr->filter[0] = '\0';
+		return;
 	}
+	len += strlen(gr->filter + len);
 	if ((size_t)snprintf(gr->filter + len, sizeof(gr->filter) - len, "%s%%3BgroupType%%3D%%3D%s",
 	    n == 1 ? "" : "%29", kind == JAMF_COMPUTER ? "COMPUTER" : "MOBILE") >=
 	    sizeof(gr->filter) - len)

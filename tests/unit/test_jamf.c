@@ -30,6 +30,25 @@ test_rsql_quotes_and_escapes(void **state)
 	assert_int_equal(jamf_rsql_value("Ring 1 - Pilot", out, 10), -1);
 }
 
+/* The list inside in=(…): as many values as fit, whole, joined by an encoded comma. */
+static void
+test_rsql_values(void **state)
+{
+	const char *const values[] = {"a", "b \"c\"", "d"};
+	char out[64];
+
+	(void)state;
+	assert_int_equal(jamf_rsql_values(values, 3, out, sizeof(out)), 3);
+	assert_string_equal(out, "%22a%22%2C%22b%20%5C%22c%5C%22%22%2C%22d%22");
+	/* room for the first two and not the third: two, and nothing of the third */
+	assert_int_equal(jamf_rsql_values(values, 3, out, 36), 2);
+	assert_string_equal(out, "%22a%22%2C%22b%20%5C%22c%5C%22%22");
+	assert_int_equal(jamf_rsql_values(values, 3, out, 5), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(jamf_rsql_values(values, 0, out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+}
+
 static void
 test_url_encode(void **state)
 {
@@ -99,6 +118,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rsql_quotes_and_escapes),
+		cmocka_unit_test(test_rsql_values),
 		cmocka_unit_test(test_url_encode),
 		cmocka_unit_test(test_privileges_by_endpoint),
 		cmocka_unit_test(test_json_typed_reads),
