@@ -686,12 +686,6 @@ policy_runs(const struct config_policy *p, const struct sync_options *o, bool pl
 	    !(platform_down && p->mode == CONFIG_MODE_BLUEPRINT);
 }
 
-/*
- * What the run reads from Jamf Pro, all at once so that no list waits for another to end:
- * where the plans of earlier runs stand (sync only: plan changes nothing), and the inventory
- * of each kind of device the policies work on. A failure fails the run; an inventory's is
- * told by each policy that needs it.
- */
 /* Note the groups p names, to be looked up with the inventories; 0 or -1 (out of memory). */
 static int
 want_groups(struct tenant_run *tr, const struct config_policy *p)
@@ -710,6 +704,13 @@ want_groups(struct tenant_run *tr, const struct config_policy *p)
 	return 0;
 }
 
+/*
+ * What the run reads from Jamf Pro, all at once so that no list waits for another to end:
+ * where the plans of earlier runs stand (sync only: plan changes nothing; the list of
+ * unfinished plans is also where a lost state adopts Jamf's), the inventory of each kind of
+ * device the policies work on, and the groups they name. A failure fails the run; an
+ * inventory's or the groups' is told by each policy that needs them.
+ */
 static void
 read_jamf(struct tenant_run *tr, const struct sync_options *o, bool platform_down,
     struct tenant_job *j)
