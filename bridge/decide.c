@@ -1,13 +1,13 @@
 /* The decision step (see decide.h): pure, no I/O, no clock reads. */
 #include "decide.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "gdmf.h"
+#include "hash.h"
 #include "jamf_pro.h"
 #include "match.h"
 #include "version.h"
@@ -531,16 +531,15 @@ same_kind(const struct jamf_device *x, size_t ring, const struct kind *k)
 	    x->model_id == y->model_id;
 }
 
+/* The hash of the pointers that make d's kind in ring (their values, not their texts). */
 static size_t
 kind_hash(const struct jamf_device *d, size_t ring)
 {
 	const void *const parts[] = {d->version, d->build, d->supplemental_build, d->extra,
 		d->model_id};
-	uint64_t h = ring;
 
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-		h = (h ^ (uint64_t)(uintptr_t)parts[i]) * 0x9e3779b97f4a7c15u;
-	return (size_t)(h ^ h >> 32);
+	return (size_t)hash_bytes(hash_bytes(HASH_START, &ring, sizeof(ring)), parts,
+	    sizeof(parts));
 }
 
 /* What was decided for a device of d's kind in ring, or NULL. */
