@@ -62,61 +62,30 @@ retry_due(const struct state_plan *p, time_t now)
 	return now - p->last_state_at >= RETRY_AFTER;
 }
 
-/* A plan of the state, by its device: Jamf's ids are numbers, compared as such first. */
-struct by_device {
-	long num;                    /* the device id as a number (0 when it is not one) */
-	const struct state_plan *p;
-};
-
-static int
-cmp_device(long xnum, const char *x, long ynum, const char *y)
-{
-	return xnum != ynum ? (xnum > ynum) - (xnum < ynum) : strcmp(x, y);
-}
-
-static int
-cmp_by_device(const void *a, const void *b)
-{
-	const struct by_device *x = a, *y = b;
-
-	return cmp_device(x->num, x->p->device_id, y->num, y->p->device_id);
-}
-
 /*
  * The state's plans sorted by device id (*by, to free), so that finding a device's plans
  * costs a binary search, not a pass over every plan. 0, or -1 when out of memory.
  */
 static int
-plans_by_device(const struct state *st, struct by_device **by)
+plans_by_device(const struct state *st, struct state_plan_ref **by)
 {
 	if ((*by = calloc(st->nplans > 0 ? st->nplans : 1, sizeof(**by))) == NULL)
 		return -1;
 	for (size_t i = 0; i < st->nplans; i++)
-		(*by)[i] = (struct by_device){strtol(st->plans[i].device_id, NULL, 10),
-			&st->plans[i]};
-	qsort(*by, st->nplans, sizeof(**by), cmp_by_device);
+		(*by)[i] = state_plan_ref(&st->plans[i]);
+	qsort(*by, st->nplans, sizeof(**by), state_plan_ref_cmp);
 	return 0;
 }
 
 /* bridge's plan for this device and target, if the state has one that still counts. */
 static const struct state_plan *
-planned(const struct by_device *by, size_t n, const char *device, const char *version,
+planned(const struct state_plan_ref *by, size_t n, const char *device, const char *version,
     const char *build, time_t now)
 {
 	const struct state_plan *found = NULL;
-	long num = strtol(device, NULL, 10);
-	size_t lo = 0, hi = n;
 
-	while (lo < hi) {  /* the first plan of device */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (cmp_device(by[mid].num, by[mid].p->device_id, num, device) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < n && by[i].num == num && strcmp(by[i].p->device_id, device) == 0;
-	    i++) {
+	for (size_t i = state_plan_refs_first(by, n, device);
+	    i < n && strcmp(by[i].p->device_id, device) == 0; i++) {
 		const struct state_plan *p = by[i].p;
 
 		if (strcmp(p->version, version) == 0 && enforce_same_opt(p->build, build)) {
@@ -760,7 +729,7 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
     const struct jamf_device *devices, time_t now, struct enforce_summary *sum)
 {
 	const struct decide_action **todo;
-	struct by_device *by = NULL;
+	struct state_plan_ref *by = NULL;
 	size_t n = 0, batch = policy->batch_size > 0 ? (size_t)policy->batch_size : 100;
 	size_t width = pro->max_connections > 0 ? (size_t)pro->max_connections : 1;
 	struct template tpl;

@@ -2750,6 +2750,47 @@ state_find_plan(const struct state *st, const char *id)
 	return record_find(st, RECORD_PLAN, id);
 }
 
+struct state_plan_ref
+state_plan_ref(const struct state_plan *p)
+{
+	return (struct state_plan_ref){strtol(p->device_id, NULL, 10), p};
+}
+
+/* Devices as state_plan_ref_cmp() orders them. */
+static int
+cmp_device(long xnum, const char *x, long ynum, const char *y)
+{
+	return xnum != ynum ? (xnum > ynum) - (xnum < ynum) : strcmp(x, y);
+}
+
+int
+state_plan_ref_cmp(const void *a, const void *b)
+{
+	const struct state_plan_ref *x = a, *y = b;
+	int c = cmp_device(x->device, x->p->device_id, y->device, y->p->device_id);
+
+	if (c != 0)
+		return c;
+	return (x->p->created_at > y->p->created_at) - (x->p->created_at < y->p->created_at);
+}
+
+size_t
+state_plan_refs_first(const struct state_plan_ref *v, size_t n, const char *device)
+{
+	long num = strtol(device, NULL, 10);
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_device(v[mid].device, v[mid].p->device_id, num, device) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 const struct state_blueprint *
 state_find_blueprint(const struct state *st, const char *id)
 {

@@ -292,6 +292,21 @@ int state_plan_seen(struct state *st, const char *id, const char *jamf_state,
 
 /* Lookups; NULL when unknown. Pointers stay valid until the next change to st. */
 const struct state_plan *state_find_plan(const struct state *st, const char *id);
+
+/*
+ * A plan of the state by its device, for lists of plans sorted by device: Jamf's device ids
+ * are numbers, so each is ordered by its number first (0 when it is not one), then by its
+ * text, then by when the plan was created (state_plan_ref_cmp(), for qsort).
+ * state_plan_refs_first() finds the first plan of device in such a sorted list (or n).
+ */
+struct state_plan_ref {
+	long device;
+	const struct state_plan *p;
+};
+
+struct state_plan_ref state_plan_ref(const struct state_plan *p);
+int state_plan_ref_cmp(const void *a, const void *b);
+size_t state_plan_refs_first(const struct state_plan_ref *v, size_t n, const char *device);
 const struct state_blueprint *state_find_blueprint(const struct state *st, const char *id);
 const struct state_group *state_find_group(const struct state *st, const char *id);
 const struct state_bsi *state_find_bsi(const struct state *st, const char *bsi);

@@ -393,26 +393,6 @@ add_row(struct watch_row **rows, size_t *n, size_t *cap, const struct watch_row 
 	return 0;
 }
 
-/* A plan with its device id as a number, read once rather than at every comparison. */
-struct plan_key {
-	long device;
-	const struct state_plan *p;
-};
-
-/* Plans by device (as a number, then as text), then creation time. */
-static int
-cmp_plan(const void *a, const void *b)
-{
-	const struct plan_key *x = a, *y = b;
-	int c;
-
-	if (x->device != y->device)
-		return (x->device > y->device) - (x->device < y->device);
-	if ((c = strcmp(x->p->device_id, y->p->device_id)) != 0)
-		return c;
-	return (x->p->created_at > y->p->created_at) - (x->p->created_at < y->p->created_at);
-}
-
 /* Classify row, and write its note when note is not NULL. */
 static void
 classify_row(struct watch_row *row, const struct config_watch *w, time_t now, char *note,
@@ -439,7 +419,7 @@ watch_rows(const struct state *st, const char *policy, const struct jamf_device 
     size_t *n)
 {
 	struct by_id *index = calloc(ndevices ? ndevices : 1, sizeof(*index));
-	struct plan_key *plans = NULL;
+	struct state_plan_ref *plans = NULL;
 	size_t cap = 0, nplans = 0;
 
 	*rows = NULL;
@@ -454,9 +434,9 @@ watch_rows(const struct state *st, const char *policy, const struct jamf_device 
 		goto oom;
 	for (size_t i = 0; i < st->nplans; i++)
 		if (st->plans[i].id != NULL && strcmp(st->plans[i].policy, policy) == 0)
-			plans[nplans++] = (struct plan_key){strtol(st->plans[i].device_id, NULL, 10),
-				&st->plans[i]};
-	qsort(plans, nplans, sizeof(*plans), cmp_plan);
+			plans[nplans++] = state_plan_ref(&st->plans[i]);
+	/* by device, then creation time */
+	qsort(plans, nplans, sizeof(*plans), state_plan_ref_cmp);
 	/* at most a row per plan: room for them at once, not up to twice that by doubling */
 	if (nplans > 0 && (*rows = malloc(nplans * sizeof(**rows))) == NULL)
 		goto oom;

@@ -1815,6 +1815,34 @@ test_put_replaces(void **unused)
 	state_release(&st);
 }
 
+/* Plans by device: as numbers first (10 after 9), then as text, then by creation. */
+static void
+test_plans_by_device(void **unused)
+{
+	struct state_plan plans[5] = {
+		{.device_id = (char[]){"10"}, .created_at = T0},
+		{.device_id = (char[]){"9"}, .created_at = T0 + 60},
+		{.device_id = (char[]){"abc"}, .created_at = T0},
+		{.device_id = (char[]){"9"}, .created_at = T0},
+		{.device_id = (char[]){"09"}, .created_at = T0},
+	};
+	struct state_plan_ref v[5];
+	/* "abc" reads as 0; "09" as 9, before "9" as text */
+	const struct state_plan *want[5] = {&plans[2], &plans[4], &plans[3], &plans[1], &plans[0]};
+
+	(void)unused;
+	for (int i = 0; i < 5; i++)
+		v[i] = state_plan_ref(&plans[i]);
+	qsort(v, 5, sizeof(*v), state_plan_ref_cmp);
+	for (int i = 0; i < 5; i++)
+		assert_ptr_equal(v[i].p, want[i]);
+	assert_int_equal(state_plan_refs_first(v, 5, "9"), 2);
+	assert_int_equal(state_plan_refs_first(v, 5, "09"), 1);
+	assert_int_equal(state_plan_refs_first(v, 5, "abc"), 0);
+	assert_int_equal(state_plan_refs_first(v, 5, "10"), 4);
+	assert_int_equal(state_plan_refs_first(v, 5, "11"), 5);  /* none: past the end */
+}
+
 /*
  * The crash-safety argument, exercised: a run that creates a plan per device (recording each
  * in a stand-in for Jamf) is killed after each step in turn; the next run resolves what was
@@ -2030,6 +2058,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_records_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_replaces, setup, teardown),
+		cmocka_unit_test(test_plans_by_device),
 		cmocka_unit_test_setup_teardown(test_adopted_plan_with_empty_fields, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_load_changes_nothing, setup, teardown),
