@@ -113,14 +113,16 @@ struct field {
 	const char *name;
 	enum field_type type;
 	size_t offset;
+	bool unshared;     /* a string few records share (a device id): kept, not interned */
 };
 
-#define FIELD(t, s, m) {#m, t, offsetof(struct s, m)}
+#define FIELD(t, s, m) {#m, t, offsetof(struct s, m), false}
+#define FIELD_UNSHARED(t, s, m) {#m, t, offsetof(struct s, m), true}
 
 static const struct field bsi_fields[] = {
 	FIELD(FIELD_STRING, state_bsi, bsi),
 	FIELD(FIELD_TIME, state_bsi, first_seen),
-	{NULL, 0, 0},
+	{NULL, 0, 0, false},
 };
 
 static const struct field ring_fields[] = {
@@ -129,12 +131,12 @@ static const struct field ring_fields[] = {
 	FIELD(FIELD_STRING_OPT, state_ring, bsi),  /* null in files of bridge 0.1 before rings
 	                                             were kept per BSI: never matched */
 	FIELD(FIELD_TIME, state_ring, started_at),
-	{NULL, 0, 0},
+	{NULL, 0, 0, false},
 };
 
 static const struct field plan_fields[] = {
 	FIELD(FIELD_ID, state_plan, id),
-	FIELD(FIELD_STRING, state_plan, device_id),
+	FIELD_UNSHARED(FIELD_STRING, state_plan, device_id),
 	FIELD(FIELD_STRING, state_plan, policy),
 	FIELD(FIELD_STRING, state_plan, ring),
 	FIELD(FIELD_STRING, state_plan, platform),
@@ -145,7 +147,7 @@ static const struct field plan_fields[] = {
 	FIELD(FIELD_STRING_OPT, state_plan, last_state),
 	FIELD(FIELD_TIME_OPT, state_plan, last_state_at),
 	FIELD(FIELD_STRING_OPT, state_plan, last_reason),
-	{NULL, 0, 0},
+	{NULL, 0, 0, false},
 };
 
 static const struct field blueprint_fields[] = {
@@ -162,7 +164,7 @@ static const struct field blueprint_fields[] = {
 	FIELD(FIELD_BOOL, state_blueprint, deployed),
 	FIELD(FIELD_TIME, state_blueprint, created_at),
 	FIELD(FIELD_STRING_OPT, state_blueprint, last_state),
-	{NULL, 0, 0},
+	{NULL, 0, 0, false},
 };
 
 static const struct field group_fields[] = {
@@ -170,7 +172,7 @@ static const struct field group_fields[] = {
 	FIELD(FIELD_STRING, state_group, name),
 	FIELD(FIELD_TIME, state_group, created_at),
 	FIELD(FIELD_STRING_OPT, state_group, devices),
-	{NULL, 0, 0},
+	{NULL, 0, 0, false},
 };
 
 /* The record arrays of struct state, in the order state.json lists them. */
@@ -251,16 +253,23 @@ intern(struct state *st, const char *s, char **out)
 	return true;
 }
 
+/* Whether field f's strings are kept in the table without being interned (keep()). */
+static bool
+unshared(const struct field *f)
+{
+	return f->type == FIELD_ID || f->unshared;
+}
+
 /*
  * A copy of field f's string s into *out, kept in st's table: interned, or only added for an
- * id, which no other record shares (a hash of 75,000 plan ids would only cost time).
+ * id or a string few records share (a hash of 75,000 plan ids would only cost time).
  */
 static bool
 keep(struct state *st, const struct field *f, const char *s, char **out)
 {
 	const char *copy;
 
-	if (f->type != FIELD_ID)
+	if (!unshared(f))
 		return intern(st, s, out);
 	if ((copy = strtab_add(&st->strings, s)) == NULL && s != NULL)
 		return false;
@@ -302,9 +311,17 @@ record_invalid(const struct record_type *t, const void *rec, bool with_id)
 	return NULL;
 }
 
+/* Whether two strings of a field that is not interned are the same text (or both NULL). */
+static bool
+same_text(const char *x, const char *y)
+{
+	return x == y || (x != NULL && y != NULL && strcmp(x, y) == 0);
+}
+
 /*
  * src into dst, its strings kept in st (keep()); with was, a record of st with the same id,
- * its id is taken rather than copied again. 0, or -1 when out of memory.
+ * its id and the strings not interned that it has alike are taken rather than copied again.
+ * 0, or -1 when out of memory.
  */
 static int
 record_copy(struct state *st, const struct record_type *t, void *dst, const void *src,
@@ -312,7 +329,8 @@ record_copy(struct state *st, const struct record_type *t, void *dst, const void
 {
 	memcpy(dst, src, t->size);
 	for (const struct field *f = t->fields; f->name != NULL; f++)
-		if (f->type == FIELD_ID && was != NULL)
+		if (was != NULL && unshared(f) &&
+		    same_text(*CMEMBER(was, f, char *), *CMEMBER(src, f, char *)))
 			*MEMBER(dst, f, char *) = *CMEMBER(was, f, char *);
 		else if ((f->type == FIELD_ID || f->type == FIELD_STRING ||
 		    f->type == FIELD_STRING_OPT) &&
@@ -330,15 +348,12 @@ record_same(const struct record_type *t, const void *a, const void *b)
 
 		switch (f->type) {
 		case FIELD_ID:
-			x = *CMEMBER(a, f, char *);
-			y = *CMEMBER(b, f, char *);
-			if (x != y && (x == NULL || y == NULL || strcmp(x, y) != 0))
-				return false;
-			break;
 		case FIELD_STRING:
 		case FIELD_STRING_OPT:
+			x = *CMEMBER(a, f, char *);
+			y = *CMEMBER(b, f, char *);
 			/* interned: the same text is the same pointer */
-			if (*CMEMBER(a, f, char *) != *CMEMBER(b, f, char *))
+			if (unshared(f) ? !same_text(x, y) : x != y)
 				return false;
 			break;
 		case FIELD_TIME:
@@ -457,13 +472,65 @@ field_index(const struct record_type *t, const char *key, int guess)
 }
 
 /*
+ * What each field held in the record line before, for record_scan() to reuse: the lines of
+ * an array mostly repeat their policy, ring, version, state and times, and a string found
+ * here needs no hashing, a time no parsing. Per field, by its place in the record's table.
+ */
+struct scan_memo {
+	const char *kept;    /* a string field's copy in the table; NULL: none yet */
+	char text[32];       /* a time field's text, and its value */
+	time_t t;
+	bool has_time;
+};
+
+#define SCAN_MEMO_FIELDS 32  /* as many as record_scan() has bits for */
+_Static_assert(SCAN_MEMO_FIELDS == sizeof(unsigned) * CHAR_BIT, "a memo per bit of a field set");
+
+/* Set field f of rec to s as memo m read it the line before; false when s is another value. */
+static bool
+memo_take(const struct scan_memo *m, const struct field *f, const char *s, void *rec)
+{
+	switch (f->type) {
+	case FIELD_STRING:
+	case FIELD_STRING_OPT:
+		if (m->kept == NULL || strcmp(m->kept, s) != 0)
+			return false;
+		*MEMBER(rec, f, char *) = (char *)(uintptr_t)m->kept;
+		return true;
+	case FIELD_TIME:
+	case FIELD_TIME_OPT:
+		if (!m->has_time || strcmp(m->text, s) != 0)
+			return false;
+		*MEMBER(rec, f, time_t) = m->t;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Note in m the string s that field f of rec was just set from. */
+static void
+memo_keep(struct scan_memo *m, const struct field *f, const char *s, const void *rec)
+{
+	if (f->type == FIELD_STRING || f->type == FIELD_STRING_OPT) {
+		m->kept = *CMEMBER(rec, f, char *);
+	} else if ((f->type == FIELD_TIME || f->type == FIELD_TIME_OPT) &&
+	    strlen(s) < sizeof(m->text)) {
+		memcpy(m->text, s, strlen(s) + 1);
+		m->t = *CMEMBER(rec, f, time_t);
+		m->has_time = true;
+	}
+}
+
+/*
  * record_read() for a record as one JSON text (len bytes, a line of state.json), read in one
  * pass without a tree: the same fields, values and checks (the first member of a name
- * counts); -3 when the text is not one JSON object.
+ * counts); -3 when the text is not one JSON object. memo[SCAN_MEMO_FIELDS]: the fields of
+ * the line before of the same array, kept up to date here.
  */
 static int
 record_scan(struct state *st, const struct record_type *t, const char *text, size_t len,
-    void *rec, const char **bad)
+    void *rec, struct scan_memo *memo, const char **bad)
 {
 	char key[32], value[STATE_MAX_FIELD_BYTES + 2];
 	unsigned seen = 0, failed = 0;
@@ -502,10 +569,14 @@ record_scan(struct state *st, const struct record_type *t, const char *text, siz
 			(void)json_scan_skip(&js);
 			break;
 		}
+		if (fv.type == VALUE_STRING && memo_take(&memo[i], &t->fields[i], value, rec))
+			continue;
 		if ((rc = field_take(st, &t->fields[i], true, &fv, rec)) == -2)
 			oom = 1;
 		else if (rc == -1)
 			failed |= 1u << i;
+		else if (fv.type == VALUE_STRING)
+			memo_keep(&memo[i], &t->fields[i], value, rec);
 	}
 	if (json_scan_end(&js) == -1)
 		return -3;
@@ -709,6 +780,20 @@ record_append(struct state *st, enum record_kind k)
 	memset(v + n * t->size, 0, t->size);
 	record_array_set(st, k, v, n + 1);
 	return v + n * t->size;
+}
+
+/*
+ * Room in st for n more records of kind k, made at once rather than by growing: only a hint,
+ * as appends still grow the room when it is short (or could not be made).
+ */
+static void
+records_reserve(struct state *st, enum record_kind k, size_t n)
+{
+	size_t have;
+	void *v = record_array(st, k, &have);
+
+	if ((v = reserve(v, have, &st->room[k], record_types[k].size, n)) != NULL)
+		record_array_set(st, k, v, have);
 }
 
 /* Room in st for n more intents; 0, or -1 when out of memory. */
@@ -1213,7 +1298,7 @@ read_result(int rc, const char *array, size_t i, const char *bad, char *err, siz
  */
 static enum load_result
 add_record(struct state *st, enum record_kind k, const cJSON *obj, const char *text,
-    size_t len, size_t i, char *err, size_t errlen)
+    size_t len, struct scan_memo *memo, size_t i, char *err, size_t errlen)
 {
 	const struct record_type *t = &record_types[k];
 	const char *bad = "the record";
@@ -1222,7 +1307,7 @@ add_record(struct state *st, enum record_kind k, const cJSON *obj, const char *t
 
 	if (rec != NULL && obj != NULL)
 		rc = cJSON_IsObject(obj) ? record_read(st, t, obj, rec, true, &bad) : -1;
-	else if (rec != NULL && (rc = record_scan(st, t, text, len, rec, &bad)) == -3)
+	else if (rec != NULL && (rc = record_scan(st, t, text, len, rec, memo, &bad)) == -3)
 		return LOAD_OTHER_LAYOUT;
 	return read_result(rc, t->array, i, bad, err, errlen);
 }
@@ -1311,8 +1396,8 @@ parse_state(struct state *st, const char *text, size_t len, long *folded, char *
 			goto out;
 		i = 0;
 		cJSON_ArrayForEach(item, arr)
-			if ((res = add_record(st, (enum record_kind)k, item, NULL, 0, i++, err, errlen)) !=
-			    LOAD_OK)
+			if ((res = add_record(st, (enum record_kind)k, item, NULL, 0, NULL, i++,
+			    err, errlen)) != LOAD_OK)
 				goto out;
 	}
 	res = LOAD_CORRUPT;
@@ -1335,8 +1420,15 @@ struct line_reader {
 	size_t start;   /* where the next line starts */
 	size_t end;     /* bytes in buf */
 	size_t total;   /* bytes read from the file */
+	size_t size;    /* the file's size when opened */
 	bool eof;
 };
+
+/*
+ * The fewest bytes a record line of state.json takes as bridge writes it (a plan's is some
+ * 320): the lines left in a file are at most its bytes left over this.
+ */
+#define RECORD_LINE_MIN_BYTES 128
 
 enum line_status {
 	LINE_OK,
@@ -1480,6 +1572,7 @@ read_array_lines(struct state *st, struct line_reader *r, int k, char *err, size
 	const char *name = k < RECORD_NKINDS ? record_types[k].array : "intents";
 	const char *close = k < RECORD_NKINDS ? "]," : "]}";
 	enum { WANT_ANY, WANT_RECORD, WANT_CLOSE } want = WANT_ANY;
+	struct scan_memo memo[SCAN_MEMO_FIELDS] = {{0}};
 	enum line_status ls;
 	enum load_result res;
 	char open[32], *line;
@@ -1490,6 +1583,14 @@ read_array_lines(struct state *st, struct line_reader *r, int k, char *err, size
 		return line_trouble(ls, err, errlen);
 	if (!line_is(line, len, open))
 		return LOAD_OTHER_LAYOUT;
+	/*
+	 * Room for as many records as the rest of the file could hold, made once: growing an
+	 * array of 100,000 plans half again at a time copies it and touches memory thrice.
+	 * What is not used is never touched, and is given back after the load.
+	 */
+	if (k < RECORD_NKINDS && r->size > r->total - (r->end - r->start))
+		records_reserve(st, (enum record_kind)k,
+		    (r->size - (r->total - (r->end - r->start))) / RECORD_LINE_MIN_BYTES);
 	for (size_t i = 0; ; i++) {
 		const char *end = NULL;
 		cJSON *obj;
@@ -1505,7 +1606,8 @@ read_array_lines(struct state *st, struct line_reader *r, int k, char *err, size
 		len -= comma;
 		if (k < RECORD_NKINDS) {
 			/* read in one pass: 100,000s of lines (nesting: JSON_SCAN_MAX_DEPTH) */
-			res = add_record(st, (enum record_kind)k, NULL, line, len, i, err, errlen);
+			res = add_record(st, (enum record_kind)k, NULL, line, len, memo, i, err,
+			    errlen);
 		} else {
 			/* in the document, an intent is two levels deeper than alone: as deep
 			   as cJSON goes, it would not read there */
@@ -1572,6 +1674,7 @@ read_streamed(struct state *st, const char *path, long *folded, char *err, size_
 		snprintf(err, errlen, "it is larger than %d bytes", STATE_MAX_FILE_BYTES);
 		res = LOAD_REFUSED;
 	} else {
+		r.size = (size_t)sb.st_size;
 		res = read_lines(st, &r, folded, err, errlen);
 	}
 	free(r.buf);

@@ -1,6 +1,7 @@
 /* One tenant during a run (see tenant.h). */
 #include "tenant.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,7 @@ tenant_run_release(struct tenant_run *tr)
 	log_set_tenant(NULL);
 }
 
-/* Loading a tenant's state while its token request travels (load_state()). */
+/* Loading a tenant's state on a thread of its own while the tenant signs in (load_state()). */
 struct state_job {
 	struct tenant_run *tr;
 	bool readonly;
@@ -68,17 +69,19 @@ struct state_job {
 	int rc;
 };
 
-static void
+static void *
 load_state(void *ctx)
 {
 	struct state_job *job = ctx;
 	struct state *st = &job->tr->state;
 	const char *dir = job->tr->tenant->state_dir;
 
+	log_set_tenant(job->tr->tenant->name);
 	/* plan, render and status read the state without the lock and change nothing on disk */
 	job->rc = (job->readonly ? state_load_readonly(st, dir, job->err, job->errlen) :
 	    state_load(st, dir, job->err, job->errlen)) == STATE_OK ? 0 : -1;
 	job->tr->have_state = job->rc == 0;
+	return NULL;
 }
 
 int
@@ -86,30 +89,36 @@ tenant_open(struct tenant_run *tr, const struct config *cfg, const struct config
     struct http_client *http, const struct gdmf_feed *feed, bool readonly, time_t now,
     struct jamf_reply *r, char *err, size_t errlen)
 {
-	struct state_job job = {.tr = tr, .readonly = readonly, .err = err, .errlen = errlen};
-	int signed_in;
+	char state_err[JAMF_ERROR_BYTES];
+	struct state_job job = {.tr = tr, .readonly = readonly, .err = state_err,
+	    .errlen = sizeof(state_err)};
+	pthread_t loader;
+	bool threaded;
+	int signed_in = -1;
 
 	memset(tr, 0, sizeof(*tr));
 	tr->cfg = cfg;
 	tr->tenant = t;
 	log_set_tenant(t->name);
-	if (jamf_session_init(&tr->pro, JAMF_API_PRO, cfg, t, http, err, errlen) == -1)
-		return -1;
 	/*
-	 * The state file (24 MB at 100,000 plans) is read while the token request travels;
-	 * a state that cannot be used is told first, as it was read first.
+	 * The state file (24 MB at 100,000 plans) is read on a thread of its own while the
+	 * connection is set up and the token request travels; where no thread can start, first.
+	 * A state that cannot be used is told first, as it was read first.
 	 */
-	http_client_meanwhile(http, load_state, &job);
-	signed_in = jamf_authenticate(&tr->pro, r);
-	http_client_meanwhile_run(http);
+	if (!(threaded = pthread_create(&loader, NULL, load_state, &job) == 0))
+		(void)load_state(&job);
+	if (jamf_session_init(&tr->pro, JAMF_API_PRO, cfg, t, http, err, errlen) == 0 &&
+	    (signed_in = jamf_authenticate(&tr->pro, r)) == -1)
+		snprintf(err, errlen, "%s", r->error);
+	if (threaded)
+		pthread_join(loader, NULL);
 	if (job.rc == -1) {
 		jamf_reply_release(r);
+		snprintf(err, errlen, "%s", state_err);
 		return -1;
 	}
-	if (signed_in == -1) {
-		snprintf(err, errlen, "%s", r->error);
+	if (signed_in == -1)
 		return -1;
-	}
 	if (feed != NULL && first_seen(tr, feed, !readonly, now) == -1) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

@@ -49,8 +49,9 @@ struct tenant_run {
 /*
  * Open a tenant for a run: its state (read-only when readonly, which also notes nothing),
  * when it first saw each BSI of feed (feed may be NULL: none), and a signed-in Jamf Pro
- * session; the state is read while the token request travels. 0, or -1 with the reason in
- * err (a state that cannot be used first) and, when signing in failed, Jamf's answer in r.
+ * session; the state is read on a thread of its own while the session signs in. 0, or -1
+ * with the reason in err (a state that cannot be used first) and, when signing in failed,
+ * Jamf's answer in r.
  * From here to tenant_run_release() (which must follow, even after a failure), this
  * thread's log lines name the tenant (log_set_tenant).
  */

@@ -1815,6 +1815,77 @@ test_put_replaces(void **unused)
 	state_release(&st);
 }
 
+/*
+ * Lines that repeat a value and lines that change it load each as written: the loader reuses
+ * what the line before held (a string's copy, a time's value) only for the same text. A
+ * device id, kept without interning, costs nothing more when its plan is put again.
+ */
+static void
+test_repeated_values_load_apart(void **unused)
+{
+	static const struct {
+		const char *device, *ring, *state;
+		time_t created, seen;
+	} want[] = {
+		{"1", "pilot", "Waiting", T0, T0 + 10},
+		{"2", "pilot", "Waiting", T0, T0 + 10},
+		{"3", "broad", NULL, T0 + 1, 0},
+		{"4", "broad", "Waiting", T0 + 1, T0 + 10},
+		{"5", "pilot", "Failed", T0, T0 + 11},
+		{"5", "pilot", NULL, T0, 0},
+		{"50", "pilot", "Failed", T0 + 2, T0 + 11},
+	};
+	size_t n = sizeof(want) / sizeof(want[0]);
+	struct state st;
+
+	(void)unused;
+	load_reconciled(&st);
+	for (size_t i = 0; i < n; i++) {
+		char id[16];
+		struct state_plan p = plan_for((char *)(uintptr_t)want[i].device);
+
+		snprintf(id, sizeof(id), "plan-%zu", i);
+		p.id = id;
+		p.ring = (char *)(uintptr_t)want[i].ring;
+		p.last_state = (char *)(uintptr_t)want[i].state;
+		p.created_at = want[i].created;
+		p.last_state_at = want[i].seen;
+		assert_int_equal(state_put_plan(&st, &p), 0);
+	}
+	save(&st);
+	state_release(&st);
+
+	load(&st);
+	assert_int_equal(st.nplans, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct state_plan *p = &st.plans[i];
+
+		assert_string_equal(p->device_id, want[i].device);
+		assert_string_equal(p->ring, want[i].ring);
+		if (want[i].state == NULL)
+			assert_null(p->last_state);
+		else
+			assert_string_equal(p->last_state, want[i].state);
+		assert_int_equal(p->created_at, want[i].created);
+		assert_int_equal(p->last_state_at, want[i].seen);
+		assert_string_equal(p->version, "26.3.1");
+		/* interned: the same text is the same pointer, whichever line held it first */
+		assert_ptr_equal(p->ring, st.plans[want[i].ring[0] == 'p' ? 0 : 2].ring);
+	}
+	{
+		size_t kept = st.strings.bytes;
+		struct state_plan again = st.plans[6];
+
+		again.device_id = (char[]){"50"};  /* the same text in another buffer */
+		again.last_state = NULL;
+		assert_int_equal(state_put_plan(&st, &again), 0);
+		assert_int_equal(st.strings.bytes, kept);
+		assert_string_equal(st.plans[6].device_id, "50");
+		assert_null(st.plans[6].last_state);
+	}
+	state_release(&st);
+}
+
 /* Plans by device: as numbers first (10 after 9), then as text, then by creation. */
 static void
 test_plans_by_device(void **unused)
@@ -2058,6 +2129,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_records_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_replaces, setup, teardown),
+		cmocka_unit_test(test_repeated_values_load_apart),
 		cmocka_unit_test(test_plans_by_device),
 		cmocka_unit_test_setup_teardown(test_adopted_plan_with_empty_fields, setup,
 		    teardown),
