@@ -6,6 +6,7 @@
 #include "jamf_pro.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -407,11 +408,12 @@ inventory_path(enum jamf_kind kind, const char *filter, unsigned want, long page
  * others, max_connections at a time; several lists are read together (read_lists), their
  * pages sharing those connections. Each page is read as soon as it is in, whatever its
  * place, straight from its text (json_scan.h: no tree of 2000 records), each result handed
- * to item(); then the text is freed. The next pages download meanwhile (each one's request
- * goes out before the page it follows is read), and memory holds the pages downloading and
- * those being handed over, at most 2 x max_connections, never a parsed page nor one waiting
- * for its turn: a list that must come out in Jamf's order is sorted once read (cmp_devices,
- * plans_sort).
+ * to item(); then the text is freed. The pages are read on a thread of their own (struct
+ * page_reader) while the transfers go on: each next request goes out as soon as the page
+ * before is in, and an answer coming in is taken in at once, not after the page being read.
+ * Memory holds the pages downloading and those being handed over, at most 2 x
+ * max_connections, plus PAGES_WAITING in line and the one being read, never a parsed page:
+ * a list that must come out in Jamf's order is sorted once read (cmp_devices, plans_sort).
  */
 struct pager {
 	/* the path of page into buf; 0, or -1 when it does not fit (a filter too long) */
@@ -485,6 +487,28 @@ page_read(struct jamf_session *s, const char *path, const char *text, size_t len
 	return 0;
 }
 
+/* Answers waiting for the page reader at most, besides the one it reads. */
+#define PAGES_WAITING 2
+
+/*
+ * The thread that reads the pages of one get_pages() slice as the transfers hand them over,
+ * in the order they came in, each through its list's pager. Everything it touches (the
+ * pagers, their lists, failed) is the caller's again once it has ended.
+ */
+struct page_reader {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;    /* a page in line, room in it, one read, or closing */
+	struct waiting_page {
+		size_t i;                  /* the call it answers */
+		struct jamf_reply reply;   /* owned */
+	} line[PAGES_WAITING];
+	size_t head, n;
+	bool reading;              /* one taken from the line is being read */
+	bool closing;              /* no more pages: end once the line is empty */
+	const char *tenant;        /* its log lines name the tenant of its caller */
+};
+
 /* GETs whose answers are read as they arrive (get_pages), each through its list's pager. */
 struct page_round {
 	struct jamf_session *s;
@@ -493,40 +517,143 @@ struct page_round {
 	struct pager *const *pgs;        /* the lists */
 	size_t nlists;
 	const size_t *list_of;           /* the list of each path; NULL: all pgs[0] */
-	size_t failed;                   /* lists that failed */
+	size_t failed;                   /* lists that failed (under reader->lock, if any) */
 	size_t answered;
+	struct page_reader *reader;      /* NULL: each page is read as it arrives, here */
 };
 
-/* A list's first failure: it is read no further. */
-static void
-list_failed(struct page_round *o, struct pager *pg)
+/* Read answer i (owned) through its list's pager; whether that list failed with it. */
+static bool
+page_settle(struct page_round *o, size_t i, struct jamf_reply *reply)
 {
-	pg->rc = -1;
-	o->failed++;
+	struct pager *pg = o->pgs[o->list_of != NULL ? o->list_of[o->first + i] : 0];
+	bool failed = false;
+	long total;
+
+	if (pg->rc == 0 && reply->fail != JAMF_OK) {
+		*pg->r = *reply;
+		memset(reply, 0, sizeof(*reply));
+		failed = true;
+	} else if (pg->rc == 0) {
+		if (page_read(o->s, o->calls[i].path, reply->body, reply->body_len,
+		    reply->content_type, pg, &total, pg->r) != 0)
+			failed = true;
+		else if (pg->total < 0)
+			pg->total = total;  /* the first page's says how many follow */
+	}
+	if (failed)
+		pg->rc = -1;  /* its first failure: it is read no further */
+	jamf_reply_release(reply);
+	return failed;
 }
 
-/* jamf_request_each()'s callback: read answer i now; false (stop) once every list failed. */
+/* The page reader's thread: read the pages in line until it is closed and empty. */
+static void *
+page_reader_run(void *arg)
+{
+	struct page_round *o = arg;
+	struct page_reader *rd = o->reader;
+
+	log_set_tenant(rd->tenant);
+	pthread_mutex_lock(&rd->lock);
+	for (;;) {
+		struct waiting_page w;
+		bool failed;
+
+		while (rd->n == 0 && !rd->closing)
+			pthread_cond_wait(&rd->changed, &rd->lock);
+		if (rd->n == 0)
+			break;
+		w = rd->line[rd->head];
+		rd->head = (rd->head + 1) % PAGES_WAITING;
+		rd->n--;
+		rd->reading = true;
+		pthread_cond_broadcast(&rd->changed);
+		pthread_mutex_unlock(&rd->lock);
+		failed = page_settle(o, w.i, &w.reply);
+		pthread_mutex_lock(&rd->lock);
+		o->failed += failed;
+		rd->reading = false;
+		pthread_cond_broadcast(&rd->changed);
+	}
+	pthread_mutex_unlock(&rd->lock);
+	return NULL;
+}
+
+/* Start o's page reader in rd; false (o reads its pages itself) when no thread can start. */
+static bool
+page_reader_start(struct page_round *o, struct page_reader *rd)
+{
+	memset(rd, 0, sizeof(*rd));
+	rd->tenant = log_tenant_name();
+	if (pthread_mutex_init(&rd->lock, NULL) != 0)
+		return false;
+	if (pthread_cond_init(&rd->changed, NULL) != 0) {
+		pthread_mutex_destroy(&rd->lock);
+		return false;
+	}
+	o->reader = rd;
+	if (pthread_create(&rd->thread, NULL, page_reader_run, o) != 0) {
+		o->reader = NULL;
+		pthread_cond_destroy(&rd->changed);
+		pthread_mutex_destroy(&rd->lock);
+		return false;
+	}
+	return true;
+}
+
+/* Let o's page reader read what is in line, then end it: o's pagers are the caller's again. */
+static void
+page_reader_finish(struct page_round *o)
+{
+	struct page_reader *rd = o->reader;
+
+	if (rd == NULL)
+		return;
+	pthread_mutex_lock(&rd->lock);
+	rd->closing = true;
+	pthread_cond_broadcast(&rd->changed);
+	pthread_mutex_unlock(&rd->lock);
+	pthread_join(rd->thread, NULL);
+	pthread_cond_destroy(&rd->changed);
+	pthread_mutex_destroy(&rd->lock);
+	o->reader = NULL;
+}
+
+/*
+ * jamf_request_each()'s callback: answer i is in. Handed to the page reader (waiting for room
+ * in its line), or read now: without a reader, and when it is a failure, which is told here
+ * once the reader read what came before, so that it may stop the batch before anything more
+ * goes out. false (stop) once every list failed.
+ */
 static bool
 page_take(void *ctx, size_t i, struct jamf_reply *reply)
 {
 	struct page_round *o = ctx;
-	struct pager *pg = o->pgs[o->list_of != NULL ? o->list_of[o->first + i] : 0];
-	long total;
+	struct page_reader *rd = o->reader;
+	bool more;
 
 	o->answered++;
-	if (pg->rc == 0 && reply->fail != JAMF_OK) {
-		*pg->r = *reply;
-		memset(reply, 0, sizeof(*reply));
-		list_failed(o, pg);
-	} else if (pg->rc == 0) {
-		if (page_read(o->s, o->calls[i].path, reply->body, reply->body_len,
-		    reply->content_type, pg, &total, pg->r) != 0)
-			list_failed(o, pg);
-		else if (pg->total < 0)
-			pg->total = total;  /* the first page's says how many follow */
+	if (rd == NULL) {
+		o->failed += page_settle(o, i, reply);
+		return o->failed < o->nlists;
 	}
-	jamf_reply_release(reply);
-	return o->failed < o->nlists;
+	pthread_mutex_lock(&rd->lock);
+	if (reply->fail != JAMF_OK) {
+		while (rd->n > 0 || rd->reading)
+			pthread_cond_wait(&rd->changed, &rd->lock);
+		o->failed += page_settle(o, i, reply);
+	} else {
+		while (rd->n == PAGES_WAITING)
+			pthread_cond_wait(&rd->changed, &rd->lock);
+		rd->line[(rd->head + rd->n) % PAGES_WAITING] = (struct waiting_page){i, *reply};
+		rd->n++;
+		memset(reply, 0, sizeof(*reply));
+		pthread_cond_broadcast(&rd->changed);
+	}
+	more = o->failed < o->nlists;
+	pthread_mutex_unlock(&rd->lock);
+	return more;
 }
 
 /*
@@ -549,12 +676,18 @@ get_pages(struct jamf_session *s, char *const *paths, const size_t *list_of, siz
 	o.calls = calls;
 	/* JAMF_MAX_CALLS at a time: 8 million devices before a second slice */
 	for (size_t first = 0, m; calls != NULL && first < n && o.failed < nlists; first += m) {
+		struct page_reader rd;
+
 		m = n - first < most ? n - first : most;
 		for (size_t i = 0; i < m; i++)
 			calls[i] = (struct jamf_call){"GET", paths[first + i], NULL, NULL, 0, true};
 		o.first = first;
 		o.answered = 0;
+		/* one page is read here: a thread would only wait for it */
+		if (m > 1)
+			(void)page_reader_start(&o, &rd);
 		(void)jamf_request_each(s, calls, m, page_take, &o);
+		page_reader_finish(&o);
 		if (o.failed < nlists && o.answered < m) {
 			lost = paths[first];  /* never expected: every call is answered */
 			break;

@@ -45,6 +45,12 @@ log_set_tenant(const char *name)
 	log_tenant = name;
 }
 
+const char *
+log_tenant_name(void)
+{
+	return log_tenant;
+}
+
 bool
 log_enabled(enum log_level level)
 {

@@ -26,6 +26,9 @@ void log_set_stream(FILE *stream);
  */
 void log_set_tenant(const char *name);
 
+/* The tenant this thread works for (log_set_tenant()), for a thread it starts; NULL: none. */
+const char *log_tenant_name(void);
+
 /* Whether messages at level are printed now. */
 bool log_enabled(enum log_level level);
 
