@@ -62,21 +62,6 @@ retry_due(const struct state_plan *p, time_t now)
 	return now - p->last_state_at >= RETRY_AFTER;
 }
 
-/*
- * The state's plans sorted by device id (*by, to free), so that finding a device's plans
- * costs a binary search, not a pass over every plan. 0, or -1 when out of memory.
- */
-static int
-plans_by_device(const struct state *st, struct state_plan_ref **by)
-{
-	if ((*by = calloc(st->nplans > 0 ? st->nplans : 1, sizeof(**by))) == NULL)
-		return -1;
-	for (size_t i = 0; i < st->nplans; i++)
-		(*by)[i] = state_plan_ref(&st->plans[i]);
-	qsort(*by, st->nplans, sizeof(**by), state_plan_ref_cmp);
-	return 0;
-}
-
 /* bridge's plan for this device and target, if the state has one that still counts. */
 static const struct state_plan *
 planned(const struct state_plan_ref *by, size_t n, const char *device, const char *version,
@@ -729,7 +714,7 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
     const struct jamf_device *devices, time_t now, struct enforce_summary *sum)
 {
 	const struct decide_action **todo;
-	struct state_plan_ref *by = NULL;
+	const struct state_plan_ref *by;
 	size_t n = 0, batch = policy->batch_size > 0 ? (size_t)policy->batch_size : 100;
 	size_t width = pro->max_connections > 0 ? (size_t)pro->max_connections : 1;
 	struct template tpl;
@@ -740,8 +725,9 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
 	if (enforce_load_template(policy, TEMPLATE_PLAN, &tpl, sum->error,
 	    sizeof(sum->error)) == -1)
 		return -1;
+	/* a device's plans by binary search, not by a pass over every plan */
 	if ((todo = calloc(decision->n > 0 ? decision->n : 1, sizeof(*todo))) == NULL ||
-	    plans_by_device(st, &by) == -1) {
+	    (by = state_plans_by_device(st)) == NULL) {
 		snprintf(sum->error, sizeof(sum->error), "out of memory");
 		free(todo);
 		template_release(&tpl);
@@ -760,7 +746,6 @@ enforce_plans(struct jamf_session *pro, struct state *st, const struct config_po
 		custom |= enforce_sent_build(a) != NULL;
 		todo[n++] = a;
 	}
-	free(by);
 	if (n > 0 && check_toggle(pro, custom, sum) == -1) {
 		free(todo);
 		template_release(&tpl);

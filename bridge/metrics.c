@@ -49,14 +49,19 @@ int
 metrics_add_rows(struct metrics *m, const char *tenant, const char *policy,
     const struct watch_row *rows, size_t n)
 {
+	struct metrics_group *g = NULL;
+
 	for (size_t i = 0; i < n; i++) {
 		char target[128];
-		struct metrics_group *g;
 
-		snprintf(target, sizeof(target), "%s %s", rows[i].version,
-		    rows[i].build != NULL ? rows[i].build : "(base update)");
-		if ((g = group_of(m, tenant, policy, target)) == NULL)
-			return -1;
+		/* rows of one target mostly share its strings: named once, not once a row */
+		if (g == NULL || rows[i].version != rows[i - 1].version ||
+		    rows[i].build != rows[i - 1].build) {
+			snprintf(target, sizeof(target), "%s %s", rows[i].version,
+			    rows[i].build != NULL ? rows[i].build : "(base update)");
+			if ((g = group_of(m, tenant, policy, target)) == NULL)
+				return -1;
+		}
 		g->counts[rows[i].v.cls]++;
 	}
 	return 0;

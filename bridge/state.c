@@ -688,6 +688,14 @@ record_array(const struct state *st, enum record_kind k, size_t *n)
 	}
 }
 
+/* The plans changed (or moved): state_plans_by_device() sorts them again. */
+static void
+plans_changed(struct state *st)
+{
+	free(st->by_device);
+	st->by_device = NULL;
+}
+
 /* Set the array of records of kind k in st to v, of n records. */
 static void
 record_array_set(struct state *st, enum record_kind k, void *v, size_t n)
@@ -704,6 +712,7 @@ record_array_set(struct state *st, enum record_kind k, void *v, size_t n)
 	case RECORD_PLAN:
 		st->plans = v;
 		st->nplans = n;
+		plans_changed(st);
 		break;
 	case RECORD_BLUEPRINT:
 		st->blueprints = v;
@@ -985,6 +994,8 @@ record_put(struct state *st, enum record_kind k, const void *rec)
 	if (slot == NULL && (slot = record_append(st, k)) == NULL)
 		goto oom;
 	memcpy(slot, &copy, t->size);
+	if (k == RECORD_PLAN)
+		plans_changed(st);
 	st->changed = true;
 	return 0;
 oom:
@@ -2875,6 +2886,20 @@ state_plan_ref_cmp(const void *a, const void *b)
 	if (c != 0)
 		return c;
 	return (x->p->created_at > y->p->created_at) - (x->p->created_at < y->p->created_at);
+}
+
+const struct state_plan_ref *
+state_plans_by_device(struct state *st)
+{
+	if (st->by_device != NULL)
+		return st->by_device;
+	if ((st->by_device = calloc(st->nplans > 0 ? st->nplans : 1,
+	    sizeof(*st->by_device))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < st->nplans; i++)
+		st->by_device[i] = state_plan_ref(&st->plans[i]);
+	qsort(st->by_device, st->nplans, sizeof(*st->by_device), state_plan_ref_cmp);
+	return st->by_device;
 }
 
 size_t

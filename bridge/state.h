@@ -154,6 +154,7 @@ struct state {
 	char *held;          /* outcome lines not written yet */
 	size_t held_len, held_cap;
 	struct state_index *index;  /* records by key, per kind; made on first lookup */
+	struct state_plan_ref *by_device;  /* state_plans_by_device(); NULL: to be made */
 };
 
 struct state_lock {
@@ -307,6 +308,13 @@ struct state_plan_ref {
 struct state_plan_ref state_plan_ref(const struct state_plan *p);
 int state_plan_ref_cmp(const void *a, const void *b);
 size_t state_plan_refs_first(const struct state_plan_ref *v, size_t n, const char *device);
+
+/*
+ * All of st's plans in that order (st->nplans refs), sorted once and kept in st until a plan
+ * is put or added, so that enforcing and watching a policy share one sort; NULL when out of
+ * memory. Good until the next change of st's plans.
+ */
+const struct state_plan_ref *state_plans_by_device(struct state *st);
 const struct state_blueprint *state_find_blueprint(const struct state *st, const char *id);
 const struct state_group *state_find_group(const struct state *st, const char *id);
 const struct state_bsi *state_find_bsi(const struct state *st, const char *bsi);

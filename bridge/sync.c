@@ -592,7 +592,7 @@ add_problems(const struct tenant_run *tr, const struct policy_run *pr,
  * Returns false when out of memory.
  */
 static bool
-report_watch(const struct tenant_run *tr, const struct policy_run *pr, time_t now, cJSON *jp,
+report_watch(struct tenant_run *tr, const struct policy_run *pr, time_t now, cJSON *jp,
     FILE *out, struct notify_list *problems, struct metrics *metrics)
 {
 	struct watch_tally t;

@@ -414,39 +414,48 @@ watch_row_note(const struct watch_row *row, const struct config_watch *w, time_t
 }
 
 int
-watch_rows(const struct state *st, const char *policy, const struct jamf_device *devices,
+watch_rows(struct state *st, const char *policy, const struct jamf_device *devices,
     size_t ndevices, const struct config_watch *w, time_t now, struct watch_row **rows,
     size_t *n)
 {
 	struct by_id *index = calloc(ndevices ? ndevices : 1, sizeof(*index));
-	struct state_plan_ref *plans = NULL;
+	const struct state_plan_ref *plans;
 	size_t cap = 0, nplans = 0;
+	bool sorted = true;
 
 	*rows = NULL;
 	*n = 0;
 	if (index == NULL)
 		return -1;
-	for (size_t i = 0; i < ndevices; i++)
+	for (size_t i = 0; i < ndevices; i++) {
 		index[i] = (struct by_id){strtol(devices[i].id, NULL, 10), i};
-	qsort(index, ndevices, sizeof(*index), cmp_by_id);
+		sorted &= i == 0 || index[i - 1].id <= index[i].id;
+	}
+	/* Jamf lists devices by id: sorted already, but for ids that are not plain numbers */
+	if (!sorted)
+		qsort(index, ndevices, sizeof(*index), cmp_by_id);
 	/* each device's newest plan of the policy: older ones were superseded or retried */
-	if ((plans = calloc(st->nplans ? st->nplans : 1, sizeof(*plans))) == NULL)
+	if ((plans = state_plans_by_device(st)) == NULL)
 		goto oom;
 	for (size_t i = 0; i < st->nplans; i++)
-		if (st->plans[i].id != NULL && strcmp(st->plans[i].policy, policy) == 0)
-			plans[nplans++] = state_plan_ref(&st->plans[i]);
-	/* by device, then creation time */
-	qsort(plans, nplans, sizeof(*plans), state_plan_ref_cmp);
+		nplans += plans[i].p->id != NULL && strcmp(plans[i].p->policy, policy) == 0;
 	/* at most a row per plan: room for them at once, not up to twice that by doubling */
 	if (nplans > 0 && (*rows = malloc(nplans * sizeof(**rows))) == NULL)
 		goto oom;
 	cap = nplans;
-	for (size_t i = 0; i < nplans; i++) {
+	/* by device, then creation time: a device's newest is the last of its run */
+	for (size_t i = 0, newer; i < st->nplans; i++) {
 		const struct state_plan *p = plans[i].p;
 		struct by_id key = {plans[i].device, 0}, *hit;
 		struct watch_row row;
 
-		if (i + 1 < nplans && strcmp(plans[i + 1].p->device_id, p->device_id) == 0)
+		if (p->id == NULL || strcmp(p->policy, policy) != 0)
+			continue;
+		for (newer = i + 1; newer < st->nplans &&
+		    strcmp(plans[newer].p->device_id, p->device_id) == 0; newer++)
+			if (plans[newer].p->id != NULL && strcmp(plans[newer].p->policy, policy) == 0)
+				break;
+		if (newer < st->nplans && strcmp(plans[newer].p->device_id, p->device_id) == 0)
 			continue;
 		/* a device gone from inventory is no longer bridge's business */
 		if ((hit = bsearch(&key, index, ndevices, sizeof(*index), cmp_by_id)) == NULL)
@@ -457,8 +466,6 @@ watch_rows(const struct state *st, const char *policy, const struct jamf_device 
 		if (add_row(rows, n, &cap, &row) == -1)
 			goto oom;
 	}
-	free(plans);
-	plans = NULL;
 	for (size_t i = 0; i < st->nblueprints; i++) {
 		const struct state_blueprint *b = &st->blueprints[i];
 		long gid;
@@ -485,7 +492,6 @@ watch_rows(const struct state *st, const char *policy, const struct jamf_device 
 	return 0;
 oom:
 	free(index);
-	free(plans);
 	free(*rows);
 	*rows = NULL;
 	*n = 0;

@@ -100,7 +100,7 @@ struct watch_row {
  * recorded). Devices no longer in inventory are left out. *rows (free it) and *n; 0, or -1
  * when out of memory.
  */
-int watch_rows(const struct state *st, const char *policy, const struct jamf_device *devices,
+int watch_rows(struct state *st, const char *policy, const struct jamf_device *devices,
     size_t ndevices, const struct config_watch *w, time_t now, struct watch_row **rows,
     size_t *n);
 

@@ -1915,6 +1915,59 @@ test_plans_by_device(void **unused)
 }
 
 /*
+ * The state's plans in that order are sorted once, and again after any change of its plans:
+ * a plan added, one put again for another device, and a load.
+ */
+static void
+test_state_plans_by_device(void **unused)
+{
+	const char *devices[] = {"30", "4", "200"}, *loaded[] = {"1", "30", "200", "500"};
+	const struct state_plan_ref *by;
+	struct state_plan p;
+	struct state st;
+
+	(void)unused;
+	load_reconciled(&st);
+	for (int i = 0; i < 3; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "plan-%d", i);
+		p = plan_for((char *)(uintptr_t)devices[i]);
+		p.id = id;
+		assert_int_equal(state_put_plan(&st, &p), 0);
+	}
+	assert_non_null(by = state_plans_by_device(&st));
+	assert_string_equal(by[0].p->device_id, "4");
+	assert_string_equal(by[2].p->device_id, "200");
+	assert_ptr_equal(state_plans_by_device(&st), by);  /* kept while nothing changed */
+	assert_int_equal(state_plan_seen(&st, "plan-0", "PlanFailed", NULL, T0 + 9), 0);
+	assert_ptr_equal(state_plans_by_device(&st), by);  /* a plan's Jamf state is no order */
+
+	p = plan_for((char[]){"1"});
+	p.id = (char[]){"plan-3"};
+	assert_int_equal(state_put_plan(&st, &p), 0);
+	assert_non_null(by = state_plans_by_device(&st));
+	assert_string_equal(by[0].p->device_id, "1");
+	assert_string_equal(by[0].p->id, "plan-3");
+
+	p = *state_find_plan(&st, "plan-1");  /* device 4 moves past 200 */
+	p.device_id = (char[]){"500"};
+	assert_int_equal(state_put_plan(&st, &p), 0);
+	assert_non_null(by = state_plans_by_device(&st));
+	assert_string_equal(by[1].p->device_id, "30");
+	assert_string_equal(by[3].p->device_id, "500");
+	assert_string_equal(by[3].p->id, "plan-1");
+	save(&st);
+	state_release(&st);
+
+	load(&st);
+	assert_non_null(by = state_plans_by_device(&st));
+	for (size_t i = 0; i < 4; i++)
+		assert_string_equal(by[i].p->device_id, loaded[i]);
+	state_release(&st);
+}
+
+/*
  * The crash-safety argument, exercised: a run that creates a plan per device (recording each
  * in a stand-in for Jamf) is killed after each step in turn; the next run resolves what was
  * interrupted by looking in the stand-in and finishes. Jamf must end with exactly one plan per
@@ -2129,8 +2182,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_records_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_replaces, setup, teardown),
-		cmocka_unit_test(test_repeated_values_load_apart),
+		cmocka_unit_test_setup_teardown(test_repeated_values_load_apart, setup, teardown),
 		cmocka_unit_test(test_plans_by_device),
+		cmocka_unit_test_setup_teardown(test_state_plans_by_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_adopted_plan_with_empty_fields, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_load_changes_nothing, setup, teardown),
