@@ -2864,7 +2864,8 @@ state_find_plan(const struct state *st, const char *id)
 	return record_find(st, RECORD_PLAN, id);
 }
 
-struct state_plan_ref
+/* p with its device id read as a number once, not at every comparison. */
+static struct state_plan_ref
 state_plan_ref(const struct state_plan *p)
 {
 	return (struct state_plan_ref){strtol(p->device_id, NULL, 10), p};
@@ -2877,7 +2878,8 @@ cmp_device(long xnum, const char *x, long ynum, const char *y)
 	return xnum != ynum ? (xnum > ynum) - (xnum < ynum) : strcmp(x, y);
 }
 
-int
+/* Plans as state_plans_by_device() orders them, for qsort. */
+static int
 state_plan_ref_cmp(const void *a, const void *b)
 {
 	const struct state_plan_ref *x = a, *y = b;

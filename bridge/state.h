@@ -295,26 +295,21 @@ int state_plan_seen(struct state *st, const char *id, const char *jamf_state,
 const struct state_plan *state_find_plan(const struct state *st, const char *id);
 
 /*
- * A plan of the state by its device, for lists of plans sorted by device: Jamf's device ids
- * are numbers, so each is ordered by its number first (0 when it is not one), then by its
- * text, then by when the plan was created (state_plan_ref_cmp(), for qsort).
- * state_plan_refs_first() finds the first plan of device in such a sorted list (or n).
+ * A plan of the state by its device. state_plans_by_device() gives all of st's plans (st->nplans
+ * refs) by device: Jamf's device ids are numbers, so each is ordered by its number first (0
+ * when it is not one), then by its text, then by when the plan was created. It sorts them
+ * once and keeps them in st until a plan is put or added, so that enforcing and watching a
+ * policy share one sort; NULL when out of memory. Good until the next change of st's plans.
+ * state_plan_refs_first() finds the first plan of device in them (or n).
  */
 struct state_plan_ref {
 	long device;
 	const struct state_plan *p;
 };
 
-struct state_plan_ref state_plan_ref(const struct state_plan *p);
-int state_plan_ref_cmp(const void *a, const void *b);
 size_t state_plan_refs_first(const struct state_plan_ref *v, size_t n, const char *device);
-
-/*
- * All of st's plans in that order (st->nplans refs), sorted once and kept in st until a plan
- * is put or added, so that enforcing and watching a policy share one sort; NULL when out of
- * memory. Good until the next change of st's plans.
- */
 const struct state_plan_ref *state_plans_by_device(struct state *st);
+
 const struct state_blueprint *state_find_blueprint(const struct state *st, const char *id);
 const struct state_group *state_find_group(const struct state *st, const char *id);
 const struct state_bsi *state_find_bsi(const struct state *st, const char *bsi);

@@ -413,6 +413,27 @@ watch_row_note(const struct watch_row *row, const struct config_watch *w, time_t
 	classify_row(&copy, w, now, note, size);
 }
 
+/* Whether plan p, created in Jamf, is one of policy's. */
+static bool
+of_policy(const struct state_plan *p, const char *policy)
+{
+	return p->id != NULL && strcmp(p->policy, policy) == 0;
+}
+
+/*
+ * Whether the device of plans[i] has a newer plan of policy: plans[0..n) are by device, then
+ * creation time, so it would come next among the plans of that device.
+ */
+static bool
+superseded(const struct state_plan_ref *plans, size_t n, size_t i, const char *policy)
+{
+	for (size_t k = i + 1; k < n && strcmp(plans[k].p->device_id, plans[i].p->device_id) == 0;
+	    k++)
+		if (of_policy(plans[k].p, policy))
+			return true;
+	return false;
+}
+
 int
 watch_rows(struct state *st, const char *policy, const struct jamf_device *devices,
     size_t ndevices, const struct config_watch *w, time_t now, struct watch_row **rows,
@@ -438,24 +459,17 @@ watch_rows(struct state *st, const char *policy, const struct jamf_device *devic
 	if ((plans = state_plans_by_device(st)) == NULL)
 		goto oom;
 	for (size_t i = 0; i < st->nplans; i++)
-		nplans += plans[i].p->id != NULL && strcmp(plans[i].p->policy, policy) == 0;
+		nplans += of_policy(plans[i].p, policy);
 	/* at most a row per plan: room for them at once, not up to twice that by doubling */
 	if (nplans > 0 && (*rows = malloc(nplans * sizeof(**rows))) == NULL)
 		goto oom;
 	cap = nplans;
-	/* by device, then creation time: a device's newest is the last of its run */
-	for (size_t i = 0, newer; i < st->nplans; i++) {
+	for (size_t i = 0; i < st->nplans; i++) {
 		const struct state_plan *p = plans[i].p;
 		struct by_id key = {plans[i].device, 0}, *hit;
 		struct watch_row row;
 
-		if (p->id == NULL || strcmp(p->policy, policy) != 0)
-			continue;
-		for (newer = i + 1; newer < st->nplans &&
-		    strcmp(plans[newer].p->device_id, p->device_id) == 0; newer++)
-			if (plans[newer].p->id != NULL && strcmp(plans[newer].p->policy, policy) == 0)
-				break;
-		if (newer < st->nplans && strcmp(plans[newer].p->device_id, p->device_id) == 0)
+		if (!of_policy(p, policy) || superseded(plans, st->nplans, i, policy))
 			continue;
 		/* a device gone from inventory is no longer bridge's business */
 		if ((hit = bsearch(&key, index, ndevices, sizeof(*index), cmp_by_id)) == NULL)

@@ -1890,28 +1890,36 @@ test_repeated_values_load_apart(void **unused)
 static void
 test_plans_by_device(void **unused)
 {
-	struct state_plan plans[5] = {
-		{.device_id = (char[]){"10"}, .created_at = T0},
-		{.device_id = (char[]){"9"}, .created_at = T0 + 60},
-		{.device_id = (char[]){"abc"}, .created_at = T0},
-		{.device_id = (char[]){"9"}, .created_at = T0},
-		{.device_id = (char[]){"09"}, .created_at = T0},
+	static const struct {
+		const char *id, *device;
+		time_t created;
+	} plans[5] = {
+		{"p0", "10", T0}, {"p1", "9", T0 + 60}, {"p2", "abc", T0}, {"p3", "9", T0},
+		{"p4", "09", T0},
 	};
-	struct state_plan_ref v[5];
 	/* "abc" reads as 0; "09" as 9, before "9" as text */
-	const struct state_plan *want[5] = {&plans[2], &plans[4], &plans[3], &plans[1], &plans[0]};
+	static const char *const want[5] = {"p2", "p4", "p3", "p1", "p0"};
+	const struct state_plan_ref *v;
+	struct state st;
 
 	(void)unused;
+	load_reconciled(&st);
+	for (int i = 0; i < 5; i++) {
+		struct state_plan p = plan_for((char *)(uintptr_t)plans[i].device);
+
+		p.id = (char *)(uintptr_t)plans[i].id;
+		p.created_at = plans[i].created;
+		assert_int_equal(state_put_plan(&st, &p), 0);
+	}
+	assert_non_null(v = state_plans_by_device(&st));
 	for (int i = 0; i < 5; i++)
-		v[i] = state_plan_ref(&plans[i]);
-	qsort(v, 5, sizeof(*v), state_plan_ref_cmp);
-	for (int i = 0; i < 5; i++)
-		assert_ptr_equal(v[i].p, want[i]);
+		assert_string_equal(v[i].p->id, want[i]);
 	assert_int_equal(state_plan_refs_first(v, 5, "9"), 2);
 	assert_int_equal(state_plan_refs_first(v, 5, "09"), 1);
 	assert_int_equal(state_plan_refs_first(v, 5, "abc"), 0);
 	assert_int_equal(state_plan_refs_first(v, 5, "10"), 4);
 	assert_int_equal(state_plan_refs_first(v, 5, "11"), 5);  /* none: past the end */
+	state_release(&st);
 }
 
 /*
@@ -2183,7 +2191,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_invalid_records_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_replaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repeated_values_load_apart, setup, teardown),
-		cmocka_unit_test(test_plans_by_device),
+		cmocka_unit_test_setup_teardown(test_plans_by_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_plans_by_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_adopted_plan_with_empty_fields, setup,
 		    teardown),
