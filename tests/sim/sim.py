@@ -417,14 +417,12 @@ class SimState:
         self.gzip_answers = gzip_answers
         self._log = open(log_path, "a", encoding="utf-8", buffering=1) if log_path else None
 
-    def record(self, entry):
-        """Append one request to the request list."""
+    def record(self, entry, method, path):
+        """Append one request to the request list and return the first fault rule matching
+        it, using up one count. Both at once: the n-th request recorded is the n-th a rule's
+        skip and count see, however the threads serving requests side by side interleave."""
         with self.lock:
             self.requests.append(entry)
-
-    def take_fault(self, method, path):
-        """Return the first fault rule matching the request, using up one count."""
-        with self.lock:
             for rule in self.faults:
                 if rule.matches(method, path):
                     if rule.skip > 0:
@@ -522,8 +520,7 @@ class SimHandler(BaseHTTPRequestHandler):
             }
             for hook in RECORD_HOOKS:
                 entry.update(hook(req))
-            state.record(entry)
-            fault = state.take_fault(req.method, path)
+            fault = state.record(entry, req.method, path)
             if fault and fault.close:
                 time.sleep(state.latency + fault.delay)
                 self._drop_connection()
