@@ -2893,14 +2893,21 @@ state_plan_ref_cmp(const void *a, const void *b)
 const struct state_plan_ref *
 state_plans_by_device(struct state *st)
 {
+	bool sorted = true;
+
 	if (st->by_device != NULL)
 		return st->by_device;
 	if ((st->by_device = calloc(st->nplans > 0 ? st->nplans : 1,
 	    sizeof(*st->by_device))) == NULL)
 		return NULL;
-	for (size_t i = 0; i < st->nplans; i++)
+	for (size_t i = 0; i < st->nplans; i++) {
 		st->by_device[i] = state_plan_ref(&st->plans[i]);
-	qsort(st->by_device, st->nplans, sizeof(*st->by_device), state_plan_ref_cmp);
+		if (i > 0 && state_plan_ref_cmp(&st->by_device[i - 1], &st->by_device[i]) > 0)
+			sorted = false;
+	}
+	/* plans made for an inventory read in order of id are in order already */
+	if (!sorted)
+		qsort(st->by_device, st->nplans, sizeof(*st->by_device), state_plan_ref_cmp);
 	return st->by_device;
 }
 

@@ -1976,6 +1976,40 @@ test_state_plans_by_device(void **unused)
 }
 
 /*
+ * Plans already in the order by device (as made for an inventory read by id) keep it, with
+ * a device's plans by creation; one plan out of place, last, still moves to its place.
+ */
+static void
+test_plans_in_order(void **unused)
+{
+	static const struct {
+		const char *device;
+		time_t created;
+	} plans[5] = {{"2", T0}, {"2", T0 + 60}, {"9", T0}, {"10", T0}, {"3", T0}};
+	static const char *const want[5] = {"plan-0", "plan-1", "plan-4", "plan-2", "plan-3"};
+	const struct state_plan_ref *by;
+	struct state st;
+
+	(void)unused;
+	load_reconciled(&st);
+	for (int i = 0; i < 5; i++) {
+		struct state_plan p = plan_for((char *)(uintptr_t)plans[i].device);
+		char id[16];
+
+		snprintf(id, sizeof(id), "plan-%d", i);
+		p.id = id;
+		p.created_at = plans[i].created;
+		assert_int_equal(state_put_plan(&st, &p), 0);
+		assert_non_null(by = state_plans_by_device(&st));
+		/* the first four come in order; the fifth, device 3, goes between 2 and 9 */
+		for (int k = 0; k <= i; k++)
+			assert_string_equal(by[k].p->id, i < 4 ? st.plans[k].id :
+			    want[k]);
+	}
+	state_release(&st);
+}
+
+/*
  * The crash-safety argument, exercised: a run that creates a plan per device (recording each
  * in a stand-in for Jamf) is killed after each step in turn; the next run resolves what was
  * interrupted by looking in the stand-in and finishes. Jamf must end with exactly one plan per
@@ -2193,6 +2227,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_repeated_values_load_apart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plans_by_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_plans_by_device, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plans_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_adopted_plan_with_empty_fields, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_load_changes_nothing, setup, teardown),
