@@ -1886,31 +1886,41 @@ test_repeated_values_load_apart(void **unused)
 	state_release(&st);
 }
 
+/* A plan's device and creation time. */
+struct plan_at {
+	const char *device;
+	time_t created;
+};
+
+/* Put plan "plan-<i>" for at's device, created then, into st. */
+static void
+put_plan_at(struct state *st, int i, struct plan_at at)
+{
+	struct state_plan p = plan_for((char *)(uintptr_t)at.device);
+	char id[16];
+
+	snprintf(id, sizeof(id), "plan-%d", i);
+	p.id = id;
+	p.created_at = at.created;
+	assert_int_equal(state_put_plan(st, &p), 0);
+}
+
 /* Plans by device: as numbers first (10 after 9), then as text, then by creation. */
 static void
 test_plans_by_device(void **unused)
 {
-	static const struct {
-		const char *id, *device;
-		time_t created;
-	} plans[5] = {
-		{"p0", "10", T0}, {"p1", "9", T0 + 60}, {"p2", "abc", T0}, {"p3", "9", T0},
-		{"p4", "09", T0},
+	static const struct plan_at plans[5] = {
+		{"10", T0}, {"9", T0 + 60}, {"abc", T0}, {"9", T0}, {"09", T0},
 	};
 	/* "abc" reads as 0; "09" as 9, before "9" as text */
-	static const char *const want[5] = {"p2", "p4", "p3", "p1", "p0"};
+	static const char *const want[5] = {"plan-2", "plan-4", "plan-3", "plan-1", "plan-0"};
 	const struct state_plan_ref *v;
 	struct state st;
 
 	(void)unused;
 	load_reconciled(&st);
-	for (int i = 0; i < 5; i++) {
-		struct state_plan p = plan_for((char *)(uintptr_t)plans[i].device);
-
-		p.id = (char *)(uintptr_t)plans[i].id;
-		p.created_at = plans[i].created;
-		assert_int_equal(state_put_plan(&st, &p), 0);
-	}
+	for (int i = 0; i < 5; i++)
+		put_plan_at(&st, i, plans[i]);
 	assert_non_null(v = state_plans_by_device(&st));
 	for (int i = 0; i < 5; i++)
 		assert_string_equal(v[i].p->id, want[i]);
@@ -1936,14 +1946,8 @@ test_state_plans_by_device(void **unused)
 
 	(void)unused;
 	load_reconciled(&st);
-	for (int i = 0; i < 3; i++) {
-		char id[16];
-
-		snprintf(id, sizeof(id), "plan-%d", i);
-		p = plan_for((char *)(uintptr_t)devices[i]);
-		p.id = id;
-		assert_int_equal(state_put_plan(&st, &p), 0);
-	}
+	for (int i = 0; i < 3; i++)
+		put_plan_at(&st, i, (struct plan_at){devices[i], T0});
 	assert_non_null(by = state_plans_by_device(&st));
 	assert_string_equal(by[0].p->device_id, "4");
 	assert_string_equal(by[2].p->device_id, "200");
@@ -1982,10 +1986,9 @@ test_state_plans_by_device(void **unused)
 static void
 test_plans_in_order(void **unused)
 {
-	static const struct {
-		const char *device;
-		time_t created;
-	} plans[5] = {{"2", T0}, {"2", T0 + 60}, {"9", T0}, {"10", T0}, {"3", T0}};
+	static const struct plan_at plans[5] = {
+		{"2", T0}, {"2", T0 + 60}, {"9", T0}, {"10", T0}, {"3", T0},
+	};
 	static const char *const want[5] = {"plan-0", "plan-1", "plan-4", "plan-2", "plan-3"};
 	const struct state_plan_ref *by;
 	struct state st;
@@ -1993,13 +1996,7 @@ test_plans_in_order(void **unused)
 	(void)unused;
 	load_reconciled(&st);
 	for (int i = 0; i < 5; i++) {
-		struct state_plan p = plan_for((char *)(uintptr_t)plans[i].device);
-		char id[16];
-
-		snprintf(id, sizeof(id), "plan-%d", i);
-		p.id = id;
-		p.created_at = plans[i].created;
-		assert_int_equal(state_put_plan(&st, &p), 0);
+		put_plan_at(&st, i, plans[i]);
 		assert_non_null(by = state_plans_by_device(&st));
 		/* the first four come in order; the fifth, device 3, goes between 2 and 9 */
 		for (int k = 0; k <= i; k++)
