@@ -1897,7 +1897,7 @@ static void
 put_plan_at(struct state *st, int i, struct plan_at at)
 {
 	struct state_plan p = plan_for((char *)(uintptr_t)at.device);
-	char id[16];
+	char id[32];
 
 	snprintf(id, sizeof(id), "plan-%d", i);
 	p.id = id;
