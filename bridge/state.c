@@ -117,15 +117,18 @@ struct field {
 	enum field_type type;
 	size_t offset;
 	bool unshared;     /* a string few records share (a device id): kept, not interned */
+	const char *key;   /* "name": as state.json writes it, and its length */
+	size_t keylen;
 };
 
-#define FIELD(t, s, m) {#m, t, offsetof(struct s, m), false}
-#define FIELD_UNSHARED(t, s, m) {#m, t, offsetof(struct s, m), true}
+#define FIELD_KEY(m) "\"" #m "\":", sizeof("\"" #m "\":") - 1
+#define FIELD(t, s, m) {#m, t, offsetof(struct s, m), false, FIELD_KEY(m)}
+#define FIELD_UNSHARED(t, s, m) {#m, t, offsetof(struct s, m), true, FIELD_KEY(m)}
 
 static const struct field bsi_fields[] = {
 	FIELD(FIELD_STRING, state_bsi, bsi),
 	FIELD(FIELD_TIME, state_bsi, first_seen),
-	{NULL, 0, 0, false},
+	{NULL, 0, 0, false, NULL, 0},
 };
 
 static const struct field ring_fields[] = {
@@ -134,7 +137,7 @@ static const struct field ring_fields[] = {
 	FIELD(FIELD_STRING_OPT, state_ring, bsi),  /* null in files of bridge 0.1 before rings
 	                                             were kept per BSI: never matched */
 	FIELD(FIELD_TIME, state_ring, started_at),
-	{NULL, 0, 0, false},
+	{NULL, 0, 0, false, NULL, 0},
 };
 
 static const struct field plan_fields[] = {
@@ -150,7 +153,7 @@ static const struct field plan_fields[] = {
 	FIELD(FIELD_STRING_OPT, state_plan, last_state),
 	FIELD(FIELD_TIME_OPT, state_plan, last_state_at),
 	FIELD(FIELD_STRING_OPT, state_plan, last_reason),
-	{NULL, 0, 0, false},
+	{NULL, 0, 0, false, NULL, 0},
 };
 
 static const struct field blueprint_fields[] = {
@@ -167,7 +170,7 @@ static const struct field blueprint_fields[] = {
 	FIELD(FIELD_BOOL, state_blueprint, deployed),
 	FIELD(FIELD_TIME, state_blueprint, created_at),
 	FIELD(FIELD_STRING_OPT, state_blueprint, last_state),
-	{NULL, 0, 0, false},
+	{NULL, 0, 0, false, NULL, 0},
 };
 
 static const struct field group_fields[] = {
@@ -175,7 +178,7 @@ static const struct field group_fields[] = {
 	FIELD(FIELD_STRING, state_group, name),
 	FIELD(FIELD_TIME, state_group, created_at),
 	FIELD(FIELD_STRING_OPT, state_group, devices),
-	{NULL, 0, 0, false},
+	{NULL, 0, 0, false, NULL, 0},
 };
 
 /* The record arrays of struct state, in the order state.json lists them. */
@@ -1992,6 +1995,8 @@ state_load_readonly(struct state *st, const char *state_dir, char *err, size_t e
 
 /* ---- saving ---- */
 
+#define WRITER_TIMES 16  /* a record's members, at most, whose last time is kept */
+
 /* state.json being written: a temp file beside it, filled through a buffer. */
 struct state_writer {
 	int fd;
@@ -1999,8 +2004,9 @@ struct state_writer {
 	size_t len;  /* bytes in buf */
 	off_t written;   /* bytes written to fd */
 	off_t flushing;  /* of those, the ones whose writeback was started (writer_flush()) */
-	time_t time; /* the last time written, as text in time_text (records share times) */
-	char time_text[ISO_TIME_BYTES];
+	/* the last time each member wrote, and that as text: the records share their times */
+	time_t time[WRITER_TIMES];
+	char time_text[WRITER_TIMES][ISO_TIME_BYTES];
 };
 
 /* Write out what w holds; 0, or -1 with errno. */
@@ -2111,19 +2117,28 @@ text_string(char *out, size_t room, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	static const char named[] = "\"\\\b\f\n\r\t", as[] = "\"\\bfnrt";
+	const unsigned char *p = (const unsigned char *)s;
 	size_t o = 0;
 
 	if (room < 2)
 		return 0;
 	out[o++] = '"';
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+	for (;; p++) {
+		const unsigned char *run = p;
 		const char *hit;
+		size_t n;
 
-		if (room - o < 7)  /* the longest escape, and the closing quote */
+		/* what needs no escape is copied a run at a time */
+		while (*p >= 0x20 && *p != '"' && *p != '\\')
+			p++;
+		n = (size_t)(p - run);
+		if (room - o < n + 7)  /* the run, the longest escape, and the closing quote */
 			return 0;
-		if (*p >= 0x20 && *p != '"' && *p != '\\') {
-			out[o++] = (char)*p;
-		} else if ((hit = strchr(named, *p)) != NULL) {
+		memcpy(out + o, run, n);
+		o += n;
+		if (*p == '\0')
+			break;
+		if ((hit = strchr(named, *p)) != NULL) {
 			out[o++] = '\\';
 			out[o++] = as[hit - named];
 		} else {
@@ -2159,11 +2174,11 @@ record_text(struct state_writer *w, const struct record_type *t, const void *rec
 		const char *s = NULL;
 		time_t tv;
 
+		size_t slot = (size_t)(f - t->fields) % WRITER_TIMES;
+
 		if (f != t->fields)
 			TEXT_PUT(",", 1);
-		TEXT_PUT("\"", 1);
-		TEXT_PUT(f->name, strlen(f->name));  /* the tables' names: nothing to escape */
-		TEXT_PUT("\":", 2);
+		TEXT_PUT(f->key, f->keylen);  /* the tables' names: nothing to escape */
 		switch (f->type) {
 		case FIELD_ID:
 		case FIELD_STRING:
@@ -2173,11 +2188,11 @@ record_text(struct state_writer *w, const struct record_type *t, const void *rec
 		case FIELD_TIME:
 		case FIELD_TIME_OPT:
 			tv = *CMEMBER(rec, f, time_t);
-			if (tv != w->time || w->time_text[0] == '\0') {
-				iso_time_format(tv, w->time_text);
-				w->time = tv;
+			if (tv != w->time[slot] || w->time_text[slot][0] == '\0') {
+				iso_time_format(tv, w->time_text[slot]);
+				w->time[slot] = tv;
 			}
-			s = f->type == FIELD_TIME_OPT && tv == 0 ? NULL : w->time_text;
+			s = f->type == FIELD_TIME_OPT && tv == 0 ? NULL : w->time_text[slot];
 			break;
 		case FIELD_BOOL:
 			if (*CMEMBER(rec, f, bool))
