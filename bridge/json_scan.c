@@ -351,6 +351,20 @@ json_scan_member(struct json_scan *js, char *key, size_t size)
 }
 
 bool
+json_scan_member_as(struct json_scan *js, const char *raw, size_t len)
+{
+	struct json_scan at = *js;
+
+	if (next(js, '}') && more(js) && (size_t)(js->end - js->p) >= len &&
+	    memcmp(js->p, raw, len) == 0) {
+		js->p += len;
+		return true;
+	}
+	*js = at;
+	return false;
+}
+
+bool
 json_scan_item(struct json_scan *js)
 {
 	return next(js, ']');

@@ -59,6 +59,15 @@ bool json_scan_array(struct json_scan *js);
  */
 bool json_scan_member(struct json_scan *js, char *key, size_t size);
 
+/*
+ * json_scan_member() for a name the caller expects next, faster: when the next member's name
+ * is written exactly as raw (len bytes: the name in quotes and the colon, as in "\"id\":",
+ * nothing escaped in it, no space before the colon), it is taken: true, and its value
+ * follows. Otherwise nothing is taken, whatever comes (another member, the end of the
+ * object, an error): false, and json_scan_member() reads on from where it was.
+ */
+bool json_scan_member_as(struct json_scan *js, const char *raw, size_t len);
+
 /* The next element of the array being read: true; false at its end (then left) or on error. */
 bool json_scan_item(struct json_scan *js);
 

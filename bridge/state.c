@@ -546,10 +546,18 @@ record_scan(struct state *st, const struct record_type *t, const char *text, siz
 	json_scan_init(&js, text, len);
 	if (!json_scan_object(&js))
 		return -3;
-	while (json_scan_member(&js, key, sizeof(key))) {
-		int i = field_index(t, key, next);
+	for (;;) {
+		/* the members come in the table's order, as bridge writes them: no name to decode */
+		const struct field *expect = &t->fields[next];
+		int i = next;
 		struct field_value fv = {VALUE_OTHER, value, false};
 		int rc;
+
+		if (expect->name == NULL || !json_scan_member_as(&js, expect->key, expect->keylen)) {
+			if (!json_scan_member(&js, key, sizeof(key)))
+				break;
+			i = field_index(t, key, next);
+		}
 
 		if (i == -1 || (seen & 1u << i)) {
 			(void)json_scan_skip(&js);

@@ -140,6 +140,60 @@ test_members_read_as_written(void **state)
 	assert_int_equal(sum, 15);
 }
 
+/*
+ * A member named as expected is taken by its raw name; anything else (another name, one that
+ * only starts the same, the same name escaped or spaced, the end, an error) is left to
+ * json_scan_member(), which then reads it as if nothing had been tried.
+ */
+static void
+test_expected_members_taken_raw(void **state)
+{
+	const char *text = "{\"id\":\"7\",\"idx\":1, \"id\" :2,\"i\\u0064\":3,\"last\":true}";
+	const char *bad = "{\"id\":1 \"id\":2}";
+	char key[32], buf[8];
+	struct json_scan js;
+	bool b = false;
+	long n;
+
+	(void)state;
+	json_scan_init(&js, text, strlen(text));
+	assert_true(json_scan_object(&js));
+	assert_true(json_scan_member_as(&js, "\"id\":", 5));
+	assert_true(json_scan_string(&js, buf, sizeof(buf)));
+	assert_string_equal(buf, "7");
+	assert_false(json_scan_member_as(&js, "\"id\":", 5));   /* "idx" */
+	assert_true(json_scan_member(&js, key, sizeof(key)));
+	assert_string_equal(key, "idx");
+	assert_true(json_scan_long(&js, &n));
+	assert_false(json_scan_member_as(&js, "\"id\":", 5));   /* a space before the colon */
+	assert_true(json_scan_member(&js, key, sizeof(key)));
+	assert_string_equal(key, "id");
+	assert_true(json_scan_long(&js, &n));
+	assert_int_equal(n, 2);
+	assert_false(json_scan_member_as(&js, "\"id\":", 5));   /* escaped */
+	assert_true(json_scan_member(&js, key, sizeof(key)));
+	assert_string_equal(key, "id");
+	assert_true(json_scan_long(&js, &n));
+	assert_int_equal(n, 3);
+	assert_true(json_scan_member_as(&js, "\"last\":", 7));
+	assert_true(json_scan_bool(&js, &b));
+	assert_true(b);
+	assert_false(json_scan_member_as(&js, "\"id\":", 5));   /* the end of the object */
+	assert_false(json_scan_member(&js, key, sizeof(key)));
+	assert_int_equal(json_scan_end(&js), 0);
+
+	/* an error is not taken either: json_scan_member() finds and tells it */
+	json_scan_init(&js, bad, strlen(bad));
+	assert_true(json_scan_object(&js));
+	assert_true(json_scan_member_as(&js, "\"id\":", 5));
+	assert_true(json_scan_long(&js, &n));
+	assert_false(json_scan_member_as(&js, "\"id\":", 5));
+	assert_null(js.error);
+	assert_false(json_scan_member(&js, key, sizeof(key)));
+	assert_int_equal(json_scan_end(&js), -1);
+	assert_string_equal(js.error, "expected ',' or '}'");
+}
+
 /* A value of another type, or a string too long, reads as absent and the reading goes on. */
 static void
 test_unwanted_values_are_skipped(void **state)
@@ -271,6 +325,7 @@ main(void)
 		cmocka_unit_test(test_malformed_text_is_refused),
 		cmocka_unit_test(test_wellformed_text_is_accepted),
 		cmocka_unit_test(test_members_read_as_written),
+		cmocka_unit_test(test_expected_members_taken_raw),
 		cmocka_unit_test(test_unwanted_values_are_skipped),
 		cmocka_unit_test(test_ids_as_strings_or_numbers),
 		cmocka_unit_test(test_first_error_sticks),

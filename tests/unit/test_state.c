@@ -843,6 +843,8 @@ test_other_layouts_load(void **unused)
 		/* a record line is read without a tree, with what cJSON would find */
 		{"a record's members in another order", "{\"id\":\"plan-1\",\"device_id\":\"1\",",
 		    "{\"device_id\":\"1\",\"id\":\"plan-1\",", 1, 1, true},
+		{"a record's member name escaped", "\"device_id\":\"2\",",
+		    "\"device\\u005fid\":\"2\",", 1, 1, true},
 		{"a record's member twice", "\"device_id\":\"2\",",
 		    "\"device_id\":\"2\",\"device_id\":\"9\",", 1, 1, true},
 		{"an unknown member in a record", "\"device_id\":\"3\",",
