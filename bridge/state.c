@@ -2003,7 +2003,7 @@ state_load_readonly(struct state *st, const char *state_dir, char *err, size_t e
 
 /* ---- saving ---- */
 
-#define WRITER_TIMES 16  /* a record's members, at most, whose last time is kept */
+#define WRITER_TIMES 16  /* last times kept, one per member by its place in the table */
 
 /* state.json being written: a temp file beside it, filled through a buffer. */
 struct state_writer {
@@ -2180,9 +2180,8 @@ record_text(struct state_writer *w, const struct record_type *t, const void *rec
 	TEXT_PUT("{", 1);
 	for (const struct field *f = t->fields; f->name != NULL; f++) {
 		const char *s = NULL;
+		size_t slot = (size_t)(f - t->fields) % WRITER_TIMES;  /* its last time's */
 		time_t tv;
-
-		size_t slot = (size_t)(f - t->fields) % WRITER_TIMES;
 
 		if (f != t->fields)
 			TEXT_PUT(",", 1);
